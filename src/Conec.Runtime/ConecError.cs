@@ -1,0 +1,54 @@
+namespace Conec;
+
+/// <summary>What went wrong, as carried by <see cref="ConecException.Error"/>.</summary>
+/// <remarks>Values are stable: they appear in logs and may be persisted by users.</remarks>
+public enum ConecError
+{
+    /// <summary>The peer closed the connection; <see cref="ConecException.ApplicationErrorCode"/> holds its code.</summary>
+    ConnectionClosed = 1,
+
+    /// <summary>This side closed or disposed the connection while the operation was pending.</summary>
+    ConnectionAborted = 2,
+
+    /// <summary>No frame arrived within the idle timeout.</summary>
+    ConnectionIdle = 3,
+
+    /// <summary>The underlying socket failed or the peer vanished without closing.</summary>
+    ConnectionLost = 4,
+
+    /// <summary>No connection could be made to the remote address.</summary>
+    ConnectionRefused = 5,
+
+    /// <summary>The TLS handshake failed (untrusted certificate, wrong host name, refused client certificate, wrong ALPN).</summary>
+    HandshakeFailed = 6,
+
+    /// <summary>The peer broke the wire protocol (malformed frame, flow-control violation, unknown frame type).</summary>
+    ProtocolViolation = 7,
+
+    /// <summary>The peer aborted its sending side of the stream; <see cref="ConecException.ApplicationErrorCode"/> holds its code.</summary>
+    StreamAborted = 8,
+
+    /// <summary>The peer stopped reading the stream; <see cref="ConecException.ApplicationErrorCode"/> holds its code.</summary>
+    StreamStopped = 9,
+
+    /// <summary>The stream's sending or receiving side was already closed by this side.</summary>
+    StreamClosed = 10,
+
+    /// <summary>A message exceeded the configured maximum size.</summary>
+    MessageTooLarge = 11,
+
+    /// <summary>The stream ended in the middle of a message.</summary>
+    TruncatedMessage = 12,
+
+    /// <summary>A certificate or key could not be created, read or used.</summary>
+    InvalidCertificate = 13,
+
+    /// <summary>The requested transport is not available on this machine (for example QUIC without libmsquic).</summary>
+    TransportUnsupported = 14,
+
+    /// <summary>The local address could not be bound.</summary>
+    AddressInUse = 15,
+
+    /// <summary>A configuration value is out of range or inconsistent.</summary>
+    InvalidConfiguration = 16,
+}

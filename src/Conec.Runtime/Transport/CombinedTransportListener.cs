@@ -1,0 +1,73 @@
+using System.Net;
+using System.Threading.Channels;
+
+namespace Conec.Transport;
+
+/// <summary>QUIC and TCP listeners on the same port number, accepted as one (<see cref="TransportMode.Auto"/>).</summary>
+internal sealed class CombinedTransportListener : TransportListener
+{
+    private readonly TransportListener[] _listeners;
+    private readonly Channel<TransportConnection> _ready = Channel.CreateBounded<TransportConnection>(64);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task[] _pumps;
+
+    public CombinedTransportListener(TransportListener quic, TransportListener tcp)
+    {
+        _listeners = [quic, tcp];
+        LocalEndPoint = tcp.LocalEndPoint;
+        _pumps = [.. _listeners.Select(PumpAsync)];
+    }
+
+    public override IPEndPoint LocalEndPoint { get; }
+
+    public override async ValueTask<TransportConnection> AcceptConnectionAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _ready.Reader.ReadAsync(cancellationToken);
+        }
+        catch (ChannelClosedException e)
+        {
+            throw new ConecException(ConecError.ConnectionAborted, "The listener was disposed.", e);
+        }
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        foreach (var listener in _listeners)
+        {
+            await listener.DisposeAsync();
+        }
+
+        await Task.WhenAll(_pumps);
+        _ready.Writer.TryComplete();
+        while (_ready.Reader.TryRead(out var unclaimed))
+        {
+            await unclaimed.DisposeAsync();
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task PumpAsync(TransportListener listener)
+    {
+        try
+        {
+            while (true)
+            {
+                var connection = await listener.AcceptConnectionAsync(_stopping.Token);
+                await _ready.Writer.WriteAsync(connection, _stopping.Token);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ConecException)
+        {
+            // The listener is being disposed; DisposeAsync closes whatever was accepted but not claimed.
+        }
+    }
+}

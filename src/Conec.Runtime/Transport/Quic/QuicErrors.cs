@@ -1,0 +1,32 @@
+using System.Net.Quic;
+using System.Runtime.Versioning;
+
+namespace Conec.Transport.Quic;
+
+/// <summary>Translates System.Net.Quic's errors into Conec's, keeping the application codes.</summary>
+[SupportedOSPlatform("windows")]
+[SupportedOSPlatform("linux")]
+[SupportedOSPlatform("macos")]
+internal static class QuicErrors
+{
+    /// <summary>
+    /// Maps an exception. <paramref name="writing"/> tells a peer's STOP_SENDING (seen by a writer) from its
+    /// RESET_STREAM (seen by a reader): QUIC reports both as <see cref="QuicError.StreamAborted"/>.
+    /// </summary>
+    public static ConecException Map(QuicException e, bool writing) => e.QuicError switch
+    {
+        QuicError.StreamAborted when writing => new ConecException(ConecError.StreamStopped,
+            $"The peer stopped reading the stream (code {e.ApplicationErrorCode}).", e.ApplicationErrorCode, e),
+        QuicError.StreamAborted => new ConecException(ConecError.StreamAborted,
+            $"The peer aborted the stream (code {e.ApplicationErrorCode}).", e.ApplicationErrorCode, e),
+        QuicError.ConnectionAborted => new ConecException(ConecError.ConnectionClosed,
+            $"The peer closed the connection (code {e.ApplicationErrorCode}).", e.ApplicationErrorCode, e),
+        QuicError.ConnectionIdle => new ConecException(ConecError.ConnectionIdle, "The connection timed out for inactivity (idle timeout).", e),
+        QuicError.OperationAborted => new ConecException(ConecError.ConnectionAborted, "The connection or stream was closed locally.", e),
+        QuicError.ConnectionRefused or QuicError.ConnectionTimeout => new ConecException(
+            ConecError.ConnectionRefused, $"No QUIC connection could be made: {e.Message}", e),
+        QuicError.AlpnInUse => new ConecException(ConecError.AddressInUse, e.Message, e),
+        QuicError.VersionNegotiationError => new ConecException(ConecError.HandshakeFailed, e.Message, e),
+        _ => new ConecException(ConecError.ProtocolViolation, $"QUIC failed ({e.QuicError}): {e.Message}", e),
+    };
+}

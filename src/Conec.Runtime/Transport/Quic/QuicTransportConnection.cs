@@ -1,0 +1,167 @@
+using System.Net;
+using System.Net.Quic;
+using System.Runtime.Versioning;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using System.Threading.Channels;
+
+namespace Conec.Transport.Quic;
+
+/// <summary>
+/// A QUIC connection behind the transport contract. Its accept loop owns the connection's inbound streams and is
+/// where a closed connection (by the peer, idle timeout or locally) is observed and reported through <see cref="Closed"/>.
+/// </summary>
+[SupportedOSPlatform("windows")]
+[SupportedOSPlatform("linux")]
+[SupportedOSPlatform("macos")]
+internal sealed class QuicTransportConnection : TransportConnection
+{
+    private readonly QuicConnection _connection;
+    private readonly Channel<TransportStream> _inbound = Channel.CreateUnbounded<TransportStream>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly TaskCompletionSource<ConecException> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly X509Certificate2 _remoteCertificate;
+    private readonly Task _acceptLoop;
+    private int _disposed;
+
+    private QuicTransportConnection(QuicConnection connection)
+    {
+        _connection = connection;
+        _remoteCertificate = connection.RemoteCertificate as X509Certificate2
+            ?? throw new ConecException(ConecError.HandshakeFailed, "The peer presented no certificate.");
+        _acceptLoop = AcceptLoopAsync();
+    }
+
+    public override X509Certificate2 RemoteCertificate => _remoteCertificate;
+
+    public override IPEndPoint RemoteEndPoint => _connection.RemoteEndPoint;
+
+    public override IPEndPoint LocalEndPoint => _connection.LocalEndPoint;
+
+    public override TransportMode Mode => TransportMode.Quic;
+
+    public override Task<ConecException> Closed => _closed.Task;
+
+    /// <summary>Options shared by both sides: windows, stream limit and timers from <paramref name="settings"/>.</summary>
+    public static void Apply(QuicConnectionOptions options, TransportSettings settings)
+    {
+        options.DefaultStreamErrorCode = 0;
+        options.DefaultCloseErrorCode = 0;
+        options.IdleTimeout = settings.IdleTimeout;
+        options.KeepAliveInterval = settings.KeepAliveInterval ?? Timeout.InfiniteTimeSpan;
+        options.HandshakeTimeout = settings.HandshakeTimeout;
+        options.MaxInboundBidirectionalStreams = settings.MaxInboundStreams;
+        options.MaxInboundUnidirectionalStreams = 0;
+        options.InitialReceiveWindowSizes = new QuicReceiveWindowSizes
+        {
+            Connection = settings.ConnectionReceiveWindow,
+            LocallyInitiatedBidirectionalStream = settings.StreamReceiveWindow,
+            RemotelyInitiatedBidirectionalStream = settings.StreamReceiveWindow,
+        };
+    }
+
+    public static TransportConnection Wrap(QuicConnection connection) => new QuicTransportConnection(connection);
+
+    public static async Task<TransportConnection> ConnectAsync(
+        IPEndPoint remote, IPEndPoint? local, TransportClientTls tls, TransportSettings settings, CancellationToken cancellationToken)
+    {
+        settings.Validate();
+        var failure = new HandshakeFailure();
+        var options = new QuicClientConnectionOptions
+        {
+            RemoteEndPoint = remote,
+            LocalEndPoint = local,
+            ClientAuthenticationOptions = TransportTls.ClientOptions(tls, failure),
+        };
+        Apply(options, settings);
+        try
+        {
+            return Wrap(await QuicConnection.ConnectAsync(options, cancellationToken));
+        }
+        catch (AuthenticationException e)
+        {
+            throw new ConecException(ConecError.HandshakeFailed,
+                $"The QUIC handshake with {tls.TargetHost} at {remote} failed: {failure.Reason ?? e.Message}", e);
+        }
+        catch (QuicException e)
+        {
+            throw failure.Reason is { } reason
+                ? new ConecException(ConecError.HandshakeFailed, $"The QUIC handshake with {tls.TargetHost} at {remote} failed: {reason}", e)
+                : QuicErrors.Map(e, writing: false);
+        }
+    }
+
+    public override async ValueTask<TransportStream> OpenStreamAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfClosed();
+        try
+        {
+            return new QuicTransportStream(await _connection.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, cancellationToken));
+        }
+        catch (QuicException e)
+        {
+            throw QuicErrors.Map(e, writing: true);
+        }
+    }
+
+    public override async ValueTask<TransportStream> AcceptStreamAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _inbound.Reader.ReadAsync(cancellationToken);
+        }
+        catch (ChannelClosedException e) when (e.InnerException is ConecException closed)
+        {
+            throw closed;
+        }
+    }
+
+    public override async ValueTask CloseAsync(long errorCode, string reason, CancellationToken cancellationToken)
+    {
+        _closed.TrySetResult(new ConecException(ConecError.ConnectionAborted, $"The connection was closed locally (code {errorCode}): {reason}", errorCode, null));
+        await _connection.CloseAsync(errorCode, cancellationToken);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        _closed.TrySetResult(new ConecException(ConecError.ConnectionAborted, "The connection was disposed.", 0, null));
+        await _connection.DisposeAsync();
+        await _acceptLoop;
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (_closed.Task.IsCompleted)
+        {
+            throw _closed.Task.Result;
+        }
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        ConecException reason;
+        try
+        {
+            while (true)
+            {
+                var stream = await _connection.AcceptInboundStreamAsync();
+                _inbound.Writer.TryWrite(new QuicTransportStream(stream));
+            }
+        }
+        catch (QuicException e)
+        {
+            reason = QuicErrors.Map(e, writing: false);
+        }
+        catch (ObjectDisposedException e)
+        {
+            reason = new ConecException(ConecError.ConnectionAborted, "The connection was disposed.", e);
+        }
+
+        _closed.TrySetResult(reason);
+        _inbound.Writer.TryComplete(_closed.Task.Result);
+    }
+}

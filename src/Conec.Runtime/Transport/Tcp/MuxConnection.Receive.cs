@@ -1,0 +1,399 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Text;
+
+namespace Conec.Transport.Tcp;
+
+/// <summary>The receive half: one loop parses frames from the TLS stream and routes them to streams.</summary>
+internal sealed partial class MuxConnection
+{
+    private const long ProtocolViolationCode = 1;
+    private long _lastReceived;
+    private bool _settingsSeen;
+
+    private async Task ReadLoopAsync()
+    {
+        var reader = PipeReader.Create(_ssl, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync(_lifetime.Token);
+                Volatile.Write(ref _lastReceived, Environment.TickCount64);
+                var buffer = result.Buffer;
+                while (TryReadFrame(ref buffer, out var frame, out var body))
+                {
+                    if (_closeError is null)
+                    {
+                        HandleFrame(frame, body);
+                    }
+                }
+
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted)
+                {
+                    Shutdown(new ConecException(ConecError.ConnectionLost, $"{_remoteEndPoint} closed the TCP connection without a CLOSE frame."),
+                        sendClose: false, 0, string.Empty, transportError: false);
+                    return;
+                }
+            }
+        }
+        catch (MuxProtocolException e)
+        {
+            Log.ProtocolViolation(_logger, _remoteEndPoint, e.Message);
+            Shutdown(new ConecException(ConecError.ProtocolViolation, $"{_remoteEndPoint} broke the multiplexer protocol: {e.Message}"),
+                sendClose: true, ProtocolViolationCode, e.Message, transportError: true);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException or AuthenticationException)
+        {
+            Shutdown(new ConecException(ConecError.ConnectionLost, $"Receiving from {_remoteEndPoint} failed: {e.Message}", e),
+                sendClose: false, 0, string.Empty, transportError: false);
+        }
+        finally
+        {
+            await reader.CompleteAsync();
+        }
+    }
+
+    private static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out MuxFrame frame, out ReadOnlySequence<byte> body)
+    {
+        frame = default;
+        body = default;
+        if (buffer.Length < MuxFrame.HeaderSize)
+        {
+            return false;
+        }
+
+        Span<byte> header = stackalloc byte[MuxFrame.HeaderSize];
+        buffer.Slice(0, MuxFrame.HeaderSize).CopyTo(header);
+        frame = MuxFrame.ReadHeader(header);
+        if (frame.Length > MuxFrame.MaxBody)
+        {
+            // Refused from the header alone: a claimed length is never buffered or allocated.
+            throw new MuxProtocolException($"a {frame.Type} frame claims {frame.Length} bytes, the limit is {MuxFrame.MaxBody}");
+        }
+
+        if (buffer.Length < MuxFrame.HeaderSize + frame.Length)
+        {
+            return false;
+        }
+
+        body = buffer.Slice(MuxFrame.HeaderSize, frame.Length);
+        buffer = buffer.Slice(MuxFrame.HeaderSize + frame.Length);
+        return true;
+    }
+
+    private void HandleFrame(MuxFrame frame, ReadOnlySequence<byte> body)
+    {
+        if (!_settingsSeen && frame.Type != MuxFrameType.Settings)
+        {
+            throw new MuxProtocolException($"the first frame was {frame.Type}, expected Settings");
+        }
+
+        switch (frame.Type)
+        {
+            case MuxFrameType.Data:
+                ReceiveData(frame, body);
+                return;
+            case MuxFrameType.ResetStream:
+                FindStream(frame)?.OnPeerReset(ReadInt64(frame, body));
+                return;
+            case MuxFrameType.StopSending:
+                FindStream(frame)?.OnPeerStopSending(ReadInt64(frame, body));
+                return;
+            case MuxFrameType.MaxStreamData:
+                FindStream(frame)?.OnSendCredit(ReadInt64(frame, body));
+                return;
+            case MuxFrameType.MaxData:
+                OnConnectionCredit(ReadInt64(RequireConnection(frame), body));
+                return;
+            case MuxFrameType.MaxStreams:
+                OnStreamLimit(ReadUInt32(RequireConnection(frame), body));
+                return;
+            case MuxFrameType.Ping:
+                OnPing(RequireConnection(frame), body);
+                return;
+            case MuxFrameType.Settings:
+                OnSettings(RequireConnection(frame), body);
+                return;
+            case MuxFrameType.Close:
+                OnClose(RequireConnection(frame), body);
+                return;
+            default:
+                throw new MuxProtocolException($"unknown frame type {(byte)frame.Type}");
+        }
+    }
+
+    private void ReceiveData(MuxFrame frame, ReadOnlySequence<byte> body)
+    {
+        lock (_sync)
+        {
+            _received += frame.Length;
+            if (_received > _receiveLimit)
+            {
+                throw new MuxProtocolException($"the peer sent {_received} bytes, the connection window allowed {_receiveLimit}");
+            }
+        }
+
+        var stream = FindStream(frame);
+        if (stream is null || !stream.OnData(body, (frame.Flags & MuxFrame.Flag) != 0))
+        {
+            // Bytes for a stream that is gone or no longer read still used connection credit: give it back.
+            OnBytesConsumed(frame.Length);
+        }
+    }
+
+    /// <summary>
+    /// Finds the stream a frame addresses, creating a peer-opened stream on its first frame. Returns
+    /// <see langword="null"/> for a stream that has already ended here (late frames are legal and dropped).
+    /// </summary>
+    private MuxStream? FindStream(MuxFrame frame)
+    {
+        var id = frame.StreamId;
+        if (id == 0)
+        {
+            throw new MuxProtocolException($"a {frame.Type} frame addressed stream 0");
+        }
+
+        var peerOpened = (id & 1) == (_isClient ? 0u : 1u);
+        MuxStream created;
+        lock (_sync)
+        {
+            if (_streams.TryGetValue(id, out var existing))
+            {
+                return existing;
+            }
+
+            if (!peerOpened)
+            {
+                // Our ids are assigned before their first frame is written, so any id the peer can know is below this.
+                return id < Volatile.Read(ref _nextLocalStreamId) ? null : throw new MuxProtocolException($"stream {id} was never opened here");
+            }
+
+            if (id < _nextPeerStreamId)
+            {
+                return null;
+            }
+
+            if (id != _nextPeerStreamId)
+            {
+                throw new MuxProtocolException($"stream {id} opened out of order, expected {_nextPeerStreamId}");
+            }
+
+            if (_peerOpened >= _inboundLimit)
+            {
+                throw new MuxProtocolException($"the peer opened more than the {_inboundLimit} streams it was allowed");
+            }
+
+            _peerOpened++;
+            _nextPeerStreamId += 2;
+            created = new MuxStream(this, locallyInitiated: false, id, _peerStreamWindow, _settings.StreamReceiveWindow);
+            _streams[id] = created;
+        }
+
+        _accepted.Writer.TryWrite(created);
+        return created;
+    }
+
+    private static MuxFrame RequireConnection(MuxFrame frame) =>
+        frame.StreamId == 0 ? frame : throw new MuxProtocolException($"a {frame.Type} frame addressed stream {frame.StreamId}, expected 0");
+
+    private static long ReadInt64(MuxFrame frame, ReadOnlySequence<byte> body)
+    {
+        if (body.Length < 8)
+        {
+            throw new MuxProtocolException($"a {frame.Type} frame is {body.Length} bytes long, expected at least 8");
+        }
+
+        Span<byte> value = stackalloc byte[8];
+        body.Slice(0, 8).CopyTo(value);
+        return BinaryPrimitives.ReadInt64BigEndian(value);
+    }
+
+    private static uint ReadUInt32(MuxFrame frame, ReadOnlySequence<byte> body)
+    {
+        if (body.Length < 4)
+        {
+            throw new MuxProtocolException($"a {frame.Type} frame is {body.Length} bytes long, expected at least 4");
+        }
+
+        Span<byte> value = stackalloc byte[4];
+        body.Slice(0, 4).CopyTo(value);
+        return BinaryPrimitives.ReadUInt32BigEndian(value);
+    }
+
+    private void OnSettings(MuxFrame frame, ReadOnlySequence<byte> body)
+    {
+        if (_settingsSeen || body.Length < 16)
+        {
+            throw new MuxProtocolException(_settingsSeen ? "a second Settings frame" : "a short Settings frame");
+        }
+
+        Span<byte> value = stackalloc byte[16];
+        body.Slice(0, 16).CopyTo(value);
+        var streamWindow = BinaryPrimitives.ReadInt32BigEndian(value);
+        var connectionWindow = BinaryPrimitives.ReadInt64BigEndian(value[4..]);
+        var maxStreams = BinaryPrimitives.ReadInt32BigEndian(value[12..]);
+        if (streamWindow < 0 || connectionWindow < 0 || maxStreams < 0)
+        {
+            throw new MuxProtocolException($"negative Settings values ({frame.Length} bytes)");
+        }
+
+        lock (_sync)
+        {
+            _peerStreamWindow = streamWindow;
+            _sendLimit = connectionWindow;
+            _peerMaxStreams = maxStreams;
+        }
+
+        _settingsSeen = true;
+        _settingsReceived.TrySetResult();
+        _streamCredit.Pulse();
+    }
+
+    private void OnConnectionCredit(long limit)
+    {
+        lock (_sync)
+        {
+            if (limit <= _sendLimit)
+            {
+                return;
+            }
+
+            _sendLimit = limit;
+        }
+
+        _connectionCredit.Pulse();
+    }
+
+    private void OnStreamLimit(long limit)
+    {
+        lock (_sync)
+        {
+            if (limit <= _peerMaxStreams)
+            {
+                return;
+            }
+
+            _peerMaxStreams = limit;
+        }
+
+        _streamCredit.Pulse();
+    }
+
+    private void OnPing(MuxFrame frame, ReadOnlySequence<byte> body)
+    {
+        if ((frame.Flags & MuxFrame.Flag) == 0)
+        {
+            Span<byte> payload = stackalloc byte[8];
+            body.Slice(0, Math.Min(body.Length, 8)).CopyTo(payload);
+            SendPing(MuxFrame.Flag, payload);
+        }
+    }
+
+    private void OnClose(MuxFrame frame, ReadOnlySequence<byte> body)
+    {
+        var code = ReadInt64(frame, body);
+        var reason = Encoding.UTF8.GetString(body.Slice(8, Math.Min(body.Length - 8, MuxFrame.MaxReasonBytes)));
+        var error = (frame.Flags & MuxFrame.Flag) != 0
+            ? new ConecException(ConecError.ProtocolViolation, $"{_remoteEndPoint} closed the connection over a protocol error: {reason}", code, null)
+            : new ConecException(ConecError.ConnectionClosed, $"{_remoteEndPoint} closed the connection (code {code}): {reason}", code, null);
+        Shutdown(error, sendClose: false, 0, string.Empty, transportError: false);
+    }
+
+    /// <summary>Returns connection credit for bytes the application consumed or that were discarded.</summary>
+    internal void OnBytesConsumed(long count)
+    {
+        long? update = null;
+        lock (_sync)
+        {
+            _consumedSinceUpdate += count;
+
+            // Granting credit in half-window steps keeps the sender busy without a frame per read.
+            if (_closeError is null && _consumedSinceUpdate >= _settings.ConnectionReceiveWindow / 2)
+            {
+                _receiveLimit += _consumedSinceUpdate;
+                _consumedSinceUpdate = 0;
+                update = _receiveLimit;
+            }
+        }
+
+        if (update is { } limit)
+        {
+            SendMaxData(limit);
+        }
+    }
+
+    /// <summary>Takes up to <paramref name="wanted"/> bytes of connection and stream credit for one data frame.</summary>
+    internal int ReserveCredit(MuxStream stream, int wanted)
+    {
+        lock (_sync)
+        {
+            var available = Math.Min(_sendLimit - _sendOffset, stream.SendLimit - stream.SendOffset);
+            var granted = (int)Math.Min(wanted, available);
+            if (granted <= 0)
+            {
+                return 0;
+            }
+
+            _sendOffset += granted;
+            stream.SendOffset += granted;
+            return granted;
+        }
+    }
+
+    /// <summary>Gives back credit reserved for a frame that was not sent because the stream closed meanwhile.</summary>
+    internal void RefundCredit(MuxStream stream, int count)
+    {
+        lock (_sync)
+        {
+            _sendOffset -= count;
+            stream.SendOffset -= count;
+        }
+    }
+
+    internal void RaiseSendLimit(MuxStream stream, long limit)
+    {
+        lock (_sync)
+        {
+            if (limit > stream.SendLimit)
+            {
+                stream.SendLimit = limit;
+            }
+        }
+    }
+
+    internal Task CreditChanged => _connectionCredit.Current;
+
+    internal ConecException? CloseError
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _closeError;
+            }
+        }
+    }
+
+    /// <summary>Forgets a stream both of whose directions have ended, and lets the peer open another in its place.</summary>
+    internal void Release(MuxStream stream)
+    {
+        long? newLimit = null;
+        lock (_sync)
+        {
+            if (!_streams.Remove(stream.Id) || stream.LocallyInitiated || _closeError is not null)
+            {
+                return;
+            }
+
+            _inboundLimit++;
+            newLimit = _inboundLimit;
+        }
+
+        SendMaxStreams(newLimit.Value);
+    }
+}

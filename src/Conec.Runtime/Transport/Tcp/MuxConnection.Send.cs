@@ -1,0 +1,209 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Conec.Transport.Tcp;
+
+/// <summary>The send half: frames are appended to a buffer under one lock and a single writer loop sends them.</summary>
+internal sealed partial class MuxConnection
+{
+    // Small frames written between two passes of the writer loop leave in one TLS write: that is the coalescing.
+    // The buffer is bounded by flow control (data needs credit) plus small control frames.
+    private readonly Lock _sendLock = new();
+    private readonly SemaphoreSlim _sendReady = new(0, 1);
+    private byte[] _pending = new byte[64 * 1024];
+    private byte[]? _spare = new byte[64 * 1024];
+    private int _pendingLength;
+    private bool _sendSignaled;
+    private bool _sendClosed;
+    private uint _nextLocalStreamId;
+    private long _lastSent;
+
+    private static readonly byte[] KeepAlivePayload = new byte[8];
+
+    internal void SendData(MuxStream stream, ReadOnlySpan<byte> data, bool fin) =>
+        Append(MuxFrameType.Data, fin ? MuxFrame.Flag : (byte)0, stream, 0, data);
+
+    internal void SendResetStream(MuxStream stream, long code) => AppendCode(MuxFrameType.ResetStream, stream, code);
+
+    internal void SendStopSending(MuxStream stream, long code) => AppendCode(MuxFrameType.StopSending, stream, code);
+
+    internal void SendMaxStreamData(MuxStream stream, long limit) => AppendCode(MuxFrameType.MaxStreamData, stream, limit);
+
+    private void AppendCode(MuxFrameType type, MuxStream? stream, long value, uint connectionFrame = 0)
+    {
+        Span<byte> body = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(body, value);
+        Append(type, 0, stream, connectionFrame, body);
+    }
+
+    private void SendSettings()
+    {
+        Span<byte> body = stackalloc byte[16];
+        BinaryPrimitives.WriteInt32BigEndian(body, _settings.StreamReceiveWindow);
+        BinaryPrimitives.WriteInt64BigEndian(body[4..], _settings.ConnectionReceiveWindow);
+        BinaryPrimitives.WriteInt32BigEndian(body[12..], _settings.MaxInboundStreams);
+        Append(MuxFrameType.Settings, 0, null, 0, body);
+    }
+
+    private void SendPing(byte flags, ReadOnlySpan<byte> payload) => Append(MuxFrameType.Ping, flags, null, 0, payload);
+
+    private void SendMaxData(long limit) => AppendCode(MuxFrameType.MaxData, null, limit);
+
+    private void SendMaxStreams(long limit)
+    {
+        Span<byte> body = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(body, (uint)Math.Min(limit, uint.MaxValue));
+        Append(MuxFrameType.MaxStreams, 0, null, 0, body);
+    }
+
+    private void SendClose(long code, string reason, bool transportError)
+    {
+        var reasonBytes = Encoding.UTF8.GetBytes(reason);
+        var length = Math.Min(reasonBytes.Length, MuxFrame.MaxReasonBytes);
+        var body = new byte[8 + length];
+        BinaryPrimitives.WriteInt64BigEndian(body, code);
+        reasonBytes.AsSpan(0, length).CopyTo(body.AsSpan(8));
+        Append(MuxFrameType.Close, transportError ? MuxFrame.Flag : (byte)0, null, 0, body);
+    }
+
+    /// <summary>
+    /// Appends one frame. A locally opened stream gets its id here, under the send lock, so the peer sees new
+    /// stream ids in increasing order and can tell a new stream from a finished one by its id alone.
+    /// </summary>
+    private void Append(MuxFrameType type, byte flags, MuxStream? stream, uint connectionFrame, ReadOnlySpan<byte> body)
+    {
+        lock (_sendLock)
+        {
+            if (_sendClosed)
+            {
+                return;
+            }
+
+            var streamId = connectionFrame;
+            if (stream is not null)
+            {
+                if (stream.Id == 0)
+                {
+                    stream.Id = _nextLocalStreamId;
+                    Volatile.Write(ref _nextLocalStreamId, _nextLocalStreamId + 2);
+                    lock (_sync)
+                    {
+                        _streams[stream.Id] = stream;
+                    }
+                }
+
+                streamId = stream.Id;
+            }
+
+            var needed = _pendingLength + MuxFrame.HeaderSize + body.Length;
+            if (needed > _pending.Length)
+            {
+                Array.Resize(ref _pending, Math.Max(needed, _pending.Length * 2));
+            }
+
+            MuxFrame.WriteHeader(_pending.AsSpan(_pendingLength), type, flags, streamId, body.Length);
+            body.CopyTo(_pending.AsSpan(_pendingLength + MuxFrame.HeaderSize));
+            _pendingLength = needed;
+            _lastSent = Environment.TickCount64;
+            SignalWriter();
+        }
+    }
+
+    private void CloseSendBuffer()
+    {
+        lock (_sendLock)
+        {
+            _sendClosed = true;
+            SignalWriter();
+        }
+    }
+
+    private void SignalWriter()
+    {
+        if (!_sendSignaled)
+        {
+            _sendSignaled = true;
+            _sendReady.Release();
+        }
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                await _sendReady.WaitAsync(_lifetime.Token);
+                byte[] batch;
+                int length;
+                bool closing;
+                lock (_sendLock)
+                {
+                    _sendSignaled = false;
+                    batch = _pending;
+                    length = _pendingLength;
+                    closing = _sendClosed;
+                    _pending = _spare ?? new byte[64 * 1024];
+                    _spare = null;
+                    _pendingLength = 0;
+                }
+
+                if (length > 0)
+                {
+                    await _ssl.WriteAsync(batch.AsMemory(0, length), _lifetime.Token);
+                }
+
+                lock (_sendLock)
+                {
+                    _spare = batch;
+                }
+
+                if (closing)
+                {
+                    // Half-close: the peer reads our CLOSE frame, then end of stream, and closes its side.
+                    _socket.Shutdown(SocketShutdown.Send);
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            Shutdown(new ConecException(ConecError.ConnectionLost, $"Sending to {_remoteEndPoint} failed: {e.Message}", e),
+                sendClose: false, 0, string.Empty, transportError: false);
+        }
+    }
+
+    private async Task TimerLoopAsync(CancellationToken cancellationToken)
+    {
+        var idleMs = (long)_settings.IdleTimeout.TotalMilliseconds;
+        var keepAliveMs = _settings.KeepAliveInterval is { } keepAlive ? (long)keepAlive.TotalMilliseconds : long.MaxValue;
+
+        // Ticking at an eighth of the shorter period keeps a keep-alive well inside the idle timeout.
+        var tick = TimeSpan.FromMilliseconds(Math.Max(10, Math.Min(idleMs, keepAliveMs) / 8));
+        using var timer = new PeriodicTimer(tick);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                var now = Environment.TickCount64;
+                if (now - Volatile.Read(ref _lastReceived) > idleMs)
+                {
+                    Shutdown(new ConecException(ConecError.ConnectionIdle,
+                        $"Nothing arrived from {_remoteEndPoint} for {_settings.IdleTimeout.TotalSeconds:0.###} s (idle timeout)."),
+                        sendClose: true, 0, "idle timeout", transportError: false);
+                    return;
+                }
+
+                if (now - Volatile.Read(ref _lastSent) >= keepAliveMs)
+                {
+                    SendPing(0, KeepAlivePayload);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The connection is being disposed; the timers have nothing left to guard.
+        }
+    }
+}

@@ -1,0 +1,393 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace Conec.Transport.Tcp;
+
+/// <summary>
+/// One multiplexed stream. Received bytes go into a <see cref="Pipe"/> that never pauses its writer: the stream
+/// window already bounds what can be buffered, and the reader loop must never wait on one slow stream.
+/// </summary>
+internal sealed class MuxStream : TransportStream
+{
+    private static readonly PipeOptions ReceivePipeOptions = new(
+        pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: 4096, useSynchronizationContext: false);
+
+    private readonly MuxConnection _connection;
+    private readonly Lock _gate = new();
+    private readonly Pipe _pipe = new(ReceivePipeOptions);
+    private readonly MuxStreamReader _reader;
+    private readonly AsyncSignal _sendSignal = new();
+    private readonly TaskCompletionSource _writesClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly int _receiveWindow;
+
+    private int _writerActive;
+    private bool _sendDone;
+    private ConecException? _sendError;
+    private bool _finReceived;
+    private bool _resetReceived;
+    private bool _readsStopped;
+    private long _received;
+    private long _receiveLimit;
+    private long _unconsumed;
+    private long _consumedSinceUpdate;
+    private bool _released;
+
+    public MuxStream(MuxConnection connection, bool locallyInitiated, uint id, int sendWindow, int receiveWindow)
+    {
+        _connection = connection;
+        LocallyInitiated = locallyInitiated;
+        Id = id;
+        SendLimit = sendWindow;
+        _receiveWindow = receiveWindow;
+        _receiveLimit = receiveWindow;
+        _reader = new MuxStreamReader(_pipe.Reader, this);
+    }
+
+    /// <summary>Wire id; 0 until a locally opened stream sends its first frame.</summary>
+    public uint Id { get; set; }
+
+    public bool LocallyInitiated { get; }
+
+    /// <summary>Absolute offset the peer allows us to reach; guarded by the connection's lock.</summary>
+    public long SendLimit { get; set; }
+
+    /// <summary>Bytes sent so far; guarded by the connection's lock.</summary>
+    public long SendOffset { get; set; }
+
+    public override PipeReader Input => _reader;
+
+    public override Task WritesClosed => _writesClosed.Task;
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool completeWrites, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _writerActive, 1) == 1)
+        {
+            throw new InvalidOperationException("Another write is already in progress on this stream.");
+        }
+
+        try
+        {
+            while (true)
+            {
+                var streamWait = _sendSignal.Current;
+                var connectionWait = _connection.CreditChanged;
+                if (data.IsEmpty)
+                {
+                    lock (_gate)
+                    {
+                        ThrowIfCannotSend();
+                        if (completeWrites)
+                        {
+                            FinishLocked();
+                        }
+                    }
+
+                    MaybeRelease();
+                    return;
+                }
+
+                lock (_gate)
+                {
+                    ThrowIfCannotSend();
+                }
+
+                var granted = _connection.ReserveCredit(this, Math.Min(data.Length, MuxFrame.MaxDataChunk));
+                if (granted == 0)
+                {
+                    await Task.WhenAny(streamWait, connectionWait).WaitAsync(cancellationToken);
+                    continue;
+                }
+
+                var fin = completeWrites && granted == data.Length;
+                lock (_gate)
+                {
+                    if (_sendDone || _connection.CloseError is not null)
+                    {
+                        _connection.RefundCredit(this, granted);
+                        ThrowIfCannotSend();
+                    }
+
+                    _connection.SendData(this, data.Span[..granted], fin);
+                    if (fin)
+                    {
+                        _sendDone = true;
+                        _writesClosed.TrySetResult();
+                    }
+                }
+
+                data = data[granted..];
+                if (data.IsEmpty && (fin || !completeWrites))
+                {
+                    if (fin)
+                    {
+                        MaybeRelease();
+                    }
+
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _writerActive, 0);
+        }
+    }
+
+    public override void CompleteWrites()
+    {
+        lock (_gate)
+        {
+            if (_sendDone)
+            {
+                return;
+            }
+
+            FinishLocked();
+        }
+
+        MaybeRelease();
+    }
+
+    public override void AbortWrite(long errorCode)
+    {
+        lock (_gate)
+        {
+            if (_sendDone)
+            {
+                return;
+            }
+
+            _sendDone = true;
+            _sendError = new ConecException(ConecError.StreamClosed, $"The stream's sending side was aborted locally (code {errorCode}).", errorCode, null);
+            _connection.SendResetStream(this, errorCode);
+            _writesClosed.TrySetException(_sendError);
+        }
+
+        _sendSignal.Pulse();
+        MaybeRelease();
+    }
+
+    public override void AbortRead(long errorCode)
+    {
+        long credit;
+        lock (_gate)
+        {
+            if (_readsStopped || _resetReceived)
+            {
+                return;
+            }
+
+            _readsStopped = true;
+            credit = _unconsumed;
+            _unconsumed = 0;
+            if (!_finReceived)
+            {
+                _connection.SendStopSending(this, errorCode);
+            }
+
+            _pipe.Writer.Complete(new ConecException(ConecError.StreamClosed, "Reading was stopped locally.", errorCode, null));
+        }
+
+        _connection.OnBytesConsumed(credit);
+        MaybeRelease();
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        CompleteWrites();
+        AbortRead(0);
+        _pipe.Reader.Complete();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Takes a data frame from the reader loop; returns false when the bytes were discarded (caller credits them).</summary>
+    internal bool OnData(ReadOnlySequence<byte> body, bool fin)
+    {
+        lock (_gate)
+        {
+            if (_readsStopped || _resetReceived || _connection.CloseError is not null)
+            {
+                return false;
+            }
+
+            if (_finReceived)
+            {
+                throw new MuxProtocolException($"data after the end of stream {Id}");
+            }
+
+            _received += body.Length;
+            if (_received > _receiveLimit)
+            {
+                throw new MuxProtocolException($"stream {Id} received {_received} bytes, its window allowed {_receiveLimit}");
+            }
+
+            _unconsumed += body.Length;
+            foreach (var segment in body)
+            {
+                _pipe.Writer.Write(segment.Span);
+            }
+
+            FlushWithoutWaiting(_pipe.Writer);
+            if (fin)
+            {
+                _finReceived = true;
+                _pipe.Writer.Complete();
+            }
+        }
+
+        if (fin)
+        {
+            MaybeRelease();
+        }
+
+        return true;
+    }
+
+    internal void OnPeerReset(long errorCode)
+    {
+        long credit;
+        lock (_gate)
+        {
+            if (_readsStopped || _resetReceived || _finReceived)
+            {
+                return;
+            }
+
+            _resetReceived = true;
+            credit = _unconsumed;
+            _unconsumed = 0;
+            _pipe.Writer.Complete(new ConecException(ConecError.StreamAborted, $"The peer aborted the stream (code {errorCode}).", errorCode, null));
+        }
+
+        _connection.OnBytesConsumed(credit);
+        MaybeRelease();
+    }
+
+    internal void OnPeerStopSending(long errorCode)
+    {
+        lock (_gate)
+        {
+            if (_sendDone)
+            {
+                return;
+            }
+
+            // RFC 9000 §3.5: an endpoint that receives STOP_SENDING answers with RESET_STREAM carrying the same code.
+            _sendDone = true;
+            _sendError = new ConecException(ConecError.StreamStopped, $"The peer stopped reading the stream (code {errorCode}).", errorCode, null);
+            _connection.SendResetStream(this, errorCode);
+            _writesClosed.TrySetException(_sendError);
+        }
+
+        _sendSignal.Pulse();
+        MaybeRelease();
+    }
+
+    internal void OnSendCredit(long limit)
+    {
+        _connection.RaiseSendLimit(this, limit);
+        _sendSignal.Pulse();
+    }
+
+    internal void OnConnectionClosed(ConecException error)
+    {
+        lock (_gate)
+        {
+            _sendError ??= _sendDone ? null : error;
+            if (!_finReceived && !_resetReceived && !_readsStopped)
+            {
+                _pipe.Writer.Complete(error);
+            }
+
+            _writesClosed.TrySetException(error);
+        }
+
+        _sendSignal.Pulse();
+    }
+
+    /// <summary>Called by the reader wrapper as the application consumes bytes; returns their credit.</summary>
+    internal void OnConsumed(long count)
+    {
+        if (count == 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_readsStopped || _resetReceived)
+            {
+                return;
+            }
+
+            _unconsumed -= count;
+            if (!_finReceived)
+            {
+                _consumedSinceUpdate += count;
+
+                // Half-window steps: the sender always has credit left while the update travels.
+                if (_consumedSinceUpdate >= _receiveWindow / 2)
+                {
+                    _receiveLimit += _consumedSinceUpdate;
+                    _consumedSinceUpdate = 0;
+                    _connection.SendMaxStreamData(this, _receiveLimit);
+                }
+            }
+        }
+
+        _connection.OnBytesConsumed(count);
+    }
+
+    private void FinishLocked()
+    {
+        _sendDone = true;
+        _connection.SendData(this, ReadOnlySpan<byte>.Empty, fin: true);
+        _writesClosed.TrySetResult();
+    }
+
+    private void ThrowIfCannotSend()
+    {
+        if (_sendError is not null)
+        {
+            throw _sendError;
+        }
+
+        if (_connection.CloseError is { } closed)
+        {
+            throw closed;
+        }
+
+        if (_sendDone)
+        {
+            throw new ConecException(ConecError.StreamClosed, "The stream's sending side is already finished.");
+        }
+    }
+
+    private void MaybeRelease()
+    {
+        lock (_gate)
+        {
+            if (_released || !_sendDone || !(_finReceived || _resetReceived || _readsStopped))
+            {
+                return;
+            }
+
+            _released = true;
+        }
+
+        _connection.Release(this);
+    }
+
+    private static void FlushWithoutWaiting(PipeWriter writer)
+    {
+        // pauseWriterThreshold is 0, so the pipe never applies back-pressure and FlushAsync completes synchronously;
+        // the stream window is what bounds the buffered bytes.
+        var flush = writer.FlushAsync(CancellationToken.None);
+        if (!flush.IsCompleted)
+        {
+            throw new InvalidOperationException("A receive pipe applied back-pressure; its options must disable pausing.");
+        }
+
+        _ = flush.Result;
+    }
+}

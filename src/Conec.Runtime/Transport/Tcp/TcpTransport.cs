@@ -1,0 +1,61 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using Microsoft.Extensions.Logging;
+
+namespace Conec.Transport.Tcp;
+
+/// <summary>Connects the TLS-over-TCP transport.</summary>
+internal static class TcpTransport
+{
+    public static async Task<TransportConnection> ConnectAsync(
+        IPEndPoint remote, IPEndPoint? local, TransportClientTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
+    {
+        settings.Validate();
+        var socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var failure = new HandshakeFailure();
+        SslStream? ssl = null;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(settings.HandshakeTimeout);
+        try
+        {
+            if (local is not null)
+            {
+                socket.Bind(local);
+            }
+
+            await socket.ConnectAsync(remote, timeout.Token);
+            ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+            await ssl.AuthenticateAsClientAsync(TransportTls.ClientOptions(tls, failure), timeout.Token);
+            return await MuxConnection.StartAsync(socket, ssl, isClient: true, settings, logger, timeout.Token);
+        }
+        catch (Exception e) when (e is SocketException or AuthenticationException or IOException or OperationCanceledException)
+        {
+            if (ssl is not null)
+            {
+                await ssl.DisposeAsync();
+            }
+
+            socket.Dispose();
+            cancellationToken.ThrowIfCancellationRequested();
+            throw e switch
+            {
+                SocketException { SocketErrorCode: SocketError.ConnectionRefused } => new ConecException(ConecError.ConnectionRefused,
+                    $"Nothing accepts TCP connections at {remote}.", e),
+                SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse or SocketError.AddressNotAvailable } => new ConecException(
+                    ConecError.AddressInUse, $"Cannot bind the local address {local}: {e.Message}", e),
+                OperationCanceledException => new ConecException(ConecError.HandshakeFailed,
+                    $"Connecting to {remote} did not finish within {settings.HandshakeTimeout.TotalSeconds:0.###} s.", e),
+                SocketException => new ConecException(ConecError.ConnectionRefused, $"Cannot connect to {remote}: {e.Message}", e),
+                _ => new ConecException(ConecError.HandshakeFailed,
+                    $"The TLS handshake with {tls.TargetHost} at {remote} failed: {failure.Reason ?? e.Message}", e),
+            };
+        }
+        catch (ConecException)
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,126 @@
+using System.Net;
+using System.Net.Quic;
+using System.Runtime.Versioning;
+using Conec.Transport.Quic;
+using Conec.Transport.Tcp;
+using Microsoft.Extensions.Logging;
+
+namespace Conec.Transport;
+
+/// <summary>Chooses and starts a transport for a <see cref="TransportMode"/>.</summary>
+internal static class TransportFactory
+{
+    /// <summary>
+    /// How long a client in <see cref="TransportMode.Auto"/> gives QUIC before racing TCP. A loopback or LAN QUIC
+    /// handshake finishes well inside it; a blocked UDP path costs users only this much.
+    /// </summary>
+    private static readonly TimeSpan QuicHeadStart = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>Whether QUIC can be used here (libmsquic present and the OS supported).</summary>
+    [SupportedOSPlatformGuard("windows")]
+    [SupportedOSPlatformGuard("linux")]
+    [SupportedOSPlatformGuard("macos")]
+    public static bool IsQuicSupported => QuicListener.IsSupported && QuicConnection.IsSupported;
+
+    public static async Task<TransportListener> ListenAsync(
+        TransportMode mode, IPEndPoint endPoint, TransportServerTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
+    {
+        switch (mode)
+        {
+            case TransportMode.Tcp:
+                return TcpTransportListener.Listen(endPoint, tls, settings, logger);
+            case TransportMode.Quic when IsQuicSupported:
+                return await QuicTransportListener.ListenAsync(endPoint, tls, settings, logger, cancellationToken);
+            case TransportMode.Quic:
+                throw QuicUnsupported();
+            case TransportMode.Auto when IsQuicSupported:
+                var tcp = TcpTransportListener.Listen(endPoint, tls, settings, logger);
+                try
+                {
+                    var quic = await QuicTransportListener.ListenAsync(tcp.LocalEndPoint, tls, settings, logger, cancellationToken);
+                    return new CombinedTransportListener(quic, tcp);
+                }
+                catch (ConecException)
+                {
+                    await tcp.DisposeAsync();
+                    throw;
+                }
+
+            case TransportMode.Auto:
+                return TcpTransportListener.Listen(endPoint, tls, settings, logger);
+            default:
+                throw new ConecException(ConecError.InvalidConfiguration, $"Unknown transport mode {mode}.");
+        }
+    }
+
+    public static async Task<TransportConnection> ConnectAsync(
+        TransportMode mode, IPEndPoint remote, IPEndPoint? local, TransportClientTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
+    {
+        switch (mode)
+        {
+            case TransportMode.Tcp:
+                return await TcpTransport.ConnectAsync(remote, local, tls, settings, logger, cancellationToken);
+            case TransportMode.Quic when IsQuicSupported:
+                return await QuicTransportConnection.ConnectAsync(remote, local, tls, settings, cancellationToken);
+            case TransportMode.Quic:
+                throw QuicUnsupported();
+            case TransportMode.Auto when IsQuicSupported:
+                return await ConnectRacingAsync(remote, local, tls, settings, logger, cancellationToken);
+            case TransportMode.Auto:
+                return await TcpTransport.ConnectAsync(remote, local, tls, settings, logger, cancellationToken);
+            default:
+                throw new ConecException(ConecError.InvalidConfiguration, $"Unknown transport mode {mode}.");
+        }
+    }
+
+    /// <summary>
+    /// QUIC first; TCP joins after <see cref="QuicHeadStart"/> or as soon as QUIC fails for a reason other than
+    /// the peer's certificate (TCP would refuse the same certificate). The first success wins, the other is closed.
+    /// </summary>
+    [SupportedOSPlatform("windows")]
+    [SupportedOSPlatform("linux")]
+    [SupportedOSPlatform("macos")]
+    private static async Task<TransportConnection> ConnectRacingAsync(
+        IPEndPoint remote, IPEndPoint? local, TransportClientTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
+    {
+        using var losers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var quic = QuicTransportConnection.ConnectAsync(remote, local, tls, settings, losers.Token);
+        await Task.WhenAny(quic, Task.Delay(QuicHeadStart, cancellationToken));
+        if (quic.IsCompletedSuccessfully)
+        {
+            return quic.Result;
+        }
+
+        if (quic.Exception?.InnerException is ConecException { Error: ConecError.HandshakeFailed })
+        {
+            return await quic;
+        }
+
+        var tcp = TcpTransport.ConnectAsync(remote, local, tls, settings, logger, losers.Token);
+        var first = await Task.WhenAny(quic, tcp);
+        var second = first == quic ? tcp : quic;
+        if (first.IsCompletedSuccessfully)
+        {
+            await losers.CancelAsync();
+            await DisposeLoserAsync(second);
+            return first.Result;
+        }
+
+        return await second;
+    }
+
+    private static async Task DisposeLoserAsync(Task<TransportConnection> loser)
+    {
+        try
+        {
+            await (await loser).DisposeAsync();
+        }
+        catch (Exception e) when (e is ConecException or OperationCanceledException)
+        {
+            // The losing attempt failed or was cancelled: nothing was opened, so nothing needs closing.
+        }
+    }
+
+    private static ConecException QuicUnsupported() => new(ConecError.TransportUnsupported,
+        "QUIC is not available on this machine (System.Net.Quic needs libmsquic); use TransportMode.Tcp or Auto.");
+}

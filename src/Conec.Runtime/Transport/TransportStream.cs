@@ -1,0 +1,39 @@
+using System.IO.Pipelines;
+
+namespace Conec.Transport;
+
+/// <summary>
+/// One bidirectional stream with independent directions (RFC 9000 §3): the send side can be finished or reset,
+/// the receive side can be read to its end or stopped.
+/// </summary>
+internal abstract class TransportStream : IAsyncDisposable
+{
+    /// <summary>
+    /// The received bytes. Reading returns <c>IsCompleted</c> after the peer finished; a peer reset or a connection
+    /// failure throws <see cref="ConecException"/>. Consuming bytes returns flow-control credit to the peer.
+    /// </summary>
+    public abstract PipeReader Input { get; }
+
+    /// <summary>
+    /// Writes bytes, waiting while flow control gives no credit. Fails promptly with
+    /// <see cref="ConecError.StreamStopped"/> when the peer stops reading, even while blocked.
+    /// </summary>
+    public abstract ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool completeWrites, CancellationToken cancellationToken);
+
+    /// <summary>Finishes the send side gracefully: the peer reads the remaining bytes, then the end.</summary>
+    public abstract void CompleteWrites();
+
+    /// <summary>Resets the send side: the peer's reads fail with <see cref="ConecError.StreamAborted"/> and this code.</summary>
+    public abstract void AbortWrite(long errorCode);
+
+    /// <summary>Stops reading: the peer's writes fail with <see cref="ConecError.StreamStopped"/> and this code.</summary>
+    public abstract void AbortRead(long errorCode);
+
+    /// <summary>Completes when the send side is done: faults with <see cref="ConecException"/> if it ended by an abort.</summary>
+    public abstract Task WritesClosed { get; }
+
+    /// <summary>
+    /// Finishes writes if still open and stops reading if the end was not reached, like dropping a quinn stream.
+    /// </summary>
+    public abstract ValueTask DisposeAsync();
+}

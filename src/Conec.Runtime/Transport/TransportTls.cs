@@ -1,0 +1,82 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Conec.Transport;
+
+/// <summary>
+/// Builds the TLS 1.3 options both transports use (SslStream and System.Net.Quic take the same option types), and
+/// records why a validation callback refused a peer so that the failure can say so.
+/// </summary>
+internal static class TransportTls
+{
+    public static readonly SslApplicationProtocol Alpn = new("conec"u8.ToArray());
+
+    public static SslServerAuthenticationOptions ServerOptions(TransportServerTls tls, HandshakeFailure failure) => new()
+    {
+        ServerCertificateContext = tls.CertificateContext,
+        ClientCertificateRequired = true,
+        EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls13,
+        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        ApplicationProtocols = [Alpn],
+        RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+        {
+            if (certificate is not X509Certificate2 presented)
+            {
+                failure.Reason = "the client presented no certificate";
+                return false;
+            }
+
+            failure.Reason = tls.ValidateClientCertificate(presented);
+            return failure.Reason is null;
+        },
+    };
+
+    public static SslClientAuthenticationOptions ClientOptions(TransportClientTls tls, HandshakeFailure failure) => new()
+    {
+        TargetHost = tls.TargetHost,
+        ClientCertificateContext = tls.CertificateContext,
+        EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls13,
+        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        ApplicationProtocols = [tls.ApplicationProtocol ?? Alpn],
+        RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+        {
+            failure.Reason = CheckServer(tls, certificate as X509Certificate2, chain, errors);
+            return failure.Reason is null;
+        },
+    };
+
+    private static string? CheckServer(TransportClientTls tls, X509Certificate2? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        if (certificate is null)
+        {
+            return "the server presented no certificate";
+        }
+
+        if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+        {
+            return $"the server's certificate ('{certificate.Subject}') is not valid for the host name '{tls.TargetHost}'";
+        }
+
+        var trusted = (errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) == SslPolicyErrors.None && tls.TrustSystemRoots;
+        if (!trusted && tls.TrustedAuthorities.Count > 0)
+        {
+            var intermediates = new X509Certificate2Collection();
+            if (chain is not null)
+            {
+                foreach (var element in chain.ChainElements)
+                {
+                    intermediates.Add(element.Certificate);
+                }
+            }
+
+            trusted = CertificatePolicy.ChainsToAny(certificate, tls.TrustedAuthorities, intermediates);
+        }
+
+        if (!trusted)
+        {
+            return $"the server's certificate ('{certificate.Subject}', issued by '{certificate.Issuer}') is not trusted: add its CA to the trusted authorities";
+        }
+
+        return tls.ValidateServerCertificate?.Invoke(certificate);
+    }
+}
