@@ -4,12 +4,18 @@ using System.IO.Pipelines;
 namespace Conec.Transport.Tcp;
 
 /// <summary>
-/// The application's view of a stream's receive pipe. It counts what the application consumes, so that exactly
-/// those bytes return to the peer as flow-control credit, and turns completing the reader into stop-sending.
+/// The application's view of a stream's receive pipe. It returns flow-control credit for what the application
+/// has consumed or examined, and turns completing the reader into stop-sending.
 /// </summary>
+/// <remarks>
+/// Examined bytes count as well as consumed ones: a framing reader that waits for the rest of a message larger
+/// than the window has examined everything it holds, and must get more, as a reader over a QUIC stream does.
+/// What it may hold is then bounded by its own message limit, not by the window.
+/// </remarks>
 internal sealed class MuxStreamReader(PipeReader inner, MuxStream owner) : PipeReader
 {
     private ReadOnlySequence<byte> _lastBuffer;
+    private long _examinedAhead; // bytes examined beyond the consumed point, already credited
 
     public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
@@ -33,10 +39,16 @@ internal sealed class MuxStreamReader(PipeReader inner, MuxStream owner) : PipeR
 
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
-        var count = _lastBuffer.Slice(_lastBuffer.Start, consumed).Length;
+        var consumedCount = _lastBuffer.Slice(_lastBuffer.Start, consumed).Length;
+        var examinedCount = _lastBuffer.Slice(_lastBuffer.Start, examined).Length;
         _lastBuffer = default;
         inner.AdvanceTo(consumed, examined);
-        owner.OnConsumed(count);
+
+        // Credit is owed for everything up to the furthest point examined, counted once.
+        var creditedBefore = _examinedAhead;
+        var creditedNow = Math.Max(examinedCount, consumedCount);
+        _examinedAhead = Math.Max(creditedNow, creditedBefore) - consumedCount;
+        owner.OnConsumed(Math.Max(0, creditedNow - creditedBefore));
     }
 
     public override void CancelPendingRead() => inner.CancelPendingRead();

@@ -1,0 +1,109 @@
+using Conec.Framing;
+using Conec.Tests.Transport;
+using Conec.Transport;
+
+namespace Conec.Tests.Framing;
+
+/// <summary>Length-delimited messages over every transport: limits, truncation, empty messages.</summary>
+public sealed class FramingTests
+{
+    [Theory]
+    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    public async Task Messages_of_every_size_including_empty_arrive_whole_and_in_order(TransportMode mode)
+    {
+        await using var pair = await TransportPair.StartAsync(mode);
+        var ct = Timeouts.Token();
+        var raw = await pair.Client.OpenStreamAsync(ct);
+        var send = new OutStream(raw, 1024 * 1024);
+        var sizes = new[] { 0, 1, 0, 4095, 4096, 4097, 100_000, 0, 1024 * 1024 };
+
+        var sending = Task.Run(async () =>
+        {
+            for (var i = 0; i < sizes.Length; i++)
+            {
+                await send.SendAsync(StreamIo.Pattern(sizes[i], i), ct);
+            }
+
+            await send.FinishAsync(ct);
+        }, ct);
+
+        await using var receive = new InStream(await pair.Server.AcceptStreamAsync(ct), 1024 * 1024);
+        var received = new List<byte[]>();
+        await foreach (var message in receive.WithCancellation(ct))
+        {
+            received.Add(message.ToArray());
+        }
+
+        await sending;
+        Assert.Equal(sizes.Length, received.Count);
+        for (var i = 0; i < sizes.Length; i++)
+        {
+            Assert.Equal(StreamIo.Pattern(sizes[i], i), received[i]);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    public async Task An_oversize_message_is_refused_on_send_before_anything_is_written(TransportMode mode)
+    {
+        await using var pair = await TransportPair.StartAsync(mode);
+        var ct = Timeouts.Token();
+        var send = new OutStream(await pair.Client.OpenStreamAsync(ct), 1000);
+
+        var error = await Assert.ThrowsAsync<ConecException>(async () => await send.SendAsync(new byte[1001], ct));
+        Assert.Equal(ConecError.MessageTooLarge, error.Error);
+
+        await send.SendAsync(new byte[1000], ct);
+        await send.FinishAsync(ct);
+        await using var receive = new InStream(await pair.Server.AcceptStreamAsync(ct), 1000);
+        Assert.Equal(1000, (await receive.ReadAsync(ct))!.Length);
+        Assert.Null(await receive.ReadAsync(ct));
+    }
+
+    [Theory]
+    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    public async Task An_oversize_message_is_refused_on_receive_and_the_sender_learns_it(TransportMode mode)
+    {
+        await using var pair = await TransportPair.StartAsync(mode);
+        var ct = Timeouts.Token();
+        var send = new OutStream(await pair.Client.OpenStreamAsync(ct), 1024 * 1024);
+        await send.SendAsync(new byte[100_000], ct);
+
+        await using var receive = new InStream(await pair.Server.AcceptStreamAsync(ct), 64 * 1024);
+        var error = await Assert.ThrowsAsync<ConecException>(async () => await receive.ReadAsync(ct));
+        Assert.Equal(ConecError.MessageTooLarge, error.Error);
+
+        var stopped = await Assert.ThrowsAsync<ConecException>(() => send.Completion.WaitAsync(ct));
+        Assert.Equal(ConecError.StreamStopped, stopped.Error);
+        Assert.Equal(0x10, stopped.ApplicationErrorCode);
+    }
+
+    [Theory]
+    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    public async Task A_bogus_length_is_refused_from_the_header_without_waiting_for_the_payload(TransportMode mode)
+    {
+        await using var pair = await TransportPair.StartAsync(mode);
+        var ct = Timeouts.Token();
+        var raw = await pair.Client.OpenStreamAsync(ct);
+        await raw.WriteAsync(new byte[] { 0xFF, 0xFF, 0xFF, 0xF0, 1, 2 }, false, ct);
+
+        await using var receive = new InStream(await pair.Server.AcceptStreamAsync(ct), FrameLimits.DefaultMaxMessageSize);
+        var error = await Assert.ThrowsAsync<ConecException>(async () => await receive.ReadAsync(ct));
+        Assert.Equal(ConecError.MessageTooLarge, error.Error);
+    }
+
+    [Theory]
+    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    public async Task A_stream_that_ends_inside_a_message_is_an_error(TransportMode mode)
+    {
+        await using var pair = await TransportPair.StartAsync(mode);
+        var ct = Timeouts.Token();
+        var raw = await pair.Client.OpenStreamAsync(ct);
+        await raw.WriteAsync(new byte[] { 0, 0, 0, 2, 42, 0, 0, 0, 0, 10, 1, 2, 3 }, completeWrites: true, ct);
+
+        await using var receive = new InStream(await pair.Server.AcceptStreamAsync(ct), 1024);
+        Assert.Equal(new byte[] { 42, 0 }, await receive.ReadAsync(ct));
+        var error = await Assert.ThrowsAsync<ConecException>(async () => await receive.ReadAsync(ct));
+        Assert.Equal(ConecError.TruncatedMessage, error.Error);
+    }
+}
