@@ -10,6 +10,13 @@ namespace Conec.Transport.Quic;
 internal static class QuicErrors
 {
     /// <summary>
+    /// Maps a TLS failure that QUIC reports after its handshake: the peer refused this side's certificate with an
+    /// alert once the connection was already up (TLS 1.3 checks the client's certificate last).
+    /// </summary>
+    public static ConecException Map(System.Security.Authentication.AuthenticationException e) =>
+        new(ConecError.HandshakeFailed, $"The peer refused the TLS handshake: {e.Message}", e);
+
+    /// <summary>
     /// Maps an exception. <paramref name="writing"/> tells a peer's STOP_SENDING (seen by a writer) from its
     /// RESET_STREAM (seen by a reader): QUIC reports both as <see cref="QuicError.StreamAborted"/>.
     /// </summary>

@@ -33,6 +33,10 @@ internal sealed class QuicReadStream(QuicStream inner) : Stream
         {
             throw QuicErrors.Map(e, writing: false);
         }
+        catch (System.Security.Authentication.AuthenticationException e)
+        {
+            throw QuicErrors.Map(e);
+        }
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

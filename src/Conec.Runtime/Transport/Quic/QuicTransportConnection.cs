@@ -101,6 +101,10 @@ internal sealed class QuicTransportConnection : TransportConnection
         {
             throw QuicErrors.Map(e, writing: true);
         }
+        catch (AuthenticationException e)
+        {
+            throw QuicErrors.Map(e);
+        }
     }
 
     public override async ValueTask<TransportStream> AcceptStreamAsync(CancellationToken cancellationToken)
@@ -155,6 +159,10 @@ internal sealed class QuicTransportConnection : TransportConnection
         catch (QuicException e)
         {
             reason = QuicErrors.Map(e, writing: false);
+        }
+        catch (AuthenticationException e)
+        {
+            reason = QuicErrors.Map(e);
         }
         catch (ObjectDisposedException e)
         {

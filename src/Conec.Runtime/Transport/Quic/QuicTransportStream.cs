@@ -34,6 +34,10 @@ internal sealed class QuicTransportStream : TransportStream
         {
             throw QuicErrors.Map(e, writing: true);
         }
+        catch (System.Security.Authentication.AuthenticationException e)
+        {
+            throw QuicErrors.Map(e);
+        }
         catch (InvalidOperationException e) when (_stream.WritesClosed.IsCompleted)
         {
             throw new ConecException(ConecError.StreamClosed, "The stream's sending side is already finished.", e);
