@@ -43,8 +43,12 @@ public sealed class StreamContractTests
                 var stream = await pair.Server.AcceptStreamAsync(ct);
                 handlers.Add(Task.Run(async () =>
                 {
-                    var data = await StreamIo.ReadToEndAsync(stream, ct);
-                    await stream.WriteAsync(data, completeWrites: true, ct);
+                    // Disposing lets QUIC finish the stream gracefully; a QuicStream left to the finalizer is aborted.
+                    await using (stream)
+                    {
+                        var data = await StreamIo.ReadToEndAsync(stream, ct);
+                        await stream.WriteAsync(data, completeWrites: true, ct);
+                    }
                 }, ct));
             }
 
