@@ -8,21 +8,8 @@ internal static class StreamIo
 {
     public static async Task<byte[]> ReadToEndAsync(TransportStream stream, CancellationToken cancellationToken)
     {
-        var collected = new ArrayBufferWriter<byte>();
-        while (true)
-        {
-            var result = await stream.Input.ReadAsync(cancellationToken);
-            foreach (var segment in result.Buffer)
-            {
-                collected.Write(segment.Span);
-            }
-
-            stream.Input.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted)
-            {
-                return collected.WrittenSpan.ToArray();
-            }
-        }
+        var (data, error) = await ReadUntilEndOrErrorAsync(stream, cancellationToken);
+        return error is null ? data : throw error;
     }
 
     /// <summary>Reads until the end or an error, keeping what arrived before the error.</summary>
