@@ -51,4 +51,22 @@ public enum ConecError
 
     /// <summary>A configuration value is out of range or inconsistent.</summary>
     InvalidConfiguration = 16,
+
+    /// <summary>The coordinator refused the client's id because a connected client already has it.</summary>
+    IdInUse = 17,
+
+    /// <summary>The two ends speak different Conec protocol versions; the message names both.</summary>
+    VersionMismatch = 18,
+
+    /// <summary>The coordinator refused the client's identity: the certificate is not valid for the id, or the id is not a DNS name.</summary>
+    IdentityRejected = 19,
+
+    /// <summary>No connected client has the requested id.</summary>
+    UnknownPeer = 20,
+
+    /// <summary>The stream id was already used by this client (ids are never reused).</summary>
+    StreamIdInUse = 21,
+
+    /// <summary>The peer did not complete a required step (such as the hello) in time.</summary>
+    Timeout = 22,
 }

@@ -1,0 +1,254 @@
+using System.Buffers;
+using System.Net;
+using System.Threading.Channels;
+using Conec.Concurrency;
+using Conec.Framing;
+using Conec.Protocol;
+using Conec.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Conec;
+
+/// <summary>
+/// A client of a coordinator: it holds one authenticated channel to the coordinator, opens streams to other
+/// clients (relayed) or to the coordinator, and receives the streams others open to it.
+/// </summary>
+public sealed class Client : IAsyncDisposable
+{
+    private readonly ClientConfig _config;
+    private readonly TransportConnection _connection;
+    private readonly TransportStream _control;
+    private readonly ILogger _logger;
+    private readonly Channel<IncomingStream> _incoming = Channel.CreateUnbounded<IncomingStream>();
+    private readonly StreamIdAllocator _streamIds = new();
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly TaskGroup _arrivals;
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task _loops;
+    private int _disposed;
+
+    private Client(ClientConfig config, ClientConnector.Connected connected, ILogger logger)
+    {
+        _config = config;
+        _connection = connected.Connection;
+        _control = connected.Control;
+        _logger = logger;
+        _arrivals = new TaskGroup(e => ClientLog.UnexpectedFailure(_logger, e));
+        _loops = Task.WhenAll(Task.Run(ControlLoopAsync), Task.Run(AcceptLoopAsync), Task.Run(WatchConnectionAsync));
+    }
+
+    /// <summary>This client's id, as every peer sees it.</summary>
+    public string Id => _config.Id;
+
+    /// <summary>The transport the coordinator connection uses (QUIC or TCP).</summary>
+    public TransportMode Transport => _connection.Mode;
+
+    /// <summary>The coordinator's address.</summary>
+    public IPEndPoint CoordinatorEndPoint => _connection.RemoteEndPoint;
+
+    /// <summary>This client's address on the coordinator connection.</summary>
+    public IPEndPoint LocalEndPoint => _connection.LocalEndPoint;
+
+    /// <summary>
+    /// Streams opened to this client, as <c>(peer, streamId, send, receive)</c> with <c>peer == null</c> for the
+    /// coordinator. Ends when the client is disposed; throws <see cref="ConecException"/> if the coordinator
+    /// connection is lost.
+    /// </summary>
+    public IAsyncEnumerable<IncomingStream> IncomingStreams => _incoming.Reader.ReadAllAsync();
+
+    /// <summary>Completes when the coordinator connection ends: successfully after <see cref="DisposeAsync"/>, else faulted with the reason.</summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>Connects to the coordinator and registers <see cref="ClientConfig.Id"/>; returns once the coordinator has counted this client.</summary>
+    /// <exception cref="ConecException">
+    /// <see cref="ConecError.IdInUse"/>, <see cref="ConecError.IdentityRejected"/>, <see cref="ConecError.VersionMismatch"/>,
+    /// <see cref="ConecError.HandshakeFailed"/>, <see cref="ConecError.ConnectionRefused"/>, <see cref="ConecError.Timeout"/> or
+    /// <see cref="ConecError.InvalidConfiguration"/>, each with a message that says what to fix.
+    /// </exception>
+    public static async Task<Client> ConnectAsync(ClientConfig config, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        var logger = (config.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<Client>();
+        var connected = await ClientConnector.ConnectAsync(config, logger, cancellationToken);
+        ClientLog.Connected(logger, config.Id, connected.Connection.RemoteEndPoint, connected.Connection.Mode);
+        return new Client(config, connected, logger);
+    }
+
+    /// <summary>
+    /// Opens a stream relayed by the coordinator to client <paramref name="to"/> (which may be this client), or to
+    /// the coordinator itself when <paramref name="to"/> is <see langword="null"/>. Returns once the coordinator
+    /// has accepted it.
+    /// </summary>
+    /// <exception cref="ConecException"><see cref="ConecError.UnknownPeer"/> when no such client is connected, or the connection's failure.</exception>
+    public ValueTask<StreamPair> NewProxiedStreamAsync(string? to, CancellationToken cancellationToken = default) =>
+        OpenViaCoordinatorAsync(to, _streamIds.Next(), cancellationToken);
+
+    /// <summary>As <see cref="NewProxiedStreamAsync(string?, CancellationToken)"/>, with a stream id of your choosing (below 2^63, never reused).</summary>
+    /// <exception cref="ConecException"><see cref="ConecError.StreamIdInUse"/> when the id was used before, before anything is sent.</exception>
+    public ValueTask<StreamPair> NewProxiedStreamAsync(string? to, ulong streamId, CancellationToken cancellationToken = default)
+    {
+        _streamIds.Claim(streamId);
+        return OpenViaCoordinatorAsync(to, streamId, cancellationToken);
+    }
+
+    /// <summary>Closes the coordinator connection (the coordinator unregisters this client at once) and ends <see cref="IncomingStreams"/>.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            await _completion.Task.ContinueWith(static _ => { }, TaskScheduler.Default);
+            return;
+        }
+
+        await _shutdown.CancelAsync();
+        await CloseAsync(ProtocolCodes.CloseNormal, "the client was disposed");
+        await _loops;
+        await _arrivals.WhenAllAsync();
+        await _control.DisposeAsync();
+        await _connection.DisposeAsync();
+        _incoming.Writer.TryComplete();
+        _shutdown.Dispose();
+        _completion.TrySetResult();
+    }
+
+    private async ValueTask<StreamPair> OpenViaCoordinatorAsync(string? to, ulong streamId, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
+        if (to is not null && !DnsName.IsValid(to))
+        {
+            throw new ConecException(ConecError.UnknownPeer, $"'{to}' is not a valid client id (ids are DNS names).");
+        }
+
+        var header = to is null
+            ? new StreamHeader(StreamHeaderKind.ToCoordinator, null, streamId)
+            : new StreamHeader(StreamHeaderKind.ToPeer, to, streamId);
+        var stream = await _connection.OpenStreamAsync(cancellationToken);
+        try
+        {
+            await stream.WriteAsync(SingleFrame.Encode(header.Encode()), false, cancellationToken);
+            var reply = await SingleFrame.ReadAsync(stream.Input, ProtocolConstants.MaxControlMessageSize, cancellationToken)
+                ?? throw new ConecException(ConecError.ProtocolViolation, "The coordinator ended the stream without accepting or refusing it.");
+            if (StreamReply.Decode(new ReadOnlySequence<byte>(reply)) is { } refusal)
+            {
+                throw refusal;
+            }
+
+            return new StreamPair(new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize));
+        }
+        catch
+        {
+            stream.AbortWrite(ProtocolCodes.StreamHeaderRefused);
+            await stream.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The coordinator sends nothing after the hello in this protocol version: anything is a violation, the end is a goodbye.</summary>
+    private async Task ControlLoopAsync()
+    {
+        try
+        {
+            var message = await SingleFrame.ReadAsync(_control.Input, ProtocolConstants.MaxControlMessageSize, _shutdown.Token);
+            if (message is null)
+            {
+                await CloseAsync(ProtocolCodes.CloseNormal, "the coordinator ended the control stream");
+                return;
+            }
+
+            var decoded = ControlMessage.Decode(new ReadOnlySequence<byte>(message));
+            throw new ConecException(ConecError.ProtocolViolation, $"Unexpected control message {decoded.Tag} from the coordinator.");
+        }
+        catch (ConecException e) when (e.Error is ConecError.ProtocolViolation or ConecError.MessageTooLarge or ConecError.TruncatedMessage)
+        {
+            ClientLog.CoordinatorViolation(_logger, Id, e.Message);
+            await CloseAsync(ProtocolCodes.CloseProtocolViolation, e.Message);
+        }
+        catch (Exception e) when (e is ConecException or OperationCanceledException)
+        {
+            // The connection ended or the client is being disposed; WatchConnectionAsync reports why.
+        }
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var stream = await _connection.AcceptStreamAsync(_shutdown.Token);
+                _arrivals.Run(() => ReceiveStreamAsync(stream));
+            }
+        }
+        catch (Exception e) when (e is ConecException or OperationCanceledException)
+        {
+            // The connection ended or the client is being disposed: the loop's normal end.
+        }
+    }
+
+    /// <summary>Reads an incoming stream's header and hands it to the user; a bad header drops that stream only.</summary>
+    private async Task ReceiveStreamAsync(TransportStream stream)
+    {
+        IncomingStream incoming;
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token))
+        {
+            deadline.CancelAfter(_config.ConnectTimeout);
+            try
+            {
+                var bytes = await SingleFrame.ReadAsync(stream.Input, ProtocolConstants.MaxControlMessageSize, deadline.Token)
+                    ?? throw new ConecException(ConecError.ProtocolViolation, "the stream ended before its header");
+                var header = StreamHeader.Decode(new ReadOnlySequence<byte>(bytes));
+                var send = new OutStream(stream, _config.MaxMessageSize);
+                var receive = new InStream(stream, _config.MaxMessageSize);
+                incoming = header.Kind switch
+                {
+                    StreamHeaderKind.FromPeer => new IncomingStream(header.Peer, header.StreamId, send, receive) { Kind = StreamKind.Proxied },
+                    StreamHeaderKind.FromCoordinator => new IncomingStream(null, header.StreamId, send, receive) { Kind = StreamKind.Coordinator },
+                    _ => throw new ConecException(ConecError.ProtocolViolation, $"the coordinator may not open a {header.Kind} stream"),
+                };
+            }
+            catch (Exception e) when (e is ConecException or OperationCanceledException)
+            {
+                ClientLog.StreamRefused(_logger, Id, e is OperationCanceledException ? "no header arrived in time" : e.Message);
+                stream.AbortWrite(ProtocolCodes.StreamHeaderRefused);
+                await stream.DisposeAsync();
+                return;
+            }
+        }
+
+        if (!_incoming.Writer.TryWrite(incoming))
+        {
+            stream.AbortWrite(ProtocolCodes.StreamPeerLost);
+            await stream.DisposeAsync();
+        }
+    }
+
+    private async Task WatchConnectionAsync()
+    {
+        var closed = await _connection.Closed;
+        if (Volatile.Read(ref _disposed) == 1)
+        {
+            return;
+        }
+
+        var reason = closed is { Error: ConecError.ConnectionClosed, ApplicationErrorCode: { } code }
+            ? new ConecException(ConecError.ConnectionClosed, $"The connection to the coordinator {ProtocolCodes.DescribeClose(code)}.", code, closed)
+            : closed;
+        ClientLog.ConnectionLost(_logger, Id, reason.Message);
+        _incoming.Writer.TryComplete(reason);
+        _completion.TrySetException(reason);
+    }
+
+    private async Task CloseAsync(long code, string reason)
+    {
+        try
+        {
+            await _connection.CloseAsync(code, reason, CancellationToken.None);
+        }
+        catch (ConecException)
+        {
+            // Already closed by the coordinator: that close stands, and WatchConnectionAsync reports it.
+        }
+    }
+}

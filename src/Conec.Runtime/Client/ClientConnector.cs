@@ -1,0 +1,140 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using Conec.Framing;
+using Conec.Protocol;
+using Conec.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Conec;
+
+/// <summary>The client's connect sequence: identity, trust, address resolution, transport, hello.</summary>
+internal static class ClientConnector
+{
+    /// <summary>The connected transport and its control stream, after the coordinator accepted the hello.</summary>
+    public readonly record struct Connected(TransportConnection Connection, TransportStream Control);
+
+    public static async Task<Connected> ConnectAsync(ClientConfig config, ILogger logger, CancellationToken cancellationToken)
+    {
+        var certificate = config.ResolveCertificate() ?? ConecCertificates.CreateSelfSigned(config.Id);
+        if (!certificate.MatchesHostname(config.Id, allowWildcards: false, allowCommonName: false))
+        {
+            throw new ConecException(ConecError.IdentityRejected,
+                $"The client certificate ('{certificate.Subject}') is not valid for the id '{config.Id}'; the coordinator would refuse it.");
+        }
+
+        var authority = config.ResolveCoordinatorAuthority();
+        var tls = new TransportClientTls(config.CoordinatorHost, certificate)
+        {
+            TrustedAuthorities = authority is null ? [] : [authority],
+            TrustSystemRoots = config.TrustSystemRoots,
+        };
+        var settings = new TransportSettings
+        {
+            IdleTimeout = config.IdleTimeout,
+            KeepAliveInterval = config.KeepAlive ? config.IdleTimeout / 3 : null,
+            HandshakeTimeout = config.ConnectTimeout,
+        };
+        settings.Validate();
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(config.ConnectTimeout);
+        try
+        {
+            var connection = await DialAsync(config, tls, settings, logger, deadline.Token);
+            try
+            {
+                var control = await HelloAsync(connection, config.Id, deadline.Token);
+                return new Connected(connection, control);
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ConecException(ConecError.Timeout,
+                $"Connecting to the coordinator '{config.CoordinatorHost}' did not finish within {config.ConnectTimeout.TotalSeconds:0.#} s.");
+        }
+    }
+
+    private static async Task<TransportConnection> DialAsync(
+        ClientConfig config, TransportClientTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (config.CoordinatorEndPoint is { } fixedEndPoint)
+        {
+            return await TransportFactory.ConnectAsync(config.Transport, fixedEndPoint, config.SourceEndPoint, tls, settings, logger, cancellationToken);
+        }
+
+        IPAddress[] addresses;
+        try
+        {
+            addresses = await Dns.GetHostAddressesAsync(config.CoordinatorHost, cancellationToken);
+        }
+        catch (SocketException e)
+        {
+            throw new ConecException(ConecError.ConnectionRefused, $"The coordinator host '{config.CoordinatorHost}' could not be resolved: {e.Message}", e);
+        }
+
+        // As conec: only addresses of the source address's family, tried one after another; the last failure is reported.
+        var family = config.SourceEndPoint?.AddressFamily;
+        ConecException? last = null;
+        foreach (var address in addresses.Where(a => family is null || a.AddressFamily == family))
+        {
+            try
+            {
+                var remote = new IPEndPoint(address, config.CoordinatorPort);
+                return await TransportFactory.ConnectAsync(config.Transport, remote, config.SourceEndPoint, tls, settings, logger, cancellationToken);
+            }
+            catch (ConecException e) when (e.Error is ConecError.ConnectionRefused or ConecError.ConnectionLost or ConecError.ConnectionIdle)
+            {
+                last = e;
+            }
+        }
+
+        throw last ?? new ConecException(ConecError.ConnectionRefused,
+            $"The coordinator host '{config.CoordinatorHost}' has no address{(family is null ? "" : $" of family {family}")} to connect to.");
+    }
+
+    private static async Task<TransportStream> HelloAsync(TransportConnection connection, string id, CancellationToken cancellationToken)
+    {
+        var control = await connection.OpenStreamAsync(cancellationToken);
+        try
+        {
+            await control.WriteAsync(SingleFrame.Encode(ControlMessage.Hello(id, ProtocolConstants.Version).Encode()), false, cancellationToken);
+            var reply = await SingleFrame.ReadAsync(control.Input, ProtocolConstants.MaxControlMessageSize, cancellationToken);
+            if (reply is null)
+            {
+                throw new ConecException(ConecError.ProtocolViolation, "The coordinator ended the control stream without answering the hello.");
+            }
+
+            var message = ControlMessage.Decode(new ReadOnlySequence<byte>(reply));
+            return message.Tag switch
+            {
+                ControlTag.HelloAccepted => control,
+                ControlTag.HelloRefused => throw Refusal(message),
+                _ => throw new ConecException(ConecError.ProtocolViolation, $"The coordinator answered the hello with {message.Tag}."),
+            };
+        }
+        catch (ConecException e) when (e.Error is ConecError.ConnectionClosed or ConecError.ConnectionLost && connection.Closed.IsCompleted
+            && connection.Closed.Result.Error == ConecError.HandshakeFailed)
+        {
+            // TLS 1.3 finishes the client's handshake before the server has judged the client certificate; a refusal
+            // then arrives as a close, which the transport reports as a handshake failure.
+            throw connection.Closed.Result;
+        }
+        catch
+        {
+            await control.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static ConecException Refusal(ControlMessage message)
+    {
+        var error = Enum.IsDefined((ConecError)message.Number) ? (ConecError)message.Number : ConecError.ProtocolViolation;
+        return new ConecException(error, $"The coordinator refused the connection: {message.Text}");
+    }
+}

@@ -1,0 +1,23 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace Conec;
+
+/// <summary>The client's log messages; event ids 3001–3099 are stable.</summary>
+internal static partial class ClientLog
+{
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Client {ClientId} connected to the coordinator at {EndPoint} over {Transport}")]
+    public static partial void Connected(ILogger logger, string clientId, IPEndPoint endPoint, TransportMode transport);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Client {ClientId} lost its coordinator connection: {Reason}")]
+    public static partial void ConnectionLost(ILogger logger, string clientId, string reason);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Client {ClientId} closed its coordinator connection because the coordinator broke the protocol: {Reason}")]
+    public static partial void CoordinatorViolation(ILogger logger, string clientId, string reason);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Client {ClientId} dropped an incoming stream: {Reason}")]
+    public static partial void StreamRefused(ILogger logger, string clientId, string reason);
+
+    [LoggerMessage(EventId = 3099, Level = LogLevel.Error, Message = "Unexpected failure in a client background task")]
+    public static partial void UnexpectedFailure(ILogger logger, Exception exception);
+}

@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using System.Net;
+using System.Threading.Channels;
+using Conec.Concurrency;
+using Conec.Protocol;
+using Conec.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Conec;
+
+/// <summary>
+/// The coordinator: admits clients by certificate and id, relays proxied streams between them, and talks to them
+/// on streams of its own. Start one with <see cref="StartAsync"/>; it serves in the background until disposed.
+/// </summary>
+public sealed partial class Coord : IAsyncDisposable
+{
+    private readonly TransportListener _listener;
+    private readonly CoordConfig _config;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, CoordSession> _clients = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Channel<IncomingStream> _incoming = Channel.CreateUnbounded<IncomingStream>(new UnboundedChannelOptions { SingleWriter = false });
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly TaskGroup _connections;
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task _acceptLoop;
+    private int _disposed;
+
+    private Coord(TransportListener listener, CoordConfig config, ILogger logger)
+    {
+        _listener = listener;
+        _config = config;
+        _logger = logger;
+        _connections = new TaskGroup(e => CoordLog.UnexpectedFailure(_logger, e));
+        _acceptLoop = Task.Run(AcceptLoopAsync);
+    }
+
+    /// <summary>The bound address; with <see cref="CoordConfig.Port"/> 0 this carries the port the OS chose.</summary>
+    public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
+
+    /// <summary>Clients registered right now: each passed the hello and holds a unique id.</summary>
+    public int ClientCount => _clients.Count;
+
+    /// <summary>
+    /// Streams clients opened to the coordinator itself (<c>Client.NewProxiedStreamAsync(null)</c>), as
+    /// <c>(clientId, streamId, send, receive)</c>. Ends when the coordinator is disposed.
+    /// </summary>
+    public IAsyncEnumerable<IncomingStream> IncomingStreams => _incoming.Reader.ReadAllAsync();
+
+    /// <summary>
+    /// Completes when the coordinator has stopped: successfully after <see cref="DisposeAsync"/>, faulted if it
+    /// could no longer accept connections.
+    /// </summary>
+    public Task Completion => _completion.Task;
+
+    internal CoordConfig Config => _config;
+
+    internal ILogger Logger => _logger;
+
+    /// <summary>Binds the listener and starts admitting clients; returns once it is listening.</summary>
+    /// <exception cref="ConecException">The configuration is invalid, a certificate cannot be read, or the address cannot be bound.</exception>
+    public static async Task<Coord> StartAsync(CoordConfig config, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        var logger = (config.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<Coord>();
+        var clientAuthority = config.ResolveClientAuthority();
+        var tls = new TransportServerTls(config.ResolveCertificate(), config.ResolveChain(),
+            certificate => CertificatePolicy.CheckPeer(certificate, clientAuthority));
+        var settings = new TransportSettings
+        {
+            IdleTimeout = config.IdleTimeout,
+            HandshakeTimeout = config.HelloTimeout,
+            MaxInboundStreams = config.MaxStreamsPerClient,
+
+            // Clients keep their connections alive (conec's design); the coordinator answers their pings.
+            KeepAliveInterval = null,
+        };
+        settings.Validate();
+        var listener = await TransportFactory.ListenAsync(config.Transport, new IPEndPoint(config.Address, config.Port), tls, settings, logger, cancellationToken);
+        CoordLog.Listening(logger, listener.LocalEndPoint, config.Transport);
+        return new Coord(listener, config, logger);
+    }
+
+    /// <summary>Opens a stream from the coordinator to a connected client, with the next automatic stream id.</summary>
+    /// <exception cref="ConecException"><see cref="ConecError.UnknownPeer"/> if no such client is connected, or the connection's failure.</exception>
+    public ValueTask<StreamPair> NewStreamAsync(string clientId, CancellationToken cancellationToken = default)
+    {
+        var session = GetClient(clientId);
+        return session.OpenFromCoordinatorAsync(session.CoordinatorStreamIds.Next(), cancellationToken);
+    }
+
+    /// <summary>Opens a stream from the coordinator to a connected client with an id of your choosing (below 2^63, never reused per client).</summary>
+    /// <exception cref="ConecException"><see cref="ConecError.UnknownPeer"/>, <see cref="ConecError.StreamIdInUse"/>, or the connection's failure.</exception>
+    public ValueTask<StreamPair> NewStreamAsync(string clientId, ulong streamId, CancellationToken cancellationToken = default)
+    {
+        var session = GetClient(clientId);
+        session.CoordinatorStreamIds.Claim(streamId);
+        return session.OpenFromCoordinatorAsync(streamId, cancellationToken);
+    }
+
+    /// <summary>
+    /// Stops accepting, closes every client's connection (their pending operations fail with
+    /// <see cref="ConecError.ConnectionClosed"/>), and waits for all background work to end.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            await _completion.Task.ContinueWith(static _ => { }, TaskScheduler.Default);
+            return;
+        }
+
+        await _shutdown.CancelAsync();
+        await _listener.DisposeAsync();
+        await _acceptLoop;
+        await _connections.WhenAllAsync();
+        _incoming.Writer.TryComplete();
+        _shutdown.Dispose();
+        CoordLog.Stopped(_logger);
+        _completion.TrySetResult();
+    }
+
+    internal bool TryGetClient(string id, [NotNullWhen(true)] out CoordSession? session) => _clients.TryGetValue(id, out session);
+
+    /// <summary>Hands a client's stream to the coordinator's user; false once the coordinator is shutting down.</summary>
+    internal bool Deliver(IncomingStream stream) => _incoming.Writer.TryWrite(stream);
+
+    internal void Unregister(CoordSession session)
+    {
+        if (_clients.TryRemove(new KeyValuePair<string, CoordSession>(session.Id, session)))
+        {
+            CoordLog.ClientLeft(_logger, session.Id, session.Connection.RemoteEndPoint, _clients.Count);
+        }
+    }
+
+    private CoordSession GetClient(string clientId)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
+        return TryGetClient(clientId, out var session)
+            ? session
+            : throw new ConecException(ConecError.UnknownPeer, $"No client with id '{clientId}' is connected to this coordinator.");
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var connection = await _listener.AcceptConnectionAsync(_shutdown.Token);
+                _connections.Run(() => ServeConnectionAsync(connection));
+            }
+        }
+        catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
+        {
+            // Disposal: the loop's normal end.
+        }
+        catch (ConecException e) when (!_shutdown.IsCancellationRequested)
+        {
+            CoordLog.AcceptFailed(_logger, e);
+            _completion.TrySetException(e);
+        }
+        catch (ConecException) when (_shutdown.IsCancellationRequested)
+        {
+            // The listener was disposed under the pending accept: also the normal end.
+        }
+    }
+}

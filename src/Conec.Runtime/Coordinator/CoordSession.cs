@@ -1,0 +1,261 @@
+using System.Buffers;
+using Conec.Concurrency;
+using Conec.Framing;
+using Conec.Protocol;
+using Conec.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Conec;
+
+/// <summary>
+/// One registered client on the coordinator: its connection, its control stream, and every stream it opens.
+/// It ends when the connection does, and unregisters the client at that moment.
+/// </summary>
+internal sealed class CoordSession
+{
+    private readonly Coord _coord;
+    private readonly TransportStream _control;
+    private readonly ILogger _logger;
+    private readonly TaskGroup _streams;
+
+    public CoordSession(Coord coord, TransportConnection connection, string id, TransportStream control)
+    {
+        _coord = coord;
+        _control = control;
+        _logger = coord.Logger;
+        Connection = connection;
+        Id = id;
+        _streams = new TaskGroup(e => CoordLog.UnexpectedFailure(_logger, e));
+    }
+
+    public string Id { get; }
+
+    public TransportConnection Connection { get; }
+
+    /// <summary>Ids of streams the coordinator opens to this client.</summary>
+    public StreamIdAllocator CoordinatorStreamIds { get; } = new();
+
+    private int MaxMessageSize => _coord.Config.MaxMessageSize;
+
+    /// <summary>Sends the acceptance; false if the client vanished meanwhile.</summary>
+    public async Task<bool> AcceptHelloAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _control.WriteAsync(SingleFrame.Encode(ControlMessage.HelloAccepted().Encode()), false, cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (e is ConecException or OperationCanceledException)
+        {
+            CoordLog.HelloConnectionFailed(_logger, Connection.RemoteEndPoint, e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Serves the client until its connection ends; unregisters it at that moment, then waits for its streams.</summary>
+    public async Task RunAsync(CancellationToken shutdown)
+    {
+        await using (shutdown.Register(() => _ = CloseAsync(ProtocolCodes.CloseShutdown, "the coordinator is shutting down")))
+        {
+            await Task.WhenAll(ControlLoopAsync(), AcceptLoopAsync(shutdown));
+        }
+
+        _coord.Unregister(this);
+        await _streams.WhenAllAsync();
+        await _control.DisposeAsync();
+    }
+
+    public async ValueTask<StreamPair> OpenFromCoordinatorAsync(ulong streamId, CancellationToken cancellationToken)
+    {
+        var stream = await Connection.OpenStreamAsync(cancellationToken);
+        try
+        {
+            var header = new StreamHeader(StreamHeaderKind.FromCoordinator, null, streamId);
+            await stream.WriteAsync(SingleFrame.Encode(header.Encode()), false, cancellationToken);
+            return new StreamPair(new OutStream(stream, MaxMessageSize), new InStream(stream, MaxMessageSize));
+        }
+        catch
+        {
+            stream.AbortWrite(ProtocolCodes.StreamHeaderRefused);
+            await stream.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// After the hello a client sends no control messages in this protocol version, so anything that arrives is a
+    /// violation; the end of the control stream is the client saying goodbye.
+    /// </summary>
+    private async Task ControlLoopAsync()
+    {
+        try
+        {
+            var message = await SingleFrame.ReadAsync(_control.Input, ProtocolConstants.MaxControlMessageSize, CancellationToken.None);
+            if (message is null)
+            {
+                await CloseAsync(ProtocolCodes.CloseNormal, "the client ended its control stream");
+                return;
+            }
+
+            var decoded = ControlMessage.Decode(new ReadOnlySequence<byte>(message));
+            throw new ConecException(ConecError.ProtocolViolation, $"Unexpected control message {decoded.Tag} after the hello.");
+        }
+        catch (ConecException e) when (e.Error is ConecError.ProtocolViolation or ConecError.MessageTooLarge or ConecError.TruncatedMessage)
+        {
+            CoordLog.ClientViolation(_logger, Id, e.Message);
+            await CloseAsync(ProtocolCodes.CloseProtocolViolation, e.Message);
+        }
+        catch (ConecException)
+        {
+            // The connection ended (the client left or vanished); Connection.Closed says why, and the caller logs it.
+            await CloseAsync(ProtocolCodes.CloseNormal, "the control stream failed");
+        }
+    }
+
+    private async Task AcceptLoopAsync(CancellationToken shutdown)
+    {
+        try
+        {
+            while (true)
+            {
+                var stream = await Connection.AcceptStreamAsync(shutdown);
+                _streams.Run(() => ServeStreamAsync(stream, shutdown));
+            }
+        }
+        catch (Exception e) when (e is ConecException or OperationCanceledException)
+        {
+            // The connection closed: the loop's normal end.
+            await CloseAsync(ProtocolCodes.CloseNormal, "the connection stopped accepting streams");
+        }
+    }
+
+    private async Task ServeStreamAsync(TransportStream stream, CancellationToken shutdown)
+    {
+        StreamHeader header;
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(shutdown))
+        {
+            deadline.CancelAfter(_coord.Config.HelloTimeout);
+            try
+            {
+                var bytes = await SingleFrame.ReadAsync(stream.Input, ProtocolConstants.MaxControlMessageSize, deadline.Token)
+                    ?? throw new ConecException(ConecError.ProtocolViolation, "the stream ended before its header");
+                header = StreamHeader.Decode(new ReadOnlySequence<byte>(bytes));
+            }
+            catch (Exception e) when (e is ConecException or OperationCanceledException)
+            {
+                var reason = e is OperationCanceledException ? "no header arrived in time" : e.Message;
+                CoordLog.StreamRefused(_logger, Id, reason);
+                await RefuseStreamAsync(stream, null);
+                return;
+            }
+        }
+
+        switch (header.Kind)
+        {
+            case StreamHeaderKind.ToPeer:
+                await RelayToPeerAsync(stream, header, shutdown);
+                break;
+            case StreamHeaderKind.ToCoordinator:
+                await DeliverToCoordinatorAsync(stream, header, shutdown);
+                break;
+            default:
+                var reason = $"A client may not open a {header.Kind} stream.";
+                CoordLog.StreamRefused(_logger, Id, reason);
+                await RefuseStreamAsync(stream, (ConecError.ProtocolViolation, reason));
+                break;
+        }
+    }
+
+    private async Task RelayToPeerAsync(TransportStream stream, StreamHeader header, CancellationToken shutdown)
+    {
+        if (!_coord.TryGetClient(header.Peer!, out var target))
+        {
+            await RefuseStreamAsync(stream, (ConecError.UnknownPeer, $"No client with id '{header.Peer}' is connected to the coordinator."));
+            return;
+        }
+
+        TransportStream leg;
+        try
+        {
+            leg = await target.Connection.OpenStreamAsync(shutdown);
+            await leg.WriteAsync(SingleFrame.Encode(new StreamHeader(StreamHeaderKind.FromPeer, Id, header.StreamId).Encode()), false, shutdown);
+        }
+        catch (Exception e) when (e is ConecException or OperationCanceledException)
+        {
+            await RefuseStreamAsync(stream, (ConecError.UnknownPeer, $"The client '{header.Peer}' could not be reached: {e.Message}"));
+            return;
+        }
+
+        try
+        {
+            await stream.WriteAsync(SingleFrame.Encode(StreamReply.Accepted()), false, shutdown);
+        }
+        catch (Exception e) when (e is ConecException or OperationCanceledException)
+        {
+            leg.AbortWrite(ProtocolCodes.StreamPeerLost);
+            await leg.DisposeAsync();
+            await stream.DisposeAsync();
+            return;
+        }
+
+        await StreamRelay.RunAsync(stream, leg, shutdown);
+    }
+
+    private async Task DeliverToCoordinatorAsync(TransportStream stream, StreamHeader header, CancellationToken shutdown)
+    {
+        try
+        {
+            await stream.WriteAsync(SingleFrame.Encode(StreamReply.Accepted()), false, shutdown);
+        }
+        catch (Exception e) when (e is ConecException or OperationCanceledException)
+        {
+            await stream.DisposeAsync();
+            return;
+        }
+
+        var incoming = new IncomingStream(Id, header.StreamId, new OutStream(stream, MaxMessageSize), new InStream(stream, MaxMessageSize))
+        {
+            Kind = StreamKind.Coordinator,
+        };
+        if (!_coord.Deliver(incoming))
+        {
+            stream.AbortWrite(ProtocolCodes.StreamPeerLost);
+            await stream.DisposeAsync();
+        }
+    }
+
+    /// <summary>Answers with the refusal (when the opener can still read one) and drops the stream; the connection stays.</summary>
+    private static async Task RefuseStreamAsync(TransportStream stream, (ConecError Error, string Reason)? refusal)
+    {
+        if (refusal is { } r)
+        {
+            try
+            {
+                await stream.WriteAsync(SingleFrame.Encode(StreamReply.Refused(r.Error, r.Reason)), completeWrites: true, CancellationToken.None);
+            }
+            catch (ConecException)
+            {
+                // The opener is gone already; nothing is left to tell it.
+            }
+        }
+        else
+        {
+            stream.AbortWrite(ProtocolCodes.StreamHeaderRefused);
+        }
+
+        stream.AbortRead(ProtocolCodes.StreamHeaderRefused);
+        await stream.DisposeAsync();
+    }
+
+    private async Task CloseAsync(long code, string reason)
+    {
+        try
+        {
+            await Connection.CloseAsync(code, reason, CancellationToken.None);
+        }
+        catch (ConecException)
+        {
+            // Already closed by the other side: that close stands.
+        }
+    }
+}

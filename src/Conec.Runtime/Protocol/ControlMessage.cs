@@ -1,0 +1,80 @@
+using System.Buffers;
+using MessagePack;
+
+namespace Conec.Protocol;
+
+/// <summary>
+/// One decoded control message: <c>[tag, fields…]</c> as a MessagePack array. Fields a newer peer appends are
+/// skipped, so a later protocol version can add fields without breaking this one.
+/// </summary>
+internal readonly record struct ControlMessage(ControlTag Tag, string? Text = null, int Number = 0)
+{
+    public static ControlMessage Hello(string id, int version) => new(ControlTag.Hello, id, version);
+
+    public static ControlMessage HelloAccepted() => new(ControlTag.HelloAccepted);
+
+    public static ControlMessage HelloRefused(ConecError error, string reason) => new(ControlTag.HelloRefused, reason, (int)error);
+
+    public byte[] Encode()
+    {
+        var buffer = new ArrayBufferWriter<byte>(64);
+        var writer = new MessagePackWriter(buffer);
+        switch (Tag)
+        {
+            case ControlTag.Hello:
+                writer.WriteArrayHeader(3);
+                writer.Write((int)Tag);
+                writer.Write(Text);
+                writer.Write(Number);
+                break;
+            case ControlTag.HelloAccepted:
+                writer.WriteArrayHeader(1);
+                writer.Write((int)Tag);
+                break;
+            case ControlTag.HelloRefused:
+                writer.WriteArrayHeader(3);
+                writer.Write((int)Tag);
+                writer.Write(Number);
+                writer.Write(Text);
+                break;
+            default:
+                throw new InvalidOperationException($"No encoding for control tag {Tag}.");
+        }
+
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <exception cref="ConecException"><see cref="ConecError.ProtocolViolation"/> for malformed input or an unknown tag.</exception>
+    public static ControlMessage Decode(ReadOnlySequence<byte> bytes)
+    {
+        try
+        {
+            var reader = new MessagePackReader(bytes);
+            var count = reader.ReadArrayHeader();
+            if (count < 1)
+            {
+                throw WireFormatException.Malformed("control message (empty array)");
+            }
+
+            var tag = reader.ReadInt32();
+            var message = (ControlTag)tag switch
+            {
+                ControlTag.Hello when count >= 3 => Hello(ReadString(ref reader), reader.ReadInt32()),
+                ControlTag.HelloAccepted => HelloAccepted(),
+                ControlTag.HelloRefused when count >= 3 => new ControlMessage(ControlTag.HelloRefused, Number: reader.ReadInt32(), Text: ReadString(ref reader)),
+                ControlTag.Hello or ControlTag.HelloRefused => throw WireFormatException.Malformed($"control message {(ControlTag)tag} ({count} fields)"),
+                _ => throw new ConecException(ConecError.ProtocolViolation, $"Unknown control message tag {tag}."),
+            };
+            return message;
+        }
+        catch (Exception e) when (WireFormatException.IsMalformed(e))
+        {
+            throw WireFormatException.Malformed("control message", e);
+        }
+    }
+
+    /// <summary>Reads a non-null string; ids and reasons are never nil on the wire.</summary>
+    internal static string ReadString(ref MessagePackReader reader) =>
+        reader.ReadString() ?? throw WireFormatException.Malformed("message (nil where a string belongs)");
+}

@@ -1,0 +1,43 @@
+namespace Conec.Protocol;
+
+/// <summary>
+/// Application codes Conec itself puts on connection closes and stream aborts. Stream codes 0x10–0x1F are
+/// reserved for Conec (docs/protocol.md); applications choose theirs outside that range.
+/// </summary>
+internal static class ProtocolCodes
+{
+    /// <summary>Connection closed on purpose: a client disposed, or a direct channel closed.</summary>
+    public const long CloseNormal = 0;
+
+    /// <summary>Connection closed because the peer broke the protocol (bad control message, unknown tag).</summary>
+    public const long CloseProtocolViolation = 1;
+
+    /// <summary>Connection closed after the hello was refused (the refusal itself travels on the control stream).</summary>
+    public const long CloseHelloRefused = 2;
+
+    /// <summary>Connection closed because no hello arrived within the hello timeout.</summary>
+    public const long CloseHelloTimeout = 3;
+
+    /// <summary>Connection closed because the coordinator is shutting down.</summary>
+    public const long CloseShutdown = 4;
+
+    /// <summary>Stream stopped: a message was larger than the receiver's limit (see <c>FrameLimits</c>).</summary>
+    public const long StreamMessageTooLarge = Framing.FrameLimits.MessageTooLargeCode;
+
+    /// <summary>Stream aborted by a relay: the other end of a proxied stream disconnected.</summary>
+    public const long StreamPeerLost = 0x11;
+
+    /// <summary>Stream refused: its header was missing, malformed, late, or named something unknown.</summary>
+    public const long StreamHeaderRefused = 0x12;
+
+    /// <summary>Human-readable meaning of a connection close code, for error messages.</summary>
+    public static string DescribeClose(long code) => code switch
+    {
+        CloseNormal => "closed normally",
+        CloseProtocolViolation => "closed because the peer broke the Conec protocol",
+        CloseHelloRefused => "closed after refusing the hello",
+        CloseHelloTimeout => "closed because no hello arrived in time",
+        CloseShutdown => "closed because the coordinator shut down",
+        _ => $"closed with application code {code}",
+    };
+}

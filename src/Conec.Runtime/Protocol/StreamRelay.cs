@@ -1,0 +1,96 @@
+using Conec.Transport;
+
+namespace Conec.Protocol;
+
+/// <summary>
+/// Joins two transport streams on the coordinator: bytes flow both ways untouched (frames are never decoded), and
+/// each end's finish, abort and stop-sending reach the other end. Nothing is buffered beyond what the incoming
+/// leg's flow-control window admits, so a receiver that stops reading stalls its sender (back-pressure end to end).
+/// </summary>
+internal static class StreamRelay
+{
+    /// <summary>Relays until both directions are done, then releases both streams. Never throws.</summary>
+    public static async Task RunAsync(TransportStream first, TransportStream second, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.WhenAll(
+                PumpAsync(first, second, cancellationToken),
+                PumpAsync(second, first, cancellationToken),
+                ForwardStopAsync(second, first),
+                ForwardStopAsync(first, second));
+        }
+        finally
+        {
+            await first.DisposeAsync();
+            await second.DisposeAsync();
+        }
+    }
+
+    private static async Task PumpAsync(TransportStream from, TransportStream to, CancellationToken cancellationToken)
+    {
+        var input = from.Input;
+        while (true)
+        {
+            System.IO.Pipelines.ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(cancellationToken);
+            }
+            catch (ConecException e)
+            {
+                // The sender aborted (pass its code on) or its connection died (tell the receiver its peer is gone).
+                to.AbortWrite(e.Error == ConecError.StreamAborted ? e.ApplicationErrorCode ?? 0 : ProtocolCodes.StreamPeerLost);
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                to.AbortWrite(ProtocolCodes.StreamPeerLost);
+                from.AbortRead(ProtocolCodes.StreamPeerLost);
+                return;
+            }
+
+            var buffer = result.Buffer;
+            try
+            {
+                foreach (var segment in buffer)
+                {
+                    await to.WriteAsync(segment, false, cancellationToken);
+                }
+            }
+            catch (Exception e) when (e is ConecException or OperationCanceledException)
+            {
+                input.AdvanceTo(buffer.End);
+                from.AbortRead(StopCode(e));
+                to.AbortWrite(ProtocolCodes.StreamPeerLost);
+                return;
+            }
+
+            input.AdvanceTo(buffer.End);
+            if (result.IsCompleted)
+            {
+                to.CompleteWrites();
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A receiver that stops reading is passed on at once, not at the sender's next write: a sender that is idle
+    /// (or blocked on credit) learns promptly that nobody will read what it sends.
+    /// </summary>
+    private static async Task ForwardStopAsync(TransportStream receiverSide, TransportStream senderSide)
+    {
+        try
+        {
+            await receiverSide.WritesClosed;
+        }
+        catch (ConecException e)
+        {
+            senderSide.AbortRead(StopCode(e));
+        }
+    }
+
+    private static long StopCode(Exception e) =>
+        e is ConecException { Error: ConecError.StreamStopped, ApplicationErrorCode: { } code } ? code : ProtocolCodes.StreamPeerLost;
+}
