@@ -17,6 +17,7 @@ internal sealed class CoordSession
     private readonly TransportStream _control;
     private readonly ILogger _logger;
     private readonly TaskGroup _streams;
+    private CancellationToken _shutdown;
 
     public CoordSession(Coord coord, TransportConnection connection, string id, TransportStream control)
     {
@@ -55,6 +56,7 @@ internal sealed class CoordSession
     /// <summary>Serves the client until its connection ends; unregisters it at that moment, then waits for its streams.</summary>
     public async Task RunAsync(CancellationToken shutdown)
     {
+        _shutdown = shutdown;
         await using (shutdown.Register(() => _ = CloseAsync(ProtocolCodes.CloseShutdown, "the coordinator is shutting down")))
         {
             await Task.WhenAll(ControlLoopAsync(), AcceptLoopAsync(shutdown));
@@ -249,6 +251,12 @@ internal sealed class CoordSession
 
     private async Task CloseAsync(long code, string reason)
     {
+        if (_shutdown.IsCancellationRequested)
+        {
+            // Loops woken by the shutdown race to close; whichever wins, the client must learn the real reason.
+            (code, reason) = (ProtocolCodes.CloseShutdown, "the coordinator is shutting down");
+        }
+
         try
         {
             await Connection.CloseAsync(code, reason, CancellationToken.None);

@@ -300,7 +300,9 @@ internal sealed partial class MuxConnection
         var reason = Encoding.UTF8.GetString(body.Slice(8, Math.Min(body.Length - 8, MuxFrame.MaxReasonBytes)));
         var error = (frame.Flags & MuxFrame.Flag) != 0
             ? new ConecException(ConecError.ProtocolViolation, $"{_remoteEndPoint} closed the connection over a protocol error: {reason}", code, null)
-            : new ConecException(ConecError.ConnectionClosed, $"{_remoteEndPoint} closed the connection (code {code}): {reason}", code, null);
+            : (frame.Flags & MuxFrame.IdleFlag) != 0
+                ? new ConecException(ConecError.ConnectionIdle, $"{_remoteEndPoint} closed the idle connection (its idle timeout expired).", code, null)
+                : new ConecException(ConecError.ConnectionClosed, $"{_remoteEndPoint} closed the connection (code {code}): {reason}", code, null);
         Shutdown(error, sendClose: false, 0, string.Empty, transportError: false);
     }
 

@@ -57,14 +57,14 @@ internal sealed partial class MuxConnection
         Append(MuxFrameType.MaxStreams, 0, null, 0, body);
     }
 
-    private void SendClose(long code, string reason, bool transportError)
+    private void SendClose(long code, string reason, byte flags)
     {
         var reasonBytes = Encoding.UTF8.GetBytes(reason);
         var length = Math.Min(reasonBytes.Length, MuxFrame.MaxReasonBytes);
         var body = new byte[8 + length];
         BinaryPrimitives.WriteInt64BigEndian(body, code);
         reasonBytes.AsSpan(0, length).CopyTo(body.AsSpan(8));
-        Append(MuxFrameType.Close, transportError ? MuxFrame.Flag : (byte)0, null, 0, body);
+        Append(MuxFrameType.Close, flags, null, 0, body);
     }
 
     /// <summary>

@@ -184,7 +184,7 @@ internal sealed partial class MuxConnection : TransportConnection
         Log.ConnectionClosed(_logger, _remoteEndPoint, error.Error, error.Message);
         if (sendClose)
         {
-            SendClose(code, reason, transportError);
+            SendClose(code, reason, transportError ? MuxFrame.Flag : error.Error == ConecError.ConnectionIdle ? MuxFrame.IdleFlag : (byte)0);
         }
 
         CloseSendBuffer();

@@ -14,6 +14,12 @@ internal readonly record struct MuxFrame(MuxFrameType Type, byte Flags, uint Str
     public const byte Flag = 1;
 
     /// <summary>
+    /// IDLE on <see cref="MuxFrameType.Close"/>: the sender closed because its idle timeout expired, so the receiver
+    /// reports <see cref="ConecError.ConnectionIdle"/> as a QUIC peer would (its idle timer ends the connection too).
+    /// </summary>
+    public const byte IdleFlag = 2;
+
+    /// <summary>
     /// The largest data body a sender writes. 32 KiB keeps per-frame overhead under 0.05% while letting streams
     /// take turns on the connection at a fine grain.
     /// </summary>
