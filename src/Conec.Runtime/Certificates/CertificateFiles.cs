@@ -26,10 +26,22 @@ internal static class CertificateFiles
 
             using var key = certificate.GetECDsaPrivateKey()
                 ?? throw new ConecException(ConecError.InvalidCertificate, $"'{certificate.Subject}' has no ECDSA private key to save.");
-            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+
+            // One PEM file may hold both (a common bundle): the key then follows the certificate in the same file.
+            var bundle = string.Equals(Path.GetFullPath(keyPath), Path.GetFullPath(certificatePath), StringComparison.Ordinal);
+            if (bundle && IsDer(keyPath))
+            {
+                throw new ConecException(ConecError.InvalidCertificate, "A DER file holds one object: save the certificate and the key to different files.");
+            }
+
+            var options = new FileStreamOptions { Mode = bundle ? FileMode.Append : FileMode.Create, Access = FileAccess.Write };
             if (!OperatingSystem.IsWindows())
             {
                 options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                if (bundle)
+                {
+                    File.SetUnixFileMode(keyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                }
             }
 
             using var file = new FileStream(keyPath, options);
@@ -40,7 +52,7 @@ internal static class CertificateFiles
             else
             {
                 using var writer = new StreamWriter(file);
-                writer.Write(key.ExportPkcs8PrivateKeyPem());
+                writer.Write(bundle ? "\n" + key.ExportPkcs8PrivateKeyPem() : key.ExportPkcs8PrivateKeyPem());
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)

@@ -102,7 +102,8 @@ public static class ConecCertificates
 
     /// <summary>
     /// Saves the certificate and its key. A path ending in <c>.der</c> is written as DER (PKCS#8 for the key),
-    /// any other path as PEM. The key file is created readable by the owner only where the OS allows.
+    /// any other path as PEM; a PEM key path equal to the certificate path writes both into one file. The key file is
+    /// created readable by the owner only where the OS allows.
     /// </summary>
     public static void Save(X509Certificate2 certificate, string certificatePath, string? keyPath = null)
     {
