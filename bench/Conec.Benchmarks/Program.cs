@@ -1,7 +1,28 @@
 using Conec.Benchmarks;
 
-// One run measures Conec's TCP transport against plain SslStream and Nerdbank.Streams' MultiplexingStream over
-// the same TLS 1.3 loopback connections, and prints each row with its ratios, so every figure has its baseline.
+// `transport` (the default) measures Conec's TCP transport against plain SslStream and Nerdbank.Streams'
+// MultiplexingStream; `coord` measures proxied streams, connect time and per-client memory of a coordinator.
+// Every figure is printed next to a baseline measured in the same run.
 var quick = args.Contains("--quick");
-var results = await TransportBenchmark.RunAsync(quick ? BenchmarkScale.Quick : BenchmarkScale.Full);
-results.Print(Console.Out);
+var scale = quick ? BenchmarkScale.Quick : BenchmarkScale.Full;
+switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
+{
+    case "coord-child":
+        await CoordinatorProcess.RunCoordinatorAsync(args[1], args[2]);
+        break;
+    case "tls-child":
+        await CoordinatorProcess.RunTlsServerAsync(args[1], args[2]);
+        break;
+    case "coord":
+        var coordination = await CoordinationBenchmark.RunAsync(scale, quick ? 200 : 1000, Console.Error);
+        coordination.Print(Console.Out);
+        break;
+    case null or "transport":
+        var transport = await TransportBenchmark.RunAsync(scale);
+        transport.Print(Console.Out);
+        break;
+    default:
+        Console.Error.WriteLine("usage: Conec.Benchmarks [transport|coord] [--quick]");
+        Environment.ExitCode = 2;
+        break;
+}

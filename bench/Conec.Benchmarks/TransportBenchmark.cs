@@ -39,7 +39,7 @@ internal static class TransportBenchmark
         return table;
     }
 
-    private static async Task<double> BestAsync(BenchmarkScale scale, Func<Task<double>> run)
+    internal static async Task<double> BestAsync(BenchmarkScale scale, Func<Task<double>> run)
     {
         var best = 0.0;
         for (var i = 0; i < scale.Repeats; i++)
@@ -51,7 +51,7 @@ internal static class TransportBenchmark
     }
 
     /// <summary>MB/s moved by <paramref name="streams"/> pairs sharing <paramref name="totalBytes"/>.</summary>
-    private static async Task<double> BulkAsync(StreamPairs pairs, int streams, long totalBytes)
+    internal static async Task<double> BulkAsync(StreamPairs pairs, int streams, long totalBytes)
     {
         var opened = new List<(Stream Client, Stream Server)>();
         for (var i = 0; i < streams; i++)
@@ -106,7 +106,7 @@ internal static class TransportBenchmark
         return count / clock.Elapsed.TotalSeconds;
     }
 
-    private static async Task<double> FramedMessagesAsync(StreamPairs pairs, int count)
+    internal static async Task<double> FramedMessagesAsync(StreamPairs pairs, int count)
     {
         var (client, server) = await pairs.OpenAsync();
         var frame = Frame();
@@ -209,7 +209,7 @@ internal static class TransportBenchmark
         }
     }
 
-    private static (double P50, double P99) Percentiles(double[] samples)
+    internal static (double P50, double P99) Percentiles(double[] samples)
     {
         Array.Sort(samples);
         return (samples[samples.Length / 2], samples[(int)(samples.Length * 0.99)]);

@@ -16,7 +16,8 @@ internal sealed partial class MuxConnection
 
     private async Task ReadLoopAsync()
     {
-        var reader = PipeReader.Create(_ssl, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
+        // Zero-byte reads wait for data without holding a buffer, so an idle connection costs no 64 KiB read buffer.
+        var reader = PipeReader.Create(_ssl, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true, useZeroByteReads: true));
         try
         {
             while (true)

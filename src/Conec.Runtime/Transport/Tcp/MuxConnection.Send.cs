@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Text;
@@ -8,11 +9,12 @@ namespace Conec.Transport.Tcp;
 internal sealed partial class MuxConnection
 {
     // Small frames written between two passes of the writer loop leave in one TLS write: that is the coalescing.
-    // The buffer is bounded by flow control (data needs credit) plus small control frames.
+    // The buffer is bounded by flow control (data needs credit) plus small control frames. It is rented only while
+    // frames wait, so an idle connection holds no send buffer (a coordinator keeps thousands of idle ones).
+    private const int MinimumSendBuffer = 16 * 1024;
     private readonly Lock _sendLock = new();
     private readonly SemaphoreSlim _sendReady = new(0, 1);
-    private byte[] _pending = new byte[64 * 1024];
-    private byte[]? _spare = new byte[64 * 1024];
+    private byte[]? _pending;
     private int _pendingLength;
     private bool _sendSignaled;
     private bool _sendClosed;
@@ -97,9 +99,16 @@ internal sealed partial class MuxConnection
             }
 
             var needed = _pendingLength + MuxFrame.HeaderSize + body.Length;
-            if (needed > _pending.Length)
+            if (_pending is null)
             {
-                Array.Resize(ref _pending, Math.Max(needed, _pending.Length * 2));
+                _pending = ArrayPool<byte>.Shared.Rent(Math.Max(needed, MinimumSendBuffer));
+            }
+            else if (needed > _pending.Length)
+            {
+                var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _pending.Length * 2));
+                _pending.AsSpan(0, _pendingLength).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(_pending);
+                _pending = larger;
             }
 
             MuxFrame.WriteHeader(_pending.AsSpan(_pendingLength), type, flags, streamId, body.Length);
@@ -135,7 +144,7 @@ internal sealed partial class MuxConnection
             while (true)
             {
                 await _sendReady.WaitAsync(_lifetime.Token);
-                byte[] batch;
+                byte[]? batch;
                 int length;
                 bool closing;
                 lock (_sendLock)
@@ -144,19 +153,20 @@ internal sealed partial class MuxConnection
                     batch = _pending;
                     length = _pendingLength;
                     closing = _sendClosed;
-                    _pending = _spare ?? new byte[64 * 1024];
-                    _spare = null;
+                    _pending = null;
                     _pendingLength = 0;
                 }
 
-                if (length > 0)
+                if (batch is not null)
                 {
-                    await _ssl.WriteAsync(batch.AsMemory(0, length), _lifetime.Token);
-                }
-
-                lock (_sendLock)
-                {
-                    _spare = batch;
+                    try
+                    {
+                        await _ssl.WriteAsync(batch.AsMemory(0, length), _lifetime.Token);
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(batch);
+                    }
                 }
 
                 if (closing)

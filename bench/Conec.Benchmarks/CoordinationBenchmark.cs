@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Net;
+using Conec.Transport;
+
+namespace Conec.Benchmarks;
+
+/// <summary>
+/// The coordinator benchmark: proxied streams between two clients through a local coordinator against one-hop
+/// baselines, client connect time against a bare TLS handshake, and coordinator memory per idle client.
+/// </summary>
+internal static class CoordinationBenchmark
+{
+    private const int BulkMessage = 64 * 1024;
+    private const int SmallMessage = 64;
+
+    public static async Task<RatioTable> RunAsync(BenchmarkScale scale, int idleClients, TextWriter progress)
+    {
+        var table = new RatioTable();
+        var certificates = new BenchmarkCertificates();
+        await using var ssl = new SslStreamPairs(certificates);
+        await using var direct = await ConecPairs.StartAsync(certificates);
+        await using var coord = await Coord.StartAsync(new CoordConfig
+        {
+            Address = IPAddress.Loopback,
+            Port = 0,
+            Certificate = certificates.ServerCertificate,
+            Transport = TransportMode.Tcp,
+        });
+        var endPoint = new IPEndPoint(IPAddress.Loopback, coord.LocalEndPoint.Port);
+        await using var sender = await ConnectAsync(endPoint, certificates, "bench-a");
+        await using var receiver = await ConnectAsync(endPoint, certificates, "bench-b");
+
+        progress.WriteLine("bulk…");
+        var proxiedBulk = await TransportBenchmark.BestAsync(scale, () => MessagesAsync(
+            () => OpenProxiedAsync(sender, receiver), BulkMessage, (int)(scale.BulkBytes / BulkMessage), megabytes: true));
+        var directBulk = await TransportBenchmark.BestAsync(scale, () => MessagesAsync(
+            () => OpenDirectAsync(direct), BulkMessage, (int)(scale.BulkBytes / BulkMessage), megabytes: true));
+        var sslBulk = await TransportBenchmark.BestAsync(scale, () => TransportBenchmark.BulkAsync(ssl, 1, scale.BulkBytes));
+        table.Add("proxied bulk, 64 KiB messages", "MB/s", proxiedBulk, "one-hop SslStream", sslBulk, target: ">= 0.45x");
+        table.Add("proxied bulk, 64 KiB messages", "MB/s", proxiedBulk, "one-hop Conec TCP stream", directBulk);
+
+        progress.WriteLine("small messages…");
+        var proxiedSmall = await TransportBenchmark.BestAsync(scale, () => MessagesAsync(
+            () => OpenProxiedAsync(sender, receiver), SmallMessage, scale.Messages, megabytes: false));
+        var directSmall = await TransportBenchmark.BestAsync(scale, () => MessagesAsync(
+            () => OpenDirectAsync(direct), SmallMessage, scale.Messages, megabytes: false));
+        var sslSmall = await TransportBenchmark.BestAsync(scale, () => TransportBenchmark.FramedMessagesAsync(ssl, scale.Messages));
+        table.Add("proxied 64-byte messages", "msg/s", proxiedSmall, "one-hop Conec TCP stream", directSmall);
+        table.Add("proxied 64-byte messages", "msg/s", proxiedSmall, "one-hop framed SslStream", sslSmall);
+
+        progress.WriteLine("connect…");
+        var connects = Math.Max(50, scale.RoundTrips / 20);
+        var (connectP50, connectP99) = await ConnectTimesAsync(endPoint, certificates, connects);
+        var (tlsP50, tlsP99) = await TlsHandshakeTimesAsync(certificates, connects);
+        table.Add("client connect p50", "ms", connectP50, "bare TLS handshake p50", tlsP50, lowerIsBetter: true, target: "<= 1.5x");
+        table.Add("client connect p99", "ms", connectP99, "bare TLS handshake p99", tlsP99, lowerIsBetter: true);
+
+        progress.WriteLine($"{idleClients} idle clients…");
+        var (managed, native) = await IdleMemoryAsync("coord-child", certificates, idleClients,
+            async (endPoint, i) => await ConnectAsync(endPoint, certificates, i < 0 ? "warmup" : $"idle{i}"), progress);
+        var (tlsManaged, tlsNative) = await IdleMemoryAsync("tls-child", certificates, idleClients,
+            async (endPoint, _) => await ConnectTlsAsync(endPoint, certificates), progress);
+        table.Add("coordinator memory per idle client", "KiB", managed + native, "bare TLS server per conn.", tlsManaged + tlsNative,
+            lowerIsBetter: true, target: "<= 64 KiB");
+        table.Add("  of which managed heap", "KiB", managed, "bare TLS server per conn.", tlsManaged, lowerIsBetter: true);
+        table.Add("  of which outside the GC heap", "KiB", native, "bare TLS server per conn.", tlsNative, lowerIsBetter: true);
+        return table;
+    }
+
+    private static Task<Client> ConnectAsync(IPEndPoint endPoint, BenchmarkCertificates certificates, string id, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null) =>
+        Client.ConnectAsync(new ClientConfig(id, "localhost")
+        {
+            CoordinatorEndPoint = endPoint,
+            CoordinatorAuthority = certificates.ServerCertificate,
+            TrustSystemRoots = false,
+            Certificate = certificate,
+            Transport = TransportMode.Tcp,
+        });
+
+    private static async Task<(OutStream Send, InStream Receive)> OpenProxiedAsync(Client sender, Client receiver)
+    {
+        var (send, _) = await sender.NewProxiedStreamAsync(receiver.Id);
+        await using var incoming = receiver.IncomingStreams.GetAsyncEnumerator();
+        await incoming.MoveNextAsync();
+        return (send, incoming.Current.Receive);
+    }
+
+    private static async Task<(OutStream Send, InStream Receive)> OpenDirectAsync(ConecPairs pairs)
+    {
+        var (client, server) = await pairs.OpenRawAsync();
+        return (new OutStream(client, BulkMessage), new InStream(server, BulkMessage));
+    }
+
+    /// <summary>Messages (or MB) per second from one sender to one reader over a fresh stream.</summary>
+    private static async Task<double> MessagesAsync(Func<Task<(OutStream Send, InStream Receive)>> open, int size, int count, bool megabytes)
+    {
+        var (send, receive) = await open();
+        var payload = new byte[size];
+        var clock = Stopwatch.StartNew();
+        var sending = Task.Run(async () =>
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await send.SendAsync(payload);
+            }
+
+            await send.FinishAsync();
+        });
+        var received = 0;
+        while (await receive.ReadSequenceAsync() is not null)
+        {
+            received++;
+        }
+
+        await sending;
+        var seconds = clock.Elapsed.TotalSeconds;
+        await receive.DisposeAsync();
+        return received != count
+            ? throw new InvalidOperationException($"{received} of {count} messages arrived.")
+            : megabytes ? (double)count * size / seconds / 1e6 : count / seconds;
+    }
+
+    private static async Task<(double P50, double P99)> ConnectTimesAsync(IPEndPoint endPoint, BenchmarkCertificates certificates, int count)
+    {
+        // Identities are made beforehand: a deployed client has its certificate already, and key generation is not connecting.
+        var identities = Enumerable.Range(0, count).Select(i => ConecCertificates.CreateSelfSigned($"connect{i}")).ToArray();
+        var samples = new double[count];
+        for (var i = 0; i < count; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            var client = await ConnectAsync(endPoint, certificates, $"connect{i}", identities[i]);
+            samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            await client.DisposeAsync();
+        }
+
+        return TransportBenchmark.Percentiles(samples);
+    }
+
+    /// <summary>TCP connect plus the TLS 1.3 handshake with the same certificates and checks, and nothing else.</summary>
+    private static async Task<(double P50, double P99)> TlsHandshakeTimesAsync(BenchmarkCertificates certificates, int count)
+    {
+        var pairs = new SslStreamPairs(certificates);
+        var samples = new double[count];
+        for (var i = 0; i < count; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            await pairs.OpenAsync();
+            samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+
+        await pairs.DisposeAsync();
+        return TransportBenchmark.Percentiles(samples);
+    }
+
+    /// <summary>
+    /// Growth per idle peer of a server process's live managed heap and of its private bytes outside the GC heap
+    /// (TLS library state, socket buffers), with <paramref name="count"/> peers connected. Memory the GC keeps
+    /// committed beyond the live heap is the collector's slack, not a per-peer cost.
+    /// </summary>
+    private static async Task<(double Managed, double Native)> IdleMemoryAsync(
+        string mode, BenchmarkCertificates certificates, int count, Func<IPEndPoint, int, Task<IAsyncDisposable>> connect, TextWriter progress)
+    {
+        var directory = Directory.CreateTempSubdirectory("conec-bench-").FullName;
+        var peers = new List<IAsyncDisposable>();
+        try
+        {
+            var certificatePath = Path.Combine(directory, "server.pem");
+            var keyPath = Path.Combine(directory, "server.key");
+            ConecCertificates.Save(certificates.ServerCertificate, certificatePath, keyPath);
+            await using var child = await CoordinatorProcess.StartAsync(mode, certificatePath, keyPath);
+            var endPoint = new IPEndPoint(IPAddress.Loopback, child.Port);
+
+            // One warm-up peer, so one-time costs (TLS library state, JIT) are in the baseline, not per peer.
+            peers.Add(await connect(endPoint, -1));
+            var (managedBefore, privateBefore, committedBefore) = await child.MeasureAsync();
+            for (var i = 0; i < count; i++)
+            {
+                peers.Add(await connect(endPoint, i));
+            }
+
+            var (managedAfter, privateAfter, committedAfter) = await child.MeasureAsync();
+            progress.WriteLine($"{mode}: live managed {managedBefore / 1024} -> {managedAfter / 1024} KiB, " +
+                $"GC committed {committedBefore / 1024} -> {committedAfter / 1024} KiB, private {privateBefore / 1024} -> {privateAfter / 1024} KiB");
+            var managed = (managedAfter - managedBefore) / 1024.0 / count;
+            var native = ((privateAfter - committedAfter) - (privateBefore - committedBefore)) / 1024.0 / count;
+            return (managed, native);
+        }
+        finally
+        {
+            foreach (var peer in peers)
+            {
+                await peer.DisposeAsync();
+            }
+
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static async Task<IAsyncDisposable> ConnectTlsAsync(IPEndPoint endPoint, BenchmarkCertificates certificates)
+    {
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(endPoint);
+        var ssl = new System.Net.Security.SslStream(new System.Net.Sockets.NetworkStream(socket, ownsSocket: true));
+        await ssl.AuthenticateAsClientAsync(TransportTls.ClientOptions(certificates.ClientTls, new HandshakeFailure()));
+        return ssl;
+    }
+}

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+
+namespace Conec.Benchmarks;
+
+/// <summary>
+/// A coordinator in a child process, so its memory can be measured apart from the clients'. The parent talks to it
+/// over standard input and output: the child prints <c>port N</c>, answers <c>measure</c> with its managed heap and
+/// private bytes after a full collection, and stops on <c>exit</c>.
+/// </summary>
+internal sealed class CoordinatorProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private CoordinatorProcess(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public static async Task<CoordinatorProcess> StartAsync(string mode, string certificatePath, string keyPath)
+    {
+        var self = Environment.ProcessPath ?? throw new InvalidOperationException("The benchmark's own path is unknown.");
+        var start = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(CoordinatorProcess).Assembly.Location);
+        }
+
+        start.ArgumentList.Add(mode);
+        start.ArgumentList.Add(certificatePath);
+        start.ArgumentList.Add(keyPath);
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the coordinator process.");
+        var line = await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("The coordinator process exited at start.");
+        return new CoordinatorProcess(process, int.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Live managed bytes, private bytes, and bytes the GC has committed, after a full compacting collection.</summary>
+    public async Task<(long Managed, long Private, long Committed)> MeasureAsync()
+    {
+        await _process.StandardInput.WriteLineAsync("measure");
+        var parts = (await _process.StandardOutput.ReadLineAsync())!.Split(' ');
+        return (Parse(parts[1]), Parse(parts[3]), Parse(parts[5]));
+
+        static long Parse(string text) => long.Parse(text, CultureInfo.InvariantCulture);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _process.StandardInput.WriteLineAsync("exit");
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+    }
+
+    /// <summary>The child's side: runs a TCP coordinator on loopback until told to exit.</summary>
+    public static async Task RunCoordinatorAsync(string certificatePath, string keyPath)
+    {
+        await using var coord = await Coord.StartAsync(new CoordConfig
+        {
+            Address = IPAddress.Loopback,
+            Port = 0,
+            CertificatePath = certificatePath,
+            KeyPath = keyPath,
+            Transport = TransportMode.Tcp,
+        });
+        await ServeMeasurementsAsync(coord.LocalEndPoint.Port);
+    }
+
+    /// <summary>
+    /// The baseline child: a bare TLS 1.3 server with the same certificate and client-certificate check, holding
+    /// every accepted connection idle with a zero-byte read pending (what a well-written TLS server keeps per peer).
+    /// </summary>
+    public static async Task RunTlsServerAsync(string certificatePath, string keyPath)
+    {
+        var certificate = ConecCertificates.Load(certificatePath, keyPath);
+        var tls = new Transport.TransportServerTls(certificate, null, c => CertificatePolicy.CheckPeer(c, null));
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var held = new List<System.Net.Security.SslStream>();
+        var accepting = Task.Run(async () =>
+        {
+            while (true)
+            {
+                var socket = await listener.AcceptSocketAsync();
+                var ssl = new System.Net.Security.SslStream(new System.Net.Sockets.NetworkStream(socket, ownsSocket: true));
+                await ssl.AuthenticateAsServerAsync(Transport.TransportTls.ServerOptions(tls, new Transport.HandshakeFailure()));
+                lock (held)
+                {
+                    held.Add(ssl);
+                }
+
+                _ = ssl.ReadAsync(Memory<byte>.Empty).AsTask();
+            }
+        });
+        await ServeMeasurementsAsync(((IPEndPoint)listener.LocalEndpoint).Port);
+        GC.KeepAlive(accepting);
+    }
+
+    private static async Task ServeMeasurementsAsync(int port)
+    {
+        Console.WriteLine($"port {port}");
+        while (await Console.In.ReadLineAsync() is { } command && command != "exit")
+        {
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            using var self = Process.GetCurrentProcess();
+            var committed = GC.GetGCMemoryInfo(GCKind.Any).TotalCommittedBytes;
+            Console.WriteLine($"managed {GC.GetTotalMemory(true)} private {self.PrivateMemorySize64} committed {committed}");
+        }
+    }
+}
