@@ -69,4 +69,22 @@ public enum ConecError
 
     /// <summary>The peer did not complete a required step (such as the hello) in time.</summary>
     Timeout = 22,
+
+    /// <summary>A direct channel to that peer already exists or is being set up (from either side).</summary>
+    ChannelExists = 23,
+
+    /// <summary>No direct channel to that peer exists.</summary>
+    NoChannel = 24,
+
+    /// <summary>The peer does not accept direct channels (it is not listening), or refused this one.</summary>
+    ChannelRefused = 25,
+
+    /// <summary>No broadcast channel has that name.</summary>
+    UnknownBroadcast = 26,
+
+    /// <summary>A broadcast message's sender tag is malformed.</summary>
+    MalformedTag = 27,
+
+    /// <summary>A message could not be serialized or deserialized as the expected type.</summary>
+    MalformedMessage = 28,
 }

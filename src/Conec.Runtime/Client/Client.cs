@@ -14,7 +14,7 @@ namespace Conec;
 /// A client of a coordinator: it holds one authenticated channel to the coordinator, opens streams to other
 /// clients (relayed) or to the coordinator, and receives the streams others open to it.
 /// </summary>
-public sealed class Client : IAsyncDisposable
+public sealed partial class Client : IAsyncDisposable
 {
     private readonly ClientConfig _config;
     private readonly TransportConnection _connection;
@@ -93,6 +93,35 @@ public sealed class Client : IAsyncDisposable
         return OpenViaCoordinatorAsync(to, streamId, cancellationToken);
     }
 
+    /// <summary>
+    /// Joins broadcast channel <paramref name="channel"/> (created by the first join): every message sent on the
+    /// returned writer reaches every member, this one included, tagged by the coordinator with this client's id.
+    /// Read the returned reader with <see cref="TaggedBroadcastInStream"/> or <see cref="TaglessBroadcastInStream"/>.
+    /// Returns once the coordinator has counted the member.
+    /// </summary>
+    public async ValueTask<StreamPair> NewBroadcastAsync(string channel, BroadcastOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(channel);
+        options ??= BroadcastOptions.Default;
+        options.Validate();
+        var header = new StreamHeader(StreamHeaderKind.Broadcast, channel, _streamIds.Next()) { Policy = (int)options.Policy, Capacity = options.Capacity };
+        var (stream, _) = await OpenWithReplyAsync(header, cancellationToken);
+
+        // Received messages carry the sender's tag on top of the payload, so the reader allows for it.
+        return new StreamPair(new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize + BroadcastTagAllowance));
+    }
+
+    /// <summary>How many members of broadcast <paramref name="channel"/> are writing and reading right now.</summary>
+    /// <exception cref="ConecException"><see cref="ConecError.UnknownBroadcast"/> when no such channel exists.</exception>
+    public async ValueTask<BroadcastCount> GetBroadcastCountAsync(string channel, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(channel);
+        var (stream, reply) = await OpenWithReplyAsync(new StreamHeader(StreamHeaderKind.BroadcastCount, channel, _streamIds.Next()), cancellationToken);
+        await stream.DisposeAsync();
+        var (senders, receivers) = StreamReply.DecodeCount(new ReadOnlySequence<byte>(reply));
+        return new BroadcastCount(senders, receivers);
+    }
+
     /// <summary>Closes the coordinator connection (the coordinator unregisters this client at once) and ends <see cref="IncomingStreams"/>.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -111,38 +140,6 @@ public sealed class Client : IAsyncDisposable
         _incoming.Writer.TryComplete();
         _shutdown.Dispose();
         _completion.TrySetResult();
-    }
-
-    private async ValueTask<StreamPair> OpenViaCoordinatorAsync(string? to, ulong streamId, CancellationToken cancellationToken)
-    {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
-        if (to is not null && !DnsName.IsValid(to))
-        {
-            throw new ConecException(ConecError.UnknownPeer, $"'{to}' is not a valid client id (ids are DNS names).");
-        }
-
-        var header = to is null
-            ? new StreamHeader(StreamHeaderKind.ToCoordinator, null, streamId)
-            : new StreamHeader(StreamHeaderKind.ToPeer, to, streamId);
-        var stream = await _connection.OpenStreamAsync(cancellationToken);
-        try
-        {
-            await stream.WriteAsync(SingleFrame.Encode(header.Encode()), false, cancellationToken);
-            var reply = await SingleFrame.ReadAsync(stream.Input, ProtocolConstants.MaxControlMessageSize, cancellationToken)
-                ?? throw new ConecException(ConecError.ProtocolViolation, "The coordinator ended the stream without accepting or refusing it.");
-            if (StreamReply.Decode(new ReadOnlySequence<byte>(reply)) is { } refusal)
-            {
-                throw refusal;
-            }
-
-            return new StreamPair(new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize));
-        }
-        catch
-        {
-            stream.AbortWrite(ProtocolCodes.StreamHeaderRefused);
-            await stream.DisposeAsync();
-            throw;
-        }
     }
 
     /// <summary>The coordinator sends nothing after the hello in this protocol version: anything is a violation, the end is a goodbye.</summary>
@@ -184,43 +181,6 @@ public sealed class Client : IAsyncDisposable
         catch (Exception e) when (e is ConecException or OperationCanceledException)
         {
             // The connection ended or the client is being disposed: the loop's normal end.
-        }
-    }
-
-    /// <summary>Reads an incoming stream's header and hands it to the user; a bad header drops that stream only.</summary>
-    private async Task ReceiveStreamAsync(TransportStream stream)
-    {
-        IncomingStream incoming;
-        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token))
-        {
-            deadline.CancelAfter(_config.ConnectTimeout);
-            try
-            {
-                var bytes = await SingleFrame.ReadAsync(stream.Input, ProtocolConstants.MaxControlMessageSize, deadline.Token)
-                    ?? throw new ConecException(ConecError.ProtocolViolation, "the stream ended before its header");
-                var header = StreamHeader.Decode(new ReadOnlySequence<byte>(bytes));
-                var send = new OutStream(stream, _config.MaxMessageSize);
-                var receive = new InStream(stream, _config.MaxMessageSize);
-                incoming = header.Kind switch
-                {
-                    StreamHeaderKind.FromPeer => new IncomingStream(header.Peer, header.StreamId, send, receive) { Kind = StreamKind.Proxied },
-                    StreamHeaderKind.FromCoordinator => new IncomingStream(null, header.StreamId, send, receive) { Kind = StreamKind.Coordinator },
-                    _ => throw new ConecException(ConecError.ProtocolViolation, $"the coordinator may not open a {header.Kind} stream"),
-                };
-            }
-            catch (Exception e) when (e is ConecException or OperationCanceledException)
-            {
-                ClientLog.StreamRefused(_logger, Id, e is OperationCanceledException ? "no header arrived in time" : e.Message);
-                stream.AbortWrite(ProtocolCodes.StreamHeaderRefused);
-                await stream.DisposeAsync();
-                return;
-            }
-        }
-
-        if (!_incoming.Writer.TryWrite(incoming))
-        {
-            stream.AbortWrite(ProtocolCodes.StreamPeerLost);
-            await stream.DisposeAsync();
         }
     }
 

@@ -33,6 +33,7 @@ public sealed partial class Coord : IAsyncDisposable
         _config = config;
         _logger = logger;
         _connections = new TaskGroup(e => CoordLog.UnexpectedFailure(_logger, e));
+        Broadcasts = new Broadcasting.BroadcastHub(_shutdown.Token);
         _acceptLoop = Task.Run(AcceptLoopAsync);
     }
 
@@ -41,6 +42,9 @@ public sealed partial class Coord : IAsyncDisposable
 
     /// <summary>Clients registered right now: each passed the hello and holds a unique id.</summary>
     public int ClientCount => _clients.Count;
+
+    /// <summary>Broadcast channels alive right now: each has at least one member still writing and one still reading.</summary>
+    public int BroadcastCount => Broadcasts.Count;
 
     /// <summary>
     /// Streams clients opened to the coordinator itself (<c>Client.NewProxiedStreamAsync(null)</c>), as
@@ -57,6 +61,8 @@ public sealed partial class Coord : IAsyncDisposable
     internal CoordConfig Config => _config;
 
     internal ILogger Logger => _logger;
+
+    internal Broadcasting.BroadcastHub Broadcasts { get; }
 
     /// <summary>Binds the listener and starts admitting clients; returns once it is listening.</summary>
     /// <exception cref="ConecException">The configuration is invalid, a certificate cannot be read, or the address cannot be bound.</exception>

@@ -160,6 +160,12 @@ internal sealed class CoordSession
             case StreamHeaderKind.ToCoordinator:
                 await DeliverToCoordinatorAsync(stream, header, shutdown);
                 break;
+            case StreamHeaderKind.Broadcast:
+                await JoinBroadcastAsync(stream, header, shutdown);
+                break;
+            case StreamHeaderKind.BroadcastCount:
+                await AnswerBroadcastCountAsync(stream, header);
+                break;
             default:
                 var reason = $"A client may not open a {header.Kind} stream.";
                 CoordLog.StreamRefused(_logger, Id, reason);
@@ -170,9 +176,9 @@ internal sealed class CoordSession
 
     private async Task RelayToPeerAsync(TransportStream stream, StreamHeader header, CancellationToken shutdown)
     {
-        if (!_coord.TryGetClient(header.Peer!, out var target))
+        if (!_coord.TryGetClient(header.Name!, out var target))
         {
-            await RefuseStreamAsync(stream, (ConecError.UnknownPeer, $"No client with id '{header.Peer}' is connected to the coordinator."));
+            await RefuseStreamAsync(stream, (ConecError.UnknownPeer, $"No client with id '{header.Name}' is connected to the coordinator."));
             return;
         }
 
@@ -184,7 +190,7 @@ internal sealed class CoordSession
         }
         catch (Exception e) when (e is ConecException or OperationCanceledException)
         {
-            await RefuseStreamAsync(stream, (ConecError.UnknownPeer, $"The client '{header.Peer}' could not be reached: {e.Message}"));
+            await RefuseStreamAsync(stream, (ConecError.UnknownPeer, $"The client '{header.Name}' could not be reached: {e.Message}"));
             return;
         }
 
@@ -224,6 +230,53 @@ internal sealed class CoordSession
             stream.AbortWrite(ProtocolCodes.StreamPeerLost);
             await stream.DisposeAsync();
         }
+    }
+
+    private async Task JoinBroadcastAsync(TransportStream stream, StreamHeader header, CancellationToken shutdown)
+    {
+        var policy = (SlowReceiverPolicy)header.Policy;
+        if (!Enum.IsDefined(policy) || header.Capacity is < 1 or > 1 << 20)
+        {
+            await RefuseStreamAsync(stream, (ConecError.InvalidConfiguration, $"Broadcast policy {header.Policy} with capacity {header.Capacity} is not valid."));
+            return;
+        }
+
+        var member = new Broadcasting.BroadcastMember(Id, stream, policy, header.Capacity, MaxMessageSize);
+        var channel = _coord.Broadcasts.Join(header.Name!, member);
+        try
+        {
+            // Sent after the member is in the channel, so a count asked once the join returns already includes it.
+            await stream.WriteAsync(SingleFrame.Encode(StreamReply.Accepted()), false, shutdown);
+            await member.RunAsync(channel, shutdown);
+        }
+        catch (Exception e) when (e is ConecException or OperationCanceledException)
+        {
+            await stream.DisposeAsync();
+        }
+        finally
+        {
+            channel.Remove(member);
+        }
+    }
+
+    private async Task AnswerBroadcastCountAsync(TransportStream stream, StreamHeader header)
+    {
+        if (_coord.Broadcasts.CountOf(header.Name!) is not { } count)
+        {
+            await RefuseStreamAsync(stream, (ConecError.UnknownBroadcast, $"No broadcast channel is named '{header.Name}'."));
+            return;
+        }
+
+        try
+        {
+            await stream.WriteAsync(SingleFrame.Encode(StreamReply.Count(count.Senders, count.Receivers)), completeWrites: true, CancellationToken.None);
+        }
+        catch (ConecException)
+        {
+            // The asker is gone; nobody is left to answer.
+        }
+
+        await stream.DisposeAsync();
     }
 
     /// <summary>Answers with the refusal (when the opener can still read one) and drops the stream; the connection stays.</summary>

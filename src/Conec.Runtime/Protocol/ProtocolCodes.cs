@@ -30,6 +30,12 @@ internal static class ProtocolCodes
     /// <summary>Stream refused: its header was missing, malformed, late, or named something unknown.</summary>
     public const long StreamHeaderRefused = 0x12;
 
+    /// <summary>Broadcast output aborted: the receiver fell behind under <see cref="SlowReceiverPolicy.Disconnect"/>.</summary>
+    public const long StreamTooSlow = 0x13;
+
+    /// <summary>Broadcast input stopped: the channel ended because no receiver remains.</summary>
+    public const long StreamBroadcastEnded = 0x14;
+
     /// <summary>Human-readable meaning of a connection close code, for error messages.</summary>
     public static string DescribeClose(long code) => code switch
     {

@@ -1,26 +1,60 @@
 using System.Buffers;
+using System.Net;
 using MessagePack;
 
 namespace Conec.Protocol;
 
-/// <summary>The first frame of every data stream: who or what it is for, and the opener's stream id.</summary>
-internal readonly record struct StreamHeader(StreamHeaderKind Kind, string? Peer, ulong StreamId)
+/// <summary>
+/// The first frame of every data stream: its kind, the peer or channel name it concerns, the opener's stream id,
+/// and the fields its kind adds (broadcast policy and capacity; a channel offer's certificate and address).
+/// </summary>
+internal sealed record StreamHeader(StreamHeaderKind Kind, string? Name, ulong StreamId)
 {
-    private static bool HasPeer(StreamHeaderKind kind) => kind is StreamHeaderKind.ToPeer or StreamHeaderKind.FromPeer;
+    /// <summary>Broadcast joins: the <see cref="SlowReceiverPolicy"/> value.</summary>
+    public int Policy { get; init; }
+
+    /// <summary>Broadcast joins: the receiver's queue capacity in messages.</summary>
+    public int Capacity { get; init; }
+
+    /// <summary>Channel offers: the DER certificate the initiator presented to the coordinator.</summary>
+    public byte[]? Certificate { get; init; }
+
+    /// <summary>Channel offers: the initiator's address as the coordinator sees it.</summary>
+    public IPEndPoint? EndPoint { get; init; }
+
+    private static bool HasName(StreamHeaderKind kind) => kind is not (StreamHeaderKind.ToCoordinator or StreamHeaderKind.FromCoordinator);
 
     public byte[] Encode()
     {
         var buffer = new ArrayBufferWriter<byte>(64);
         var writer = new MessagePackWriter(buffer);
-        var withPeer = HasPeer(Kind);
-        writer.WriteArrayHeader(withPeer ? 3 : 2);
-        writer.Write((int)Kind);
-        if (withPeer)
+        var fields = Kind switch
         {
-            writer.Write(Peer);
+            StreamHeaderKind.Broadcast => 5,
+            StreamHeaderKind.ChannelOffer => 6,
+            _ when HasName(Kind) => 3,
+            _ => 2,
+        };
+        writer.WriteArrayHeader(fields);
+        writer.Write((int)Kind);
+        if (HasName(Kind))
+        {
+            writer.Write(Name);
         }
 
         writer.Write(StreamId);
+        if (Kind == StreamHeaderKind.Broadcast)
+        {
+            writer.Write(Policy);
+            writer.Write(Capacity);
+        }
+        else if (Kind == StreamHeaderKind.ChannelOffer)
+        {
+            writer.Write(Certificate);
+            writer.Write(EndPoint!.Address.ToString());
+            writer.Write(EndPoint.Port);
+        }
+
         writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
@@ -32,33 +66,37 @@ internal readonly record struct StreamHeader(StreamHeaderKind Kind, string? Peer
         {
             var reader = new MessagePackReader(bytes);
             var count = reader.ReadArrayHeader();
-            if (count < 2)
-            {
-                throw WireFormatException.Malformed($"stream header ({count} fields)");
-            }
-
-            var kind = (StreamHeaderKind)reader.ReadInt32();
+            var kind = count >= 2 ? (StreamHeaderKind)reader.ReadInt32() : throw WireFormatException.Malformed($"stream header ({count} fields)");
             if (!Enum.IsDefined(kind))
             {
                 throw new ConecException(ConecError.ProtocolViolation, $"Unknown stream header kind {(int)kind}.");
             }
 
-            string? peer = null;
-            if (HasPeer(kind))
+            var needed = kind switch { StreamHeaderKind.Broadcast => 5, StreamHeaderKind.ChannelOffer => 6, _ when HasName(kind) => 3, _ => 2 };
+            if (count < needed)
             {
-                if (count < 3)
-                {
-                    throw WireFormatException.Malformed($"{kind} stream header ({count} fields)");
-                }
-
-                peer = ControlMessage.ReadString(ref reader);
+                throw WireFormatException.Malformed($"{kind} stream header ({count} fields, {needed} needed)");
             }
 
-            return new StreamHeader(kind, peer, reader.ReadUInt64());
+            var name = HasName(kind) ? ControlMessage.ReadString(ref reader) : null;
+            var header = new StreamHeader(kind, name, reader.ReadUInt64());
+            return kind switch
+            {
+                StreamHeaderKind.Broadcast => header with { Policy = reader.ReadInt32(), Capacity = reader.ReadInt32() },
+                StreamHeaderKind.ChannelOffer => header with
+                {
+                    Certificate = ReadBytes(ref reader),
+                    EndPoint = new IPEndPoint(IPAddress.Parse(ControlMessage.ReadString(ref reader)), reader.ReadUInt16()),
+                },
+                _ => header,
+            };
         }
-        catch (Exception e) when (WireFormatException.IsMalformed(e))
+        catch (Exception e) when (WireFormatException.IsMalformed(e) || e is FormatException)
         {
             throw WireFormatException.Malformed("stream header", e);
         }
     }
+
+    internal static byte[] ReadBytes(ref MessagePackReader reader) =>
+        reader.ReadBytes()?.ToArray() ?? throw WireFormatException.Malformed("message (nil where bytes belong)");
 }

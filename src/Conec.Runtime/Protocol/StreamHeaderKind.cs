@@ -14,4 +14,19 @@ internal enum StreamHeaderKind
 
     /// <summary><c>[4, sid]</c>, coordinator → client: a stream the coordinator opened.</summary>
     FromCoordinator = 4,
+
+    /// <summary><c>[5, channel, sid, policy, capacity]</c>, client → coordinator: join broadcast <c>channel</c>.</summary>
+    Broadcast = 5,
+
+    /// <summary><c>[6, channel, sid]</c>, client → coordinator: how many senders and receivers <c>channel</c> has.</summary>
+    BroadcastCount = 6,
+
+    /// <summary><c>[7, to, sid]</c>, client → coordinator: broker a direct channel to client <c>to</c>.</summary>
+    ChannelRequest = 7,
+
+    /// <summary><c>[8, from, sid, certificate, address, port]</c>, coordinator → client: <c>from</c> wants a direct channel.</summary>
+    ChannelOffer = 8,
+
+    /// <summary><c>[9, from, sid]</c>, client → client on a direct channel: a direct stream.</summary>
+    Direct = 9,
 }

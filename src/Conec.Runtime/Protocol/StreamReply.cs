@@ -23,26 +23,102 @@ internal static class StreamReply
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary><c>[0, senders, receivers]</c>: the answer to a broadcast count.</summary>
+    public static byte[] Count(int senders, int receivers)
+    {
+        var buffer = new ArrayBufferWriter<byte>(16);
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteArrayHeader(3);
+        writer.Write(0);
+        writer.Write(senders);
+        writer.Write(receivers);
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary><c>[0, address, port, certificate]</c>: where the target of a direct channel listens, and who it is.</summary>
+    public static byte[] Channel(System.Net.IPEndPoint endPoint, byte[] certificate)
+    {
+        var buffer = new ArrayBufferWriter<byte>(certificate.Length + 64);
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteArrayHeader(4);
+        writer.Write(0);
+        writer.Write(endPoint.Address.ToString());
+        writer.Write(endPoint.Port);
+        writer.Write(certificate);
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+
     /// <summary>Returns <see langword="null"/> when accepted, else the refusal as an exception to throw.</summary>
     public static ConecException? Decode(ReadOnlySequence<byte> bytes)
     {
         try
         {
             var reader = new MessagePackReader(bytes);
-            var count = reader.ReadArrayHeader();
-            var code = count >= 1 ? reader.ReadInt32() : throw WireFormatException.Malformed("stream reply (empty array)");
-            if (code == 0)
-            {
-                return null;
-            }
-
-            var reason = count >= 2 ? ControlMessage.ReadString(ref reader) : "no reason given";
-            var error = Enum.IsDefined((ConecError)code) ? (ConecError)code : ConecError.ProtocolViolation;
-            return new ConecException(error, reason);
+            return ReadStatus(ref reader, out _);
         }
         catch (Exception e) when (WireFormatException.IsMalformed(e))
         {
             throw WireFormatException.Malformed("stream reply", e);
         }
+    }
+
+    /// <exception cref="ConecException">The refusal, or <see cref="ConecError.ProtocolViolation"/> when malformed.</exception>
+    public static (int Senders, int Receivers) DecodeCount(ReadOnlySequence<byte> bytes)
+    {
+        try
+        {
+            var reader = new MessagePackReader(bytes);
+            var refusal = ReadStatus(ref reader, out var count);
+            return refusal is not null ? throw refusal
+                : count < 3 ? throw WireFormatException.Malformed("count reply")
+                : (reader.ReadInt32(), reader.ReadInt32());
+        }
+        catch (Exception e) when (WireFormatException.IsMalformed(e))
+        {
+            throw WireFormatException.Malformed("count reply", e);
+        }
+    }
+
+    /// <exception cref="ConecException">The refusal, or <see cref="ConecError.ProtocolViolation"/> when malformed.</exception>
+    public static (System.Net.IPEndPoint EndPoint, byte[] Certificate) DecodeChannel(ReadOnlySequence<byte> bytes)
+    {
+        try
+        {
+            var reader = new MessagePackReader(bytes);
+            var refusal = ReadStatus(ref reader, out var count);
+            if (refusal is not null)
+            {
+                throw refusal;
+            }
+
+            if (count < 4)
+            {
+                throw WireFormatException.Malformed("channel reply");
+            }
+
+            var address = System.Net.IPAddress.Parse(ControlMessage.ReadString(ref reader));
+            var endPoint = new System.Net.IPEndPoint(address, reader.ReadUInt16());
+            return (endPoint, StreamHeader.ReadBytes(ref reader));
+        }
+        catch (Exception e) when (WireFormatException.IsMalformed(e) || e is FormatException)
+        {
+            throw WireFormatException.Malformed("channel reply", e);
+        }
+    }
+
+    private static ConecException? ReadStatus(ref MessagePackReader reader, out int count)
+    {
+        count = reader.ReadArrayHeader();
+        var code = count >= 1 ? reader.ReadInt32() : throw WireFormatException.Malformed("stream reply (empty array)");
+        if (code == 0)
+        {
+            return null;
+        }
+
+        var reason = count >= 2 ? ControlMessage.ReadString(ref reader) : "no reason given";
+        var error = Enum.IsDefined((ConecError)code) ? (ConecError)code : ConecError.ProtocolViolation;
+        return new ConecException(error, reason);
     }
 }

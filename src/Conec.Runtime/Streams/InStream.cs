@@ -10,7 +10,7 @@ namespace Conec;
 /// The receiving half of a Conec stream: whole messages, in order. <c>await foreach</c> over it ends at the
 /// sender's finish; a transport failure, a peer abort or a malformed frame throws <see cref="ConecException"/>.
 /// </summary>
-public sealed class InStream : IAsyncEnumerable<ReadOnlyMemory<byte>>, IAsyncDisposable
+public sealed class InStream : IAsyncEnumerable<ReadOnlyMemory<byte>>, IMessageSource
 {
     private readonly TransportStream _stream;
     private readonly PipeReader _input;
@@ -93,6 +93,10 @@ public sealed class InStream : IAsyncEnumerable<ReadOnlyMemory<byte>>, IAsyncDis
             _input.AdvanceTo(buffer.Start, buffer.End);
         }
     }
+
+    /// <inheritdoc/>
+    async ValueTask<ReceivedMessage?> IMessageSource.ReceiveAsync(CancellationToken cancellationToken) =>
+        await ReadAsync(cancellationToken) is { } message ? new ReceivedMessage(message, 0) : null;
 
     /// <summary>Stops reading: the sender's pending and later sends fail with <see cref="ConecError.StreamStopped"/> and <paramref name="errorCode"/>.</summary>
     public void Abort(long errorCode = 0)

@@ -29,6 +29,12 @@ internal abstract class TransportStream : IAsyncDisposable
     /// <summary>Stops reading: the peer's writes fail with <see cref="ConecError.StreamStopped"/> and this code.</summary>
     public abstract void AbortRead(long errorCode);
 
+    /// <summary>
+    /// Whether the peer's sending side has ended (finished or reset), as known to the transport right now, even
+    /// before the reader has consumed the remaining bytes. Counts read it to be exact at the moment they are asked.
+    /// </summary>
+    public abstract bool PeerSendingEnded { get; }
+
     /// <summary>Completes when the send side is done: faults with <see cref="ConecException"/> if it ended by an abort.</summary>
     public abstract Task WritesClosed { get; }
 

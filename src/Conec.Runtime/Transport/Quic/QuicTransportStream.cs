@@ -48,6 +48,10 @@ internal sealed class QuicTransportStream : TransportStream
 
     public override void AbortWrite(long errorCode) => _stream.Abort(QuicAbortDirection.Write, errorCode);
 
+    // msquic completes ReadsClosed on a peer reset at once and on a FIN once the reader has consumed everything; the
+    // coordinator reads broadcast inputs continuously, so the difference lasts only until its reader catches up.
+    public override bool PeerSendingEnded => _stream.ReadsClosed.IsCompleted;
+
     public override void AbortRead(long errorCode) => _stream.Abort(QuicAbortDirection.Read, errorCode);
 
     public override async ValueTask DisposeAsync()

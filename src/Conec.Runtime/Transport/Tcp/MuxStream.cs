@@ -58,6 +58,17 @@ internal sealed class MuxStream : TransportStream
 
     public override Task WritesClosed => _writesClosed.Task;
 
+    public override bool PeerSendingEnded
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _finReceived || _resetReceived || _connection.CloseError is not null;
+            }
+        }
+    }
+
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool completeWrites, CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _writerActive, 1) == 1)

@@ -1,0 +1,193 @@
+using System.Threading.Channels;
+using Conec.Protocol;
+
+namespace Conec.Broadcasting;
+
+/// <summary>
+/// One named broadcast channel on the coordinator. Messages from every member pass through one fan-in queue and
+/// one fan-out loop, so every receiver sees the same order; each receiver has its own bounded queue and policy, so a
+/// slow receiver under <see cref="SlowReceiverPolicy.DropOldest"/> or <see cref="SlowReceiverPolicy.Disconnect"/>
+/// never slows anyone else. The channel ends when no member writes any more (receivers read the end), or when no
+/// member reads any more (writers are stopped).
+/// </summary>
+internal sealed class BroadcastChannel
+{
+    /// <summary>Messages accepted from senders but not yet fanned out; bounds what senders can queue ahead.</summary>
+    private const int FanInCapacity = 64;
+
+    private readonly BroadcastHub _hub;
+    private readonly Lock _lock = new();
+    private readonly List<BroadcastMember> _members = [];
+    private readonly Channel<SharedFrame> _fanIn = Channel.CreateBounded<SharedFrame>(
+        new BoundedChannelOptions(FanInCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    private readonly CancellationToken _shutdown;
+    private Task? _fanOut;
+    private bool _closing;
+
+    public BroadcastChannel(BroadcastHub hub, string name, CancellationToken shutdown)
+    {
+        _hub = hub;
+        Name = name;
+        _shutdown = shutdown;
+    }
+
+    public string Name { get; }
+
+    /// <summary>Adds a member; false if the channel is already ending (the caller then makes a new one).</summary>
+    public bool TryAdd(BroadcastMember member)
+    {
+        lock (_lock)
+        {
+            if (_closing)
+            {
+                return false;
+            }
+
+            _members.Add(member);
+            _fanOut ??= Task.Run(FanOutAsync);
+            return true;
+        }
+    }
+
+    public void Remove(BroadcastMember member)
+    {
+        bool ended;
+        lock (_lock)
+        {
+            _members.Remove(member);
+            ended = _members.Count == 0 && BeginClosingLocked(receiversGone: false);
+        }
+
+        EndIf(ended);
+    }
+
+    /// <summary>(members whose writer is open, members whose reader is open), exact at the moment of asking.</summary>
+    public (int Senders, int Receivers) Count()
+    {
+        lock (_lock)
+        {
+            return (_members.Count(m => m.CountsAsSender), _members.Count(m => m.CountsAsReceiver));
+        }
+    }
+
+    /// <summary>Queues a sender's frame for fan-out, waiting while the fan-in is full; false once the channel is ending.</summary>
+    public async ValueTask<bool> PublishAsync(SharedFrame frame, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _fanIn.Writer.WriteAsync(frame, cancellationToken);
+            return true;
+        }
+        catch (ChannelClosedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A member's writer or reader ended: the channel ends when no writer or no reader is left.</summary>
+    public void OnMemberChanged()
+    {
+        var ended = false;
+        lock (_lock)
+        {
+            if (!_closing && _members.Count > 0)
+            {
+                if (_members.TrueForAll(m => !m.InputOpen))
+                {
+                    ended = BeginClosingLocked(receiversGone: false);
+                }
+                else if (_members.TrueForAll(m => !m.OutputOpen))
+                {
+                    ended = BeginClosingLocked(receiversGone: true);
+                }
+            }
+        }
+
+        EndIf(ended);
+    }
+
+    /// <summary>Unregisters outside the channel's lock: the hub's lock is taken before a channel's, never after.</summary>
+    private void EndIf(bool ended)
+    {
+        if (ended)
+        {
+            _hub.Remove(this);
+        }
+    }
+
+    /// <summary>Marks the channel as ending; true if this call did (the caller then unregisters it).</summary>
+    private bool BeginClosingLocked(bool receiversGone)
+    {
+        if (_closing)
+        {
+            return false;
+        }
+
+        _closing = true;
+        _fanIn.Writer.TryComplete();
+        if (_fanOut is null)
+        {
+            CompleteQueuesLocked();
+        }
+
+        if (receiversGone)
+        {
+            foreach (var member in _members)
+            {
+                member.StopInput(ProtocolCodes.StreamBroadcastEnded);
+            }
+        }
+
+        return true;
+    }
+
+    private async Task FanOutAsync()
+    {
+        try
+        {
+            await foreach (var frame in _fanIn.Reader.ReadAllAsync(_shutdown))
+            {
+                BroadcastMember[] targets;
+                lock (_lock)
+                {
+                    targets = [.. _members.Where(m => m.OutputOpen)];
+                }
+
+                frame.AddReferences(targets.Length);
+                foreach (var target in targets)
+                {
+                    var outcome = await target.Queue.EnqueueAsync(frame, _shutdown);
+                    if (outcome != MemberQueue.Outcome.Queued)
+                    {
+                        frame.Release();
+                        if (outcome == MemberQueue.Outcome.Full)
+                        {
+                            target.Disconnect(this);
+                        }
+                    }
+                }
+
+                frame.Release();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The coordinator is shutting down; every connection is being closed.
+        }
+
+        lock (_lock)
+        {
+            CompleteQueuesLocked();
+        }
+    }
+
+    /// <summary>Receivers get what was queued for them, then the end of the stream.</summary>
+    private void CompleteQueuesLocked()
+    {
+        foreach (var member in _members)
+        {
+            member.Queue.Complete();
+        }
+    }
+}

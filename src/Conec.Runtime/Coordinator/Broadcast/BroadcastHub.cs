@@ -1,0 +1,59 @@
+namespace Conec.Broadcasting;
+
+/// <summary>The coordinator's broadcast channels by name; a join creates the channel, its end removes it.</summary>
+internal sealed class BroadcastHub(CancellationToken shutdown)
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, BroadcastChannel> _channels = new(StringComparer.Ordinal);
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _channels.Count;
+            }
+        }
+    }
+
+    /// <summary>Adds <paramref name="member"/> to channel <paramref name="name"/>, creating it (anew, if the old one is ending).</summary>
+    public BroadcastChannel Join(string name, BroadcastMember member)
+    {
+        lock (_lock)
+        {
+            if (_channels.TryGetValue(name, out var existing) && existing.TryAdd(member))
+            {
+                return existing;
+            }
+
+            var created = new BroadcastChannel(this, name, shutdown);
+            created.TryAdd(member);
+            _channels[name] = created;
+            return created;
+        }
+    }
+
+    public (int Senders, int Receivers)? CountOf(string name)
+    {
+        BroadcastChannel? channel;
+        lock (_lock)
+        {
+            _channels.TryGetValue(name, out channel);
+        }
+
+        return channel?.Count();
+    }
+
+    /// <summary>Called by an ending channel: later joins of its name start a new channel.</summary>
+    public void Remove(BroadcastChannel channel)
+    {
+        lock (_lock)
+        {
+            if (_channels.TryGetValue(channel.Name, out var current) && current == channel)
+            {
+                _channels.Remove(channel.Name);
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using Conec.Framing;
+using Conec.Protocol;
+using Conec.Transport;
+
+namespace Conec.Broadcasting;
+
+/// <summary>
+/// One join of a broadcast channel: the member's stream, read as the channel's input (each message tagged with the
+/// member's authenticated id) and written as the member's output (every message of the channel, its own included).
+/// </summary>
+internal sealed class BroadcastMember
+{
+    private readonly TransportStream _stream;
+    private readonly byte[] _idBytes;
+    private readonly int _maxPayload;
+    private int _inputOpen = 1;
+    private int _outputOpen = 1;
+
+    public BroadcastMember(string clientId, TransportStream stream, SlowReceiverPolicy policy, int capacity, int maxMessageSize)
+    {
+        ClientId = clientId;
+        _stream = stream;
+        _idBytes = Encoding.UTF8.GetBytes(clientId);
+        _maxPayload = maxMessageSize - BroadcastTag.Overhead(_idBytes.Length);
+        Queue = new MemberQueue(policy, capacity);
+    }
+
+    public string ClientId { get; }
+
+    public MemberQueue Queue { get; }
+
+    /// <summary>Whether the member's writer is open, judged by the pump (which has published all it read).</summary>
+    public bool InputOpen => Volatile.Read(ref _inputOpen) == 1;
+
+    /// <summary>Whether the member still receives, judged by the pump or by a stop-sending already processed.</summary>
+    public bool OutputOpen => Volatile.Read(ref _outputOpen) == 1;
+
+    /// <summary>For counts: a writer counts until its finish or reset has reached the transport, even if not yet read.</summary>
+    public bool CountsAsSender => InputOpen && !_stream.PeerSendingEnded;
+
+    /// <summary>For counts: a reader counts until its stop-sending has reached the transport.</summary>
+    public bool CountsAsReceiver => OutputOpen && !_stream.WritesClosed.IsCompleted;
+
+    /// <summary>Runs the member's input and output until both are done, then releases the stream.</summary>
+    public async Task RunAsync(BroadcastChannel channel, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.WhenAll(InputAsync(channel, cancellationToken), OutputAsync(channel, cancellationToken), WatchStopAsync(channel));
+        }
+        finally
+        {
+            Queue.Discard();
+            await _stream.DisposeAsync();
+        }
+    }
+
+    /// <summary>Cuts off a receiver that fell behind under <see cref="SlowReceiverPolicy.Disconnect"/>.</summary>
+    public void Disconnect(BroadcastChannel channel)
+    {
+        _stream.AbortWrite(ProtocolCodes.StreamTooSlow);
+        CloseOutput(channel);
+    }
+
+    /// <summary>The channel ended while this member still writes: its writes now fail with <paramref name="code"/>.</summary>
+    public void StopInput(long code) => _stream.AbortRead(code);
+
+    private async Task InputAsync(BroadcastChannel channel, CancellationToken cancellationToken)
+    {
+        var input = _stream.Input;
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(cancellationToken);
+                var buffer = result.Buffer;
+                while (TryTakeFrame(ref buffer, out var frame))
+                {
+                    if (!await channel.PublishAsync(frame, cancellationToken))
+                    {
+                        frame.Release();
+                        input.AdvanceTo(buffer.Start);
+                        _stream.AbortRead(ProtocolCodes.StreamBroadcastEnded);
+                        return;
+                    }
+                }
+
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is ConecException or OperationCanceledException)
+        {
+            // The writer reset, its connection died, or the frame was too large (already answered with stop-sending).
+        }
+        finally
+        {
+            Volatile.Write(ref _inputOpen, 0);
+            channel.OnMemberChanged();
+        }
+    }
+
+    /// <summary>Takes one whole frame off <paramref name="buffer"/> as a tagged shared frame.</summary>
+    private bool TryTakeFrame(ref ReadOnlySequence<byte> buffer, out SharedFrame frame)
+    {
+        frame = null!;
+        if (buffer.Length < FrameLimits.HeaderSize)
+        {
+            return false;
+        }
+
+        Span<byte> header = stackalloc byte[FrameLimits.HeaderSize];
+        buffer.Slice(0, FrameLimits.HeaderSize).CopyTo(header);
+        var length = BinaryPrimitives.ReadUInt32BigEndian(header);
+        if (length > _maxPayload)
+        {
+            _stream.AbortRead(ProtocolCodes.StreamMessageTooLarge);
+            throw new ConecException(ConecError.MessageTooLarge, $"{ClientId} sent a broadcast message of {length} bytes; the limit is {_maxPayload}.");
+        }
+
+        if (buffer.Length < FrameLimits.HeaderSize + length)
+        {
+            return false;
+        }
+
+        var payload = buffer.Slice(FrameLimits.HeaderSize, length);
+        frame = SharedFrame.Rent(FrameLimits.HeaderSize + (int)length + BroadcastTag.Overhead(_idBytes.Length));
+        var span = frame.Span;
+        payload.CopyTo(span[FrameLimits.HeaderSize..]);
+        BroadcastTag.WriteTaggedFrame(span, span.Slice(FrameLimits.HeaderSize, (int)length), _idBytes);
+        buffer = buffer.Slice(payload.End);
+        return true;
+    }
+
+    private async Task OutputAsync(BroadcastChannel channel, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                var (frame, lost) = await Queue.DequeueAsync(cancellationToken);
+                if (frame is null)
+                {
+                    if (OutputOpen)
+                    {
+                        _stream.CompleteWrites();
+                    }
+
+                    return;
+                }
+
+                try
+                {
+                    if (lost > 0)
+                    {
+                        await _stream.WriteAsync(BroadcastTag.LossNoticeFrame(lost), false, cancellationToken);
+                    }
+
+                    await _stream.WriteAsync(frame.Memory, false, cancellationToken);
+                }
+                finally
+                {
+                    frame.Release();
+                }
+            }
+        }
+        catch (Exception e) when (e is ConecException or OperationCanceledException)
+        {
+            CloseOutput(channel);
+        }
+    }
+
+    /// <summary>A receiver that stops reading leaves at once, even while nothing is being sent to it.</summary>
+    private async Task WatchStopAsync(BroadcastChannel channel)
+    {
+        try
+        {
+            await _stream.WritesClosed;
+        }
+        catch (ConecException)
+        {
+            CloseOutput(channel);
+        }
+    }
+
+    private void CloseOutput(BroadcastChannel channel)
+    {
+        if (Interlocked.Exchange(ref _outputOpen, 0) == 1)
+        {
+            Queue.Discard();
+            channel.OnMemberChanged();
+        }
+    }
+}

@@ -1,0 +1,132 @@
+namespace Conec.Broadcasting;
+
+/// <summary>
+/// The frames waiting for one broadcast receiver, bounded by its capacity and governed by its
+/// <see cref="SlowReceiverPolicy"/>. One producer (the channel's fan-out) and one consumer (the receiver's writer).
+/// Drops are counted under the same lock as dequeues, so each loss notice lands exactly where the losses were.
+/// </summary>
+internal sealed class MemberQueue(SlowReceiverPolicy policy, int capacity)
+{
+    private readonly Lock _lock = new();
+    private readonly Queue<SharedFrame> _frames = new();
+    private long _dropped;
+    private bool _completed;
+    private TaskCompletionSource? _itemWaiter;
+    private TaskCompletionSource? _spaceWaiter;
+
+    /// <summary>What <see cref="EnqueueAsync"/> did with a frame.</summary>
+    public enum Outcome
+    {
+        Queued,
+        Full,
+        Closed,
+    }
+
+    /// <summary>
+    /// Queues <paramref name="frame"/> (the caller's reference passes to the queue when queued). Waits for space
+    /// under <see cref="SlowReceiverPolicy.Wait"/>; returns <see cref="Outcome.Full"/> under
+    /// <see cref="SlowReceiverPolicy.Disconnect"/> when full; never waits under <see cref="SlowReceiverPolicy.DropOldest"/>.
+    /// </summary>
+    public async ValueTask<Outcome> EnqueueAsync(SharedFrame frame, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task space;
+            lock (_lock)
+            {
+                if (_completed)
+                {
+                    return Outcome.Closed;
+                }
+
+                if (_frames.Count >= capacity && policy == SlowReceiverPolicy.Disconnect)
+                {
+                    return Outcome.Full;
+                }
+
+                if (_frames.Count < capacity || policy == SlowReceiverPolicy.DropOldest)
+                {
+                    if (_frames.Count >= capacity)
+                    {
+                        _frames.Dequeue().Release();
+                        _dropped++;
+                    }
+
+                    _frames.Enqueue(frame);
+                    Wake(ref _itemWaiter);
+                    return Outcome.Queued;
+                }
+
+                _spaceWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                space = _spaceWaiter.Task;
+            }
+
+            await space.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The next frame and how many frames were dropped just before it, or a <see langword="null"/> frame once the
+    /// queue is completed and empty.
+    /// </summary>
+    public async ValueTask<(SharedFrame? Frame, long Lost)> DequeueAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task item;
+            lock (_lock)
+            {
+                if (_frames.TryDequeue(out var frame))
+                {
+                    var lost = _dropped;
+                    _dropped = 0;
+                    Wake(ref _spaceWaiter);
+                    return (frame, lost);
+                }
+
+                if (_completed)
+                {
+                    return (null, 0);
+                }
+
+                _itemWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                item = _itemWaiter.Task;
+            }
+
+            await item.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>No more frames will be queued; the consumer still gets those already queued.</summary>
+    public void Complete()
+    {
+        lock (_lock)
+        {
+            _completed = true;
+            Wake(ref _itemWaiter);
+            Wake(ref _spaceWaiter);
+        }
+    }
+
+    /// <summary>Completes and releases everything still queued (the receiver is gone).</summary>
+    public void Discard()
+    {
+        lock (_lock)
+        {
+            _completed = true;
+            while (_frames.TryDequeue(out var frame))
+            {
+                frame.Release();
+            }
+
+            Wake(ref _itemWaiter);
+            Wake(ref _spaceWaiter);
+        }
+    }
+
+    private static void Wake(ref TaskCompletionSource? waiter)
+    {
+        waiter?.TrySetResult();
+        waiter = null;
+    }
+}
