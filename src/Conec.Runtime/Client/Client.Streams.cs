@@ -65,6 +65,12 @@ public sealed partial class Client
                 var bytes = await SingleFrame.ReadAsync(stream.Input, ProtocolConstants.MaxControlMessageSize, deadline.Token)
                     ?? throw new ConecException(ConecError.ProtocolViolation, "the stream ended before its header");
                 var header = StreamHeader.Decode(new ReadOnlySequence<byte>(bytes));
+                if (header.Kind == StreamHeaderKind.ChannelOffer)
+                {
+                    await AnswerOfferAsync(stream, header);
+                    return;
+                }
+
                 var send = new OutStream(stream, _config.MaxMessageSize);
                 var receive = new InStream(stream, _config.MaxMessageSize);
                 incoming = header.Kind switch
@@ -88,5 +94,22 @@ public sealed partial class Client
             stream.AbortWrite(ProtocolCodes.StreamPeerLost);
             await stream.DisposeAsync();
         }
+    }
+
+    /// <summary>The coordinator announces a peer that wants a direct channel: expect it (or say why not).</summary>
+    private async Task AnswerOfferAsync(TransportStream stream, StreamHeader offer)
+    {
+        var refusal = _channels.OnOffer(offer.Name!, offer.Certificate!);
+        var reply = refusal is { } r ? StreamReply.Refused(r.Error, r.Reason) : StreamReply.Accepted();
+        try
+        {
+            await stream.WriteAsync(SingleFrame.Encode(reply), completeWrites: true, _shutdown.Token);
+        }
+        catch (Exception e) when (e is ConecException or OperationCanceledException)
+        {
+            // The coordinator gave up on the offer; the requester hears about it from the coordinator.
+        }
+
+        await stream.DisposeAsync();
     }
 }

@@ -20,7 +20,8 @@ public sealed partial class Client : IAsyncDisposable
     private readonly TransportConnection _connection;
     private readonly TransportStream _control;
     private readonly ILogger _logger;
-    private readonly Channel<IncomingStream> _incoming = Channel.CreateUnbounded<IncomingStream>();
+    private readonly Channel<IncomingStream> _incoming;
+    private readonly DirectChannels _channels;
     private readonly StreamIdAllocator _streamIds = new();
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TaskGroup _arrivals;
@@ -28,9 +29,11 @@ public sealed partial class Client : IAsyncDisposable
     private readonly Task _loops;
     private int _disposed;
 
-    private Client(ClientConfig config, ClientConnector.Connected connected, ILogger logger)
+    private Client(ClientConfig config, ClientConnector.Connected connected, ILogger logger, Channel<IncomingStream> incoming, DirectChannels channels)
     {
         _config = config;
+        _incoming = incoming;
+        _channels = channels;
         _connection = connected.Connection;
         _control = connected.Control;
         _logger = logger;
@@ -57,6 +60,9 @@ public sealed partial class Client : IAsyncDisposable
     /// </summary>
     public IAsyncEnumerable<IncomingStream> IncomingStreams => _incoming.Reader.ReadAllAsync();
 
+    /// <summary>The direct channels, for tests that speak raw protocol over them.</summary>
+    internal DirectChannels DirectChannels => _channels;
+
     /// <summary>Completes when the coordinator connection ends: successfully after <see cref="DisposeAsync"/>, else faulted with the reason.</summary>
     public Task Completion => _completion.Task;
 
@@ -71,9 +77,23 @@ public sealed partial class Client : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         var logger = (config.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<Client>();
-        var connected = await ClientConnector.ConnectAsync(config, logger, cancellationToken);
-        ClientLog.Connected(logger, config.Id, connected.Connection.RemoteEndPoint, connected.Connection.Mode);
-        return new Client(config, connected, logger);
+        var certificate = ClientConnector.ResolveIdentity(config);
+        var settings = ClientConnector.Settings(config);
+
+        // Streams arrive from the coordinator and from direct channels; the transports' stream limits bound the queue.
+        var incoming = Channel.CreateUnbounded<IncomingStream>();
+        var channels = await DirectChannels.StartAsync(config, certificate, settings, logger, stream => incoming.Writer.TryWrite(stream), cancellationToken);
+        try
+        {
+            var connected = await ClientConnector.ConnectAsync(config, certificate, settings, channels.ListenPort, logger, cancellationToken);
+            ClientLog.Connected(logger, config.Id, connected.Connection.RemoteEndPoint, connected.Connection.Mode);
+            return new Client(config, connected, logger, incoming, channels);
+        }
+        catch
+        {
+            await channels.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>
@@ -134,6 +154,7 @@ public sealed partial class Client : IAsyncDisposable
         await _shutdown.CancelAsync();
         await CloseAsync(ProtocolCodes.CloseNormal, "the client was disposed");
         await _loops;
+        await _channels.DisposeAsync();
         await _arrivals.WhenAllAsync();
         await _control.DisposeAsync();
         await _connection.DisposeAsync();

@@ -63,6 +63,24 @@ public sealed class ClientConfig
     /// <summary>Path of the private key file for <see cref="CertificatePath"/>; may be the same file.</summary>
     public string? KeyPath { get; set; }
 
+    /// <summary>Accept direct channels from other clients (on by default, as in conec). A client that does not listen can still open them.</summary>
+    public bool Listen { get; set; } = true;
+
+    /// <summary>
+    /// Where to accept direct channels; by default the address this client uses towards the coordinator, on a port
+    /// the OS chooses. Peers are told the coordinator's view of this client's address with this port.
+    /// </summary>
+    public IPEndPoint? ListenEndPoint { get; set; }
+
+    /// <summary>
+    /// The client CA for direct channels (conec's client-CA mode): peers must present certificates it signed, and
+    /// this client trusts a peer's certificate through it. When unset, peers present self-signed certificates.
+    /// </summary>
+    public X509Certificate2? ClientAuthority { get; set; }
+
+    /// <summary>Path of <see cref="ClientAuthority"/>, used when that is not set.</summary>
+    public string? ClientAuthorityPath { get; set; }
+
     /// <summary>
     /// Keep the coordinator connection alive while idle (on by default, as in conec): a ping every third of
     /// <see cref="IdleTimeout"/>, so one lost ping never costs the connection.
@@ -92,6 +110,7 @@ public sealed class ClientConfig
         Require(CoordinatorPort is >= 1 and <= 65535, nameof(CoordinatorPort), "must be between 1 and 65535");
         Require(Certificate is null || CertificatePath is null, nameof(CertificatePath), "must not be set together with Certificate");
         Require(CoordinatorAuthority is null || CoordinatorAuthorityPath is null, nameof(CoordinatorAuthorityPath), "must not be set together with CoordinatorAuthority");
+        Require(ClientAuthority is null || ClientAuthorityPath is null, nameof(ClientAuthorityPath), "must not be set together with ClientAuthority");
         Require(Enum.IsDefined(Transport), nameof(Transport), "is not a known transport mode");
         Require(IdleTimeout > TimeSpan.Zero, nameof(IdleTimeout), "must be positive");
         Require(ConnectTimeout > TimeSpan.Zero, nameof(ConnectTimeout), "must be positive");
@@ -103,6 +122,9 @@ public sealed class ClientConfig
 
     internal X509Certificate2? ResolveCoordinatorAuthority() =>
         CoordinatorAuthority ?? (CoordinatorAuthorityPath is null ? null : ConecCertificates.LoadChain(CoordinatorAuthorityPath)[0]);
+
+    internal X509Certificate2? ResolveClientAuthority() =>
+        ClientAuthority ?? (ClientAuthorityPath is null ? null : ConecCertificates.LoadChain(ClientAuthorityPath)[0]);
 
     private static void Require(bool condition, string property, string rule)
     {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using Conec.Framing;
 using Conec.Protocol;
 using Conec.Transport;
@@ -14,21 +15,19 @@ internal static class ClientConnector
     /// <summary>The connected transport and its control stream, after the coordinator accepted the hello.</summary>
     public readonly record struct Connected(TransportConnection Connection, TransportStream Control);
 
-    public static async Task<Connected> ConnectAsync(ClientConfig config, ILogger logger, CancellationToken cancellationToken)
+    /// <summary>The configured certificate, or a fresh self-signed one for the id (conec's default).</summary>
+    public static X509Certificate2 ResolveIdentity(ClientConfig config)
     {
         var certificate = config.ResolveCertificate() ?? ConecCertificates.CreateSelfSigned(config.Id);
-        if (!certificate.MatchesHostname(config.Id, allowWildcards: false, allowCommonName: false))
-        {
-            throw new ConecException(ConecError.IdentityRejected,
+        return certificate.MatchesHostname(config.Id, allowWildcards: false, allowCommonName: false)
+            ? certificate
+            : throw new ConecException(ConecError.IdentityRejected,
                 $"The client certificate ('{certificate.Subject}') is not valid for the id '{config.Id}'; the coordinator would refuse it.");
-        }
+    }
 
-        var authority = config.ResolveCoordinatorAuthority();
-        var tls = new TransportClientTls(config.CoordinatorHost, certificate)
-        {
-            TrustedAuthorities = authority is null ? [] : [authority],
-            TrustSystemRoots = config.TrustSystemRoots,
-        };
+    /// <summary>Transport settings for the coordinator connection and direct channels alike.</summary>
+    public static TransportSettings Settings(ClientConfig config)
+    {
         var settings = new TransportSettings
         {
             IdleTimeout = config.IdleTimeout,
@@ -36,7 +35,18 @@ internal static class ClientConnector
             HandshakeTimeout = config.ConnectTimeout,
         };
         settings.Validate();
+        return settings;
+    }
 
+    public static async Task<Connected> ConnectAsync(
+        ClientConfig config, X509Certificate2 certificate, TransportSettings settings, int listenPort, ILogger logger, CancellationToken cancellationToken)
+    {
+        var authority = config.ResolveCoordinatorAuthority();
+        var tls = new TransportClientTls(config.CoordinatorHost, certificate)
+        {
+            TrustedAuthorities = authority is null ? [] : [authority],
+            TrustSystemRoots = config.TrustSystemRoots,
+        };
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(config.ConnectTimeout);
         try
@@ -44,7 +54,7 @@ internal static class ClientConnector
             var connection = await DialAsync(config, tls, settings, logger, deadline.Token);
             try
             {
-                var control = await HelloAsync(connection, config.Id, deadline.Token);
+                var control = await HelloAsync(connection, config.Id, listenPort, deadline.Token);
                 return new Connected(connection, control);
             }
             catch
@@ -98,12 +108,12 @@ internal static class ClientConnector
             $"The coordinator host '{config.CoordinatorHost}' has no address{(family is null ? "" : $" of family {family}")} to connect to.");
     }
 
-    private static async Task<TransportStream> HelloAsync(TransportConnection connection, string id, CancellationToken cancellationToken)
+    private static async Task<TransportStream> HelloAsync(TransportConnection connection, string id, int listenPort, CancellationToken cancellationToken)
     {
         var control = await connection.OpenStreamAsync(cancellationToken);
         try
         {
-            await control.WriteAsync(SingleFrame.Encode(ControlMessage.Hello(id, ProtocolConstants.Version).Encode()), false, cancellationToken);
+            await control.WriteAsync(SingleFrame.Encode(ControlMessage.Hello(id, ProtocolConstants.Version, listenPort).Encode()), false, cancellationToken);
             var reply = await SingleFrame.ReadAsync(control.Input, ProtocolConstants.MaxControlMessageSize, cancellationToken);
             if (reply is null)
             {

@@ -18,6 +18,12 @@ internal static partial class ClientLog
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Client {ClientId} dropped an incoming stream: {Reason}")]
     public static partial void StreamRefused(ILogger logger, string clientId, string reason);
 
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Client {ClientId} refused a direct channel from {Peer}: {Reason}")]
+    public static partial void ChannelRefused(ILogger logger, string clientId, string peer, string reason);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Debug, Message = "Client {ClientId} relays its stream to {Peer} through the coordinator: no direct channel ({Reason})")]
+    public static partial void FellBackToProxied(ILogger logger, string clientId, string peer, string reason);
+
     [LoggerMessage(EventId = 3099, Level = LogLevel.Error, Message = "Unexpected failure in a client background task")]
     public static partial void UnexpectedFailure(ILogger logger, Exception exception);
 }

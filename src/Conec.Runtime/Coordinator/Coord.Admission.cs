@@ -64,7 +64,7 @@ public sealed partial class Coord
         var refusal = Validate(hello, connection);
         if (refusal is null)
         {
-            var session = new CoordSession(this, connection, hello.Text!, control);
+            var session = new CoordSession(this, connection, hello.Text!, control) { ListenPort = hello.ListenPort };
             if (_clients.TryAdd(session.Id, session))
             {
                 // Registered before the acceptance is sent, so ClientCount counts the client once its connect returns.

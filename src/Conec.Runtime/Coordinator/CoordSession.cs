@@ -11,7 +11,7 @@ namespace Conec;
 /// One registered client on the coordinator: its connection, its control stream, and every stream it opens.
 /// It ends when the connection does, and unregisters the client at that moment.
 /// </summary>
-internal sealed class CoordSession
+internal sealed partial class CoordSession
 {
     private readonly Coord _coord;
     private readonly TransportStream _control;
@@ -32,6 +32,9 @@ internal sealed class CoordSession
     public string Id { get; }
 
     public TransportConnection Connection { get; }
+
+    /// <summary>Where the client accepts direct channels (on its address as the coordinator sees it); 0 when it does not.</summary>
+    public int ListenPort { get; init; }
 
     /// <summary>Ids of streams the coordinator opens to this client.</summary>
     public StreamIdAllocator CoordinatorStreamIds { get; } = new();
@@ -166,6 +169,9 @@ internal sealed class CoordSession
             case StreamHeaderKind.BroadcastCount:
                 await AnswerBroadcastCountAsync(stream, header);
                 break;
+            case StreamHeaderKind.ChannelRequest:
+                await BrokerChannelAsync(stream, header, shutdown);
+                break;
             default:
                 var reason = $"A client may not open a {header.Kind} stream.";
                 CoordLog.StreamRefused(_logger, Id, reason);
@@ -280,7 +286,7 @@ internal sealed class CoordSession
     }
 
     /// <summary>Answers with the refusal (when the opener can still read one) and drops the stream; the connection stays.</summary>
-    private static async Task RefuseStreamAsync(TransportStream stream, (ConecError Error, string Reason)? refusal)
+    internal static async Task RefuseStreamAsync(TransportStream stream, (ConecError Error, string Reason)? refusal)
     {
         if (refusal is { } r)
         {

@@ -7,9 +7,10 @@ namespace Conec.Protocol;
 /// One decoded control message: <c>[tag, fields…]</c> as a MessagePack array. Fields a newer peer appends are
 /// skipped, so a later protocol version can add fields without breaking this one.
 /// </summary>
-internal readonly record struct ControlMessage(ControlTag Tag, string? Text = null, int Number = 0)
+internal readonly record struct ControlMessage(ControlTag Tag, string? Text = null, int Number = 0, int ListenPort = 0)
 {
-    public static ControlMessage Hello(string id, int version) => new(ControlTag.Hello, id, version);
+    /// <summary>The hello: <paramref name="listenPort"/> is where the client accepts direct channels (0: it does not).</summary>
+    public static ControlMessage Hello(string id, int version, int listenPort = 0) => new(ControlTag.Hello, id, version, listenPort);
 
     public static ControlMessage HelloAccepted() => new(ControlTag.HelloAccepted);
 
@@ -22,10 +23,11 @@ internal readonly record struct ControlMessage(ControlTag Tag, string? Text = nu
         switch (Tag)
         {
             case ControlTag.Hello:
-                writer.WriteArrayHeader(3);
+                writer.WriteArrayHeader(4);
                 writer.Write((int)Tag);
                 writer.Write(Text);
                 writer.Write(Number);
+                writer.Write(ListenPort);
                 break;
             case ControlTag.HelloAccepted:
                 writer.WriteArrayHeader(1);
@@ -60,7 +62,7 @@ internal readonly record struct ControlMessage(ControlTag Tag, string? Text = nu
             var tag = reader.ReadInt32();
             var message = (ControlTag)tag switch
             {
-                ControlTag.Hello when count >= 3 => Hello(ReadString(ref reader), reader.ReadInt32()),
+                ControlTag.Hello when count >= 3 => Hello(ReadString(ref reader), reader.ReadInt32(), count >= 4 ? reader.ReadUInt16() : 0),
                 ControlTag.HelloAccepted => HelloAccepted(),
                 ControlTag.HelloRefused when count >= 3 => new ControlMessage(ControlTag.HelloRefused, Number: reader.ReadInt32(), Text: ReadString(ref reader)),
                 ControlTag.Hello or ControlTag.HelloRefused => throw WireFormatException.Malformed($"control message {(ControlTag)tag} ({count} fields)"),

@@ -29,6 +29,8 @@ internal sealed partial class MuxConnection : TransportConnection
 
     // Guarded by _sync: the stream table, credits and counters. Lock order: stream gate, then _sendLock, then _sync.
     private readonly Lock _sync = new();
+    private TaskCompletionSource? _closing;
+    private TaskCompletionSource? _disposal;
     private readonly Dictionary<uint, MuxStream> _streams = [];
     private readonly AsyncSignal _connectionCredit = new();
     private readonly AsyncSignal _streamCredit = new();
@@ -147,19 +149,57 @@ internal sealed partial class MuxConnection : TransportConnection
         }
     }
 
-    public override async ValueTask CloseAsync(long errorCode, string reason, CancellationToken cancellationToken)
+    public override async ValueTask CloseAsync(long errorCode, string reason, CancellationToken cancellationToken) =>
+        await Closing(new ConecException(ConecError.ConnectionAborted, $"The connection was closed locally (code {errorCode}): {reason}", errorCode, null),
+            errorCode, reason).WaitAsync(cancellationToken);
+
+    /// <summary>Idempotent: concurrent and repeated calls (and a close already under way) share one disposal.</summary>
+    public override ValueTask DisposeAsync()
     {
-        Shutdown(
-            new ConecException(ConecError.ConnectionAborted, $"The connection was closed locally (code {errorCode}): {reason}", errorCode, null),
-            sendClose: true, errorCode, reason, transportError: false);
-        await WaitForLoopsAsync(cancellationToken);
+        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _disposal, mine, null) is { } existing)
+        {
+            return new ValueTask(existing.Task);
+        }
+
+        _ = CompleteAsync(mine, async () =>
+        {
+            await Closing(new ConecException(ConecError.ConnectionAborted, "The connection was disposed.", 0, null), 0, "disposed");
+            _lifetime.Dispose();
+        });
+        return new ValueTask(mine.Task);
     }
 
-    public override async ValueTask DisposeAsync()
+    /// <summary>The first close or disposal shuts the connection down and waits for its loops; later ones wait for that.</summary>
+    private Task Closing(ConecException error, long code, string reason)
     {
-        Shutdown(new ConecException(ConecError.ConnectionAborted, "The connection was disposed.", 0, null), sendClose: true, 0, "disposed", transportError: false);
-        await WaitForLoopsAsync(CancellationToken.None);
-        _lifetime.Dispose();
+        // Started outside every lock: shutting down takes the send lock, which must never be taken under _sync.
+        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _closing, mine, null) is { } existing)
+        {
+            return existing.Task;
+        }
+
+        _ = CompleteAsync(mine, async () =>
+        {
+            Shutdown(error, sendClose: true, code, reason, transportError: false);
+            await WaitForLoopsAsync(CancellationToken.None);
+        });
+        return mine.Task;
+    }
+
+    /// <summary>Runs <paramref name="work"/> and passes its outcome, failure included, to <paramref name="completion"/>.</summary>
+    private static async Task CompleteAsync(TaskCompletionSource completion, Func<Task> work)
+    {
+        try
+        {
+            await work();
+            completion.SetResult();
+        }
+        catch (Exception e)
+        {
+            completion.SetException(e);
+        }
     }
 
     /// <summary>

@@ -1,0 +1,88 @@
+using System.Buffers;
+using Conec.Framing;
+using Conec.Protocol;
+
+namespace Conec;
+
+/// <summary>Direct channels: brokered by the coordinator, then client to client with each side's certificate pinned.</summary>
+public sealed partial class Client
+{
+    /// <summary>
+    /// Asks the coordinator to broker a direct channel to <paramref name="peer"/> and connects to it. Returns once
+    /// the channel is up; either side may then open direct streams on it.
+    /// </summary>
+    /// <exception cref="ConecException">
+    /// <see cref="ConecError.ChannelExists"/> (a channel to that peer exists or is being set up, from either side),
+    /// <see cref="ConecError.UnknownPeer"/>, <see cref="ConecError.ChannelRefused"/> (the peer does not listen, or is this client),
+    /// or <see cref="ConecError.HandshakeFailed"/> (the peer's certificate is not the one the coordinator vouched for).
+    /// </exception>
+    public Task NewChannelAsync(string peer, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(peer);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
+        if (string.Equals(peer, Id, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ConecException(ConecError.ChannelRefused, "A client cannot open a direct channel to itself.");
+        }
+
+        return _channels.OpenAsync(peer, BrokerAsync, cancellationToken);
+
+        async ValueTask<(System.Net.IPEndPoint, byte[])> BrokerAsync(CancellationToken ct)
+        {
+            var (stream, reply) = await OpenWithReplyAsync(new StreamHeader(StreamHeaderKind.ChannelRequest, peer, _streamIds.Next()), ct);
+            await stream.DisposeAsync();
+            return StreamReply.DecodeChannel(new ReadOnlySequence<byte>(reply));
+        }
+    }
+
+    /// <summary>Closes the direct channel to <paramref name="peer"/>: its streams fail on both sides, and both sides forget it at once.</summary>
+    /// <exception cref="ConecException"><see cref="ConecError.NoChannel"/> when there is none.</exception>
+    public Task CloseChannelAsync(string peer, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(peer);
+        return _channels.CloseAsync(peer, cancellationToken);
+    }
+
+    /// <summary>Opens a stream on the direct channel to <paramref name="peer"/> (waiting if it is still being set up).</summary>
+    /// <exception cref="ConecException"><see cref="ConecError.NoChannel"/> when there is no channel to that peer.</exception>
+    public async ValueTask<StreamPair> NewDirectStreamAsync(string peer, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(peer);
+        var channel = await _channels.FindAsync(peer, cancellationToken)
+            ?? throw new ConecException(ConecError.NoChannel, $"There is no direct channel between '{Id}' and '{peer}'; open one with NewChannelAsync.");
+        var stream = await channel.Connection.OpenStreamAsync(cancellationToken);
+        try
+        {
+            await stream.WriteAsync(SingleFrame.Encode(new StreamHeader(StreamHeaderKind.Direct, Id, _streamIds.Next()).Encode()), false, cancellationToken);
+            return new StreamPair(new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize));
+        }
+        catch
+        {
+            await stream.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens a stream to <paramref name="peer"/>: direct when a channel exists or can be made, else relayed by the
+    /// coordinator (for example when the peer does not accept direct channels).
+    /// </summary>
+    public async ValueTask<StreamPair> NewStreamAsync(string peer, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(peer);
+        if (await _channels.FindAsync(peer, cancellationToken) is null)
+        {
+            try
+            {
+                await NewChannelAsync(peer, cancellationToken);
+            }
+            catch (ConecException e) when (e.Error != ConecError.ChannelExists)
+            {
+                ClientLog.FellBackToProxied(_logger, Id, peer, e.Message);
+                return await NewProxiedStreamAsync(peer, cancellationToken);
+            }
+        }
+
+        return await NewDirectStreamAsync(peer, cancellationToken);
+    }
+}
