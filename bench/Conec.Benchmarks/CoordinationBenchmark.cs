@@ -67,7 +67,7 @@ internal static class CoordinationBenchmark
         return table;
     }
 
-    private static Task<Client> ConnectAsync(IPEndPoint endPoint, BenchmarkCertificates certificates, string id, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null) =>
+    internal static Task<Client> ConnectAsync(IPEndPoint endPoint, BenchmarkCertificates certificates, string id, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null) =>
         Client.ConnectAsync(new ClientConfig(id, "localhost")
         {
             CoordinatorEndPoint = endPoint,
@@ -85,14 +85,14 @@ internal static class CoordinationBenchmark
         return (send, incoming.Current.Receive);
     }
 
-    private static async Task<(OutStream Send, InStream Receive)> OpenDirectAsync(ConecPairs pairs)
+    internal static async Task<(OutStream Send, InStream Receive)> OpenDirectAsync(ConecPairs pairs)
     {
         var (client, server) = await pairs.OpenRawAsync();
         return (new OutStream(client, BulkMessage), new InStream(server, BulkMessage));
     }
 
     /// <summary>Messages (or MB) per second from one sender to one reader over a fresh stream.</summary>
-    private static async Task<double> MessagesAsync(Func<Task<(OutStream Send, InStream Receive)>> open, int size, int count, bool megabytes)
+    internal static async Task<double> MessagesAsync(Func<Task<(OutStream Send, InStream Receive)>> open, int size, int count, bool megabytes)
     {
         var (send, receive) = await open();
         var payload = new byte[size];

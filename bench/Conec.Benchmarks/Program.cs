@@ -1,7 +1,8 @@
 using Conec.Benchmarks;
 
 // `transport` (the default) measures Conec's TCP transport against plain SslStream and Nerdbank.Streams'
-// MultiplexingStream; `coord` measures proxied streams, connect time and per-client memory of a coordinator.
+// MultiplexingStream; `coord` measures proxied streams, connect time and per-client memory of a coordinator;
+// `channels` measures direct channels and broadcast fan-out against an ASP.NET Core SignalR hub group.
 // Every figure is printed next to a baseline measured in the same run.
 var quick = args.Contains("--quick");
 var scale = quick ? BenchmarkScale.Quick : BenchmarkScale.Full;
@@ -17,12 +18,16 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         var coordination = await CoordinationBenchmark.RunAsync(scale, quick ? 200 : 1000, Console.Error);
         coordination.Print(Console.Out);
         break;
+    case "channels":
+        var channels = await ChannelsBenchmark.RunAsync(scale, quick, Console.Error);
+        channels.Print(Console.Out);
+        break;
     case null or "transport":
         var transport = await TransportBenchmark.RunAsync(scale);
         transport.Print(Console.Out);
         break;
     default:
-        Console.Error.WriteLine("usage: Conec.Benchmarks [transport|coord] [--quick]");
+        Console.Error.WriteLine("usage: Conec.Benchmarks [transport|coord|channels] [--quick]");
         Environment.ExitCode = 2;
         break;
 }

@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Net;
+
+namespace Conec.Benchmarks;
+
+/// <summary>
+/// Direct channels against one-hop baselines, and broadcast fan-out against an ASP.NET Core SignalR hub group, all
+/// over TLS on loopback in one run.
+/// </summary>
+internal static class ChannelsBenchmark
+{
+    private const int BulkMessage = 64 * 1024;
+    private static readonly int[] ReceiverCounts = [1, 10, 50];
+    private static readonly int[] Sizes = [64, 16 * 1024];
+
+    public static async Task<RatioTable> RunAsync(BenchmarkScale scale, bool quick, TextWriter progress)
+    {
+        var table = new RatioTable();
+        var certificates = new BenchmarkCertificates();
+        await using var ssl = new SslStreamPairs(certificates);
+        await using var transport = await ConecPairs.StartAsync(certificates);
+        await using var coord = await Coord.StartAsync(new CoordConfig
+        {
+            Address = IPAddress.Loopback,
+            Port = 0,
+            Certificate = certificates.ServerCertificate,
+            Transport = TransportMode.Tcp,
+        });
+        var endPoint = new IPEndPoint(IPAddress.Loopback, coord.LocalEndPoint.Port);
+        await using var a = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "bench-a");
+        await using var b = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "bench-b");
+        await a.NewChannelAsync("bench-b");
+
+        progress.WriteLine("direct streams…");
+        var directBulk = await TransportBenchmark.BestAsync(scale, () => CoordinationBenchmark.MessagesAsync(
+            () => OpenDirectAsync(a, b), BulkMessage, (int)(scale.BulkBytes / BulkMessage), megabytes: true));
+        var sslBulk = await TransportBenchmark.BestAsync(scale, () => TransportBenchmark.BulkAsync(ssl, 1, scale.BulkBytes));
+        table.Add("direct bulk, 64 KiB messages", "MB/s", directBulk, "one-hop SslStream", sslBulk, target: ">= 0.8x");
+        var directSmall = await TransportBenchmark.BestAsync(scale, () => CoordinationBenchmark.MessagesAsync(
+            () => OpenDirectAsync(a, b), 64, scale.Messages, megabytes: false));
+        var transportSmall = await TransportBenchmark.BestAsync(scale, () => CoordinationBenchmark.MessagesAsync(
+            () => CoordinationBenchmark.OpenDirectAsync(transport), 64, scale.Messages, megabytes: false));
+        table.Add("direct 64-byte messages", "msg/s", directSmall, "one-hop Conec TCP stream", transportSmall);
+
+        await using var signalR = await SignalRFanOut.StartAsync(certificates.ServerCertificate);
+        var sender = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "fan-sender");
+        var receivers = new List<Client>();
+        for (var i = 0; i < ReceiverCounts.Max(); i++)
+        {
+            receivers.Add(await CoordinationBenchmark.ConnectAsync(endPoint, certificates, $"fan-{i}"));
+        }
+
+        try
+        {
+            foreach (var size in Sizes)
+            {
+                var count = (size <= 64 ? scale.Messages / 20 : scale.Messages / 100) / (quick ? 2 : 1);
+                foreach (var n in ReceiverCounts)
+                {
+                    progress.WriteLine($"fan-out: {size} B to {n} receivers…");
+                    var conec = await ConecFanOutAsync(sender, receivers.Take(n).ToList(), size, count);
+                    var hub = await signalR.RunAsync(n, size, count);
+                    table.Add($"broadcast {size} B to {n}, delivered", "msg/s", conec, "SignalR hub group", hub,
+                        target: n >= 10 ? ">= 3x" : "");
+                    table.Add($"broadcast {size} B to {n}, delivered", "MB/s", conec * size / 1e6, "SignalR hub group", hub * size / 1e6);
+                }
+            }
+        }
+        finally
+        {
+            await sender.DisposeAsync();
+            foreach (var receiver in receivers)
+            {
+                await receiver.DisposeAsync();
+            }
+        }
+
+        return table;
+    }
+
+    private static async Task<(OutStream Send, InStream Receive)> OpenDirectAsync(Client from, Client to)
+    {
+        var (send, _) = await from.NewDirectStreamAsync(to.Id);
+        await using var incoming = to.IncomingStreams.GetAsyncEnumerator();
+        await incoming.MoveNextAsync();
+        return (send, incoming.Current.Receive);
+    }
+
+    /// <summary>Messages delivered per second: one sender (not itself a receiver), every receiver reading all.</summary>
+    private static async Task<double> ConecFanOutAsync(Client sender, List<Client> receivers, int size, int count)
+    {
+        var channel = $"fan-{receivers.Count}-{size}";
+        var members = new List<StreamPair>();
+        foreach (var receiver in receivers)
+        {
+            members.Add(await receiver.NewBroadcastAsync(channel));
+        }
+
+        var (send, ownEcho) = await sender.NewBroadcastAsync(channel);
+        await ownEcho.DisposeAsync();
+        foreach (var member in members)
+        {
+            await member.Send.FinishAsync();
+        }
+
+        var reading = members.Select(member => Task.Run(async () =>
+        {
+            var received = 0;
+            while (await member.Receive.ReadSequenceAsync() is not null)
+            {
+                received++;
+            }
+
+            return received;
+        })).ToArray();
+        var payload = new byte[size];
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+        {
+            await send.SendAsync(payload);
+        }
+
+        await send.FinishAsync();
+        var counts = await Task.WhenAll(reading);
+        var elapsed = clock.Elapsed.TotalSeconds;
+        return counts.Any(c => c != count)
+            ? throw new InvalidOperationException($"A receiver got {counts.Min()} of {count} messages.")
+            : (double)count * receivers.Count / elapsed;
+    }
+}
