@@ -25,6 +25,9 @@ internal static class BroadcastTag
         BinaryPrimitives.WriteUInt32BigEndian(destination[(Framing.FrameLimits.HeaderSize + payload.Length + id.Length)..], (uint)id.Length);
     }
 
+    /// <summary>Bytes of a whole loss-notice frame, length prefix included.</summary>
+    public const int LossNoticeFrameSize = Framing.FrameLimits.HeaderSize + 8 + TrailerSize;
+
     /// <summary>A whole frame (length prefix included) announcing <paramref name="lost"/> dropped messages.</summary>
     public static byte[] LossNoticeFrame(long lost)
     {

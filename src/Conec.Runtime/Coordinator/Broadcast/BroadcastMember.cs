@@ -13,6 +13,9 @@ namespace Conec.Broadcasting;
 /// </summary>
 internal sealed class BroadcastMember
 {
+    /// <summary>How much a receiver's writer gathers into one transport write: one multiplexer frame's worth.</summary>
+    private const int OutputBatchBytes = 64 * 1024;
+
     private readonly TransportStream _stream;
     private readonly byte[] _idBytes;
     private readonly int _maxPayload;
@@ -140,6 +143,7 @@ internal sealed class BroadcastMember
 
     private async Task OutputAsync(BroadcastChannel channel, CancellationToken cancellationToken)
     {
+        var batch = new List<(SharedFrame Frame, long Lost)>();
         try
         {
             while (true)
@@ -155,24 +159,66 @@ internal sealed class BroadcastMember
                     return;
                 }
 
+                // Whatever else is already queued leaves in the same write: one transport call per batch, not per message.
+                batch.Add((frame, lost));
+                var bytes = frame.Memory.Length;
+                while (bytes < OutputBatchBytes && Queue.TryDequeue(out var next, out var nextLost))
+                {
+                    batch.Add((next, nextLost));
+                    bytes += next.Memory.Length;
+                }
+
                 try
                 {
-                    if (lost > 0)
-                    {
-                        await _stream.WriteAsync(BroadcastTag.LossNoticeFrame(lost), false, cancellationToken);
-                    }
-
-                    await _stream.WriteAsync(frame.Memory, false, cancellationToken);
+                    await WriteBatchAsync(batch, cancellationToken);
                 }
                 finally
                 {
-                    frame.Release();
+                    foreach (var (queued, _) in batch)
+                    {
+                        queued.Release();
+                    }
+
+                    batch.Clear();
                 }
             }
         }
         catch (Exception e) when (e is ConecException or OperationCanceledException)
         {
             CloseOutput(channel);
+        }
+    }
+
+    private async ValueTask WriteBatchAsync(List<(SharedFrame Frame, long Lost)> batch, CancellationToken cancellationToken)
+    {
+        if (batch is [var (only, onlyLost)] && onlyLost == 0)
+        {
+            await _stream.WriteAsync(only.Memory, false, cancellationToken);
+            return;
+        }
+
+        var size = batch.Sum(b => b.Frame.Memory.Length + (b.Lost > 0 ? BroadcastTag.LossNoticeFrameSize : 0));
+        var gathered = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            var offset = 0;
+            foreach (var (frame, lost) in batch)
+            {
+                if (lost > 0)
+                {
+                    BroadcastTag.LossNoticeFrame(lost).CopyTo(gathered.AsSpan(offset));
+                    offset += BroadcastTag.LossNoticeFrameSize;
+                }
+
+                frame.Memory.Span.CopyTo(gathered.AsSpan(offset));
+                offset += frame.Memory.Length;
+            }
+
+            await _stream.WriteAsync(gathered.AsMemory(0, offset), false, cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(gathered);
         }
     }
 

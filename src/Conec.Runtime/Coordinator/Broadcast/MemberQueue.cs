@@ -97,6 +97,24 @@ internal sealed class MemberQueue(SlowReceiverPolicy policy, int capacity)
         }
     }
 
+    /// <summary>Takes the next frame if one is queued, without waiting (the writer gathers a batch this way).</summary>
+    public bool TryDequeue(out SharedFrame frame, out long lost)
+    {
+        lock (_lock)
+        {
+            if (_frames.TryDequeue(out frame!))
+            {
+                lost = _dropped;
+                _dropped = 0;
+                Wake(ref _spaceWaiter);
+                return true;
+            }
+
+            lost = 0;
+            return false;
+        }
+    }
+
     /// <summary>No more frames will be queued; the consumer still gets those already queued.</summary>
     public void Complete()
     {
