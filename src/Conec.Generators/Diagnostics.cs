@@ -1,0 +1,66 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace Conec.Generators;
+
+/// <summary>Every diagnostic the generator reports; docs/generator.md explains each with an example and a fix.</summary>
+internal static class Diagnostics
+{
+    private const string ContractCategory = "Conec.Contract";
+    private const string HelpBase = "https://github.com/conec-dotnet/conec/blob/main/docs/generator.md#";
+
+    public static readonly DiagnosticDescriptor DuplicateMethodId = Create(
+        "CONEC0001", "Two contract methods have the same id",
+        "Method '{0}' has id {1}, which '{2}' already uses; give one of them [ConecMethod(Id = n)] with an unused id",
+        "Every method of a contract travels as its id. Overloads share a name, so they share the hashed id unless given explicit ids.");
+
+    public static readonly DiagnosticDescriptor GenericMethod = Create(
+        "CONEC0002", "Generic methods cannot be contract methods",
+        "Method '{0}' is generic; contract methods need concrete parameter types",
+        "The receiving side must know each argument's type from the method id alone.");
+
+    public static readonly DiagnosticDescriptor ByReferenceParameter = Create(
+        "CONEC0003", "ref, out and in parameters cannot cross the network",
+        "Parameter '{0}' of method '{1}' is passed by reference; pass it by value",
+        "A remote side cannot write back into the caller's variables.");
+
+    public static readonly DiagnosticDescriptor UnsupportedReturnType = Create(
+        "CONEC0004", "Unsupported return type",
+        "Method '{0}' returns '{1}'; contract methods return Task, ValueTask, Task<T> or ValueTask<T>",
+        "One-way messages return Task or ValueTask; calls return Task<T> or ValueTask<T> (or Task/ValueTask with [ConecMethod(Call = true)]). Streamed IAsyncEnumerable<T> results are not generated in this version.");
+
+    public static readonly DiagnosticDescriptor NonMethodMember = Create(
+        "CONEC0005", "Properties and events cannot be contract members",
+        "'{0}' is a {1}; a contract has methods only",
+        "Contract members become messages; state and events have no message form.");
+
+    public static readonly DiagnosticDescriptor MissingMessagePackObject = Create(
+        "CONEC0006", "Message type lacks MessagePack attributes",
+        "Type '{0}' used by '{1}' has no [MessagePackObject] attribute; mark it and its members with [Key(n)]",
+        "Arguments and results are MessagePack-serialized; user types need [MessagePackObject] with [Key] members.");
+
+    public static readonly DiagnosticDescriptor GeneratorFailure = new(
+        "CONEC0007", "The Conec generator failed", "The generator failed on '{0}': {1}; please report this with the contract",
+        "Conec.Generator", DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "An unexpected failure inside the generator; no code was generated for this contract.", helpLinkUri: HelpBase + "conec0007");
+
+    public static readonly DiagnosticDescriptor GenericContract = Create(
+        "CONEC0008", "Generic interfaces cannot be contracts",
+        "Contract '{0}' is generic; declare a contract per concrete message type",
+        "Both sides of a stream must agree on every type from the contract alone.");
+
+    public static readonly DiagnosticDescriptor MisplacedCancellationToken = Create(
+        "CONEC0009", "Misplaced CancellationToken parameter",
+        "Method '{0}' must have at most one CancellationToken parameter, and it must be the last",
+        "The token is not sent; it cancels the local wait and, for calls, the remote handler.");
+
+    private static readonly DiagnosticDescriptor[] All =
+        [DuplicateMethodId, GenericMethod, ByReferenceParameter, UnsupportedReturnType, NonMethodMember, MissingMessagePackObject,
+         GeneratorFailure, GenericContract, MisplacedCancellationToken];
+
+    public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);
+
+    private static DiagnosticDescriptor Create(string id, string title, string message, string description) =>
+        new(id, title, message, ContractCategory, DiagnosticSeverity.Error, isEnabledByDefault: true,
+            description: description, helpLinkUri: HelpBase + id.ToLowerInvariant());
+}

@@ -1,0 +1,179 @@
+using System.Linq;
+using Conec.Generators.Model;
+
+namespace Conec.Generators.Emit;
+
+/// <summary>The receiving side: the message union, the receiver and dispatcher, and the typed broadcast reader.</summary>
+internal static partial class ContractEmitter
+{
+    private static void EmitUnion(SourceWriter w, ContractModel c, MethodModel[] oneWay, string access)
+    {
+        w.Line($"/// <summary>One message of <see cref=\"{c.InterfaceReference}\"/>: a closed union with one record per one-way method.</summary>");
+        w.Open($"{access} abstract record {c.BaseName}Message");
+        w.Line($"private {c.BaseName}Message()");
+        w.Line("{");
+        w.Line("}");
+        foreach (var method in oneWay)
+        {
+            var fields = string.Join(", ", method.Parameters.Select(p => $"{p.Type} {Names.Property(method, p)}"));
+            w.Line();
+            w.Line($"/// <summary>A <c>{method.Name}</c> message.</summary>");
+            w.Line($"public sealed record {method.Name}({fields}) : {c.BaseName}Message;");
+        }
+
+        w.Close();
+        w.Line();
+    }
+
+    private static void EmitReceiver(SourceWriter w, ContractModel c, MethodModel[] oneWay, string access)
+    {
+        var message = $"{c.BaseName}Message";
+        w.Line($"/// <summary>Reads <see cref=\"{c.InterfaceReference}\"/> messages from a stream, as <see cref=\"{message}\"/> values or by dispatching them.</summary>");
+        w.Open($"{access} sealed class {c.BaseName}Receiver : global::System.Collections.Generic.IAsyncEnumerable<{message}>, global::System.IAsyncDisposable");
+        w.Line("private readonly global::Conec.IMessageSource _source;");
+        w.Line($"private readonly {Names.Options} _options;");
+        w.Line();
+        w.Line("/// <summary>Reads from <paramref name=\"source\"/> (an <see cref=\"global::Conec.InStream\"/> or an adapter over one).</summary>");
+        w.Open($"public {c.BaseName}Receiver(global::Conec.IMessageSource source, {Names.Options}? options = null)");
+        w.Line("_source = source ?? throw new global::System.ArgumentNullException(nameof(source));");
+        w.Line($"_options = options ?? {Names.Typed}.DefaultOptions;");
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>The next message, or <see langword=\"null\"/> at the end of the stream.</summary>");
+        w.Open($"public async {Names.ValueTask}<{message}?> ReceiveAsync({Names.Token} cancellationToken = default)");
+        w.Line("var received = await _source.ReceiveAsync(cancellationToken).ConfigureAwait(false);");
+        w.Line("return received is { } m ? Decode(m.Payload, _options) : null;");
+        w.Close();
+        w.Line();
+        w.Line("/// <inheritdoc/>");
+        w.Open($"public async global::System.Collections.Generic.IAsyncEnumerator<{message}> GetAsyncEnumerator({Names.Token} cancellationToken = default)");
+        w.Open("while (await ReceiveAsync(cancellationToken).ConfigureAwait(false) is { } message)");
+        w.Line("yield return message;");
+        w.Close();
+        w.Close();
+        w.Line();
+        w.Line($"/// <summary>Calls <paramref name=\"handler\"/> for every message until the end of the stream.</summary>");
+        w.Open($"public async global::System.Threading.Tasks.Task DispatchAsync({c.InterfaceReference} handler, {Names.Token} cancellationToken = default)");
+        w.Open("while (await ReceiveAsync(cancellationToken).ConfigureAwait(false) is { } message)");
+        w.Line("await InvokeAsync(handler, message, cancellationToken).ConfigureAwait(false);");
+        w.Close();
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>Calls the method of <paramref name=\"handler\"/> that <paramref name=\"message\"/> stands for.</summary>");
+        w.Open($"public static {Names.ValueTask} InvokeAsync({c.InterfaceReference} handler, {message} message, {Names.Token} cancellationToken = default)");
+        w.Line("_ = cancellationToken;");
+        w.Open("return message switch");
+        foreach (var method in oneWay)
+        {
+            var args = method.Parameters.Select(p => "m." + Names.Property(method, p))
+                .Concat(method.CancellationTokenName is null ? Enumerable.Empty<string>() : Names.TokenArgument);
+            var call = $"handler.{method.Name}({string.Join(", ", args)})";
+            w.Line($"{message}.{method.Name} m => {(method.ReturnsTask ? $"new {Names.ValueTask}({call})" : call)},");
+        }
+
+        w.Line($"_ => throw new global::System.ArgumentException(\"Not a message of {c.InterfaceName}.\", nameof(message)),");
+        w.Close(";");
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>Decodes one message; a message that does not match the contract is a <see cref=\"global::Conec.ConecException\"/>.</summary>");
+        w.Open($"public static {message} Decode({Names.Memory} payload, {Names.Options} options)");
+        w.Open("try");
+        w.Line("var reader = new global::MessagePack.MessagePackReader(payload);");
+        w.Line($"var methodId = {Names.Typed}.ReadMethodId(ref reader, out _);");
+        w.Open("switch (methodId)");
+        foreach (var method in oneWay)
+        {
+            var reads = method.Parameters.Select(p => $"{Names.Serializer}.Deserialize<{p.Type}>(ref reader, options)");
+            w.Line($"case {c.BaseName}MethodIds.{method.Name}:");
+            w.Line($"    return new {message}.{method.Name}({string.Join(", ", reads)});");
+        }
+
+        w.Line("default:");
+        w.Line($"    throw {Names.Typed}.UnknownMethod(\"{c.InterfaceName}\", methodId);");
+        w.Close();
+        w.Close();
+        w.Open("catch (global::MessagePack.MessagePackSerializationException e)");
+        w.Line($"throw {Names.Typed}.Malformed(e);");
+        w.Close();
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>Disposes the source stream.</summary>");
+        w.Line($"public {Names.ValueTask} DisposeAsync() => _source.DisposeAsync();");
+        w.Close();
+        w.Line();
+    }
+
+    private static void EmitBroadcast(SourceWriter w, ContractModel c, MethodModel[] oneWay, string access)
+    {
+        var message = $"{c.BaseName}Message";
+        var handler = $"I{c.BaseName}BroadcastHandler";
+        w.Line($"/// <summary>Handles <see cref=\"{c.InterfaceReference}\"/> messages from a broadcast, each with its sender's authenticated id.</summary>");
+        w.Open($"{access} interface {handler}");
+        foreach (var method in oneWay)
+        {
+            var sender = method.Parameters.Any(p => p.Name == "sender") ? "fromClient" : "sender";
+            w.Line($"/// <summary>A <c>{method.Name}</c> message from client <paramref name=\"{sender}\"/>.</summary>");
+            w.Line($"{Names.ValueTask} {method.Name}(string {sender}{Prefix(Names.ParameterList(method, false))});");
+            if (method != oneWay.Last())
+            {
+                w.Line();
+            }
+        }
+
+        w.Close();
+        w.Line();
+        w.Line($"/// <summary>Reads a broadcast of <see cref=\"{c.InterfaceReference}\"/> messages as (sender id, message) pairs.</summary>");
+        w.Open($"{access} sealed class {c.BaseName}BroadcastReader : global::System.Collections.Generic.IAsyncEnumerable<(string Sender, {message} Message)>, global::System.IAsyncDisposable");
+        w.Line("private readonly global::Conec.TaggedBroadcastInStream _source;");
+        w.Line($"private readonly {Names.Options} _options;");
+        w.Line();
+        w.Line("/// <summary>Reads the broadcast reader <paramref name=\"broadcast\"/> (from <c>NewBroadcastAsync</c>, or an adapter over it).</summary>");
+        w.Open($"public {c.BaseName}BroadcastReader(global::Conec.IMessageSource broadcast, {Names.Options}? options = null)");
+        w.Line("_source = new global::Conec.TaggedBroadcastInStream(broadcast ?? throw new global::System.ArgumentNullException(nameof(broadcast)));");
+        w.Line($"_options = options ?? {Names.Typed}.DefaultOptions;");
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>Messages the coordinator dropped for this reader so far (only under <see cref=\"global::Conec.SlowReceiverPolicy.DropOldest\"/>).</summary>");
+        w.Line("public long Lost { get; private set; }");
+        w.Line();
+        w.Line("/// <summary>The next message with its sender, or <see langword=\"null\"/> at the end of the broadcast.</summary>");
+        w.Open($"public async {Names.ValueTask}<(string Sender, {message} Message)?> ReceiveAsync({Names.Token} cancellationToken = default)");
+        w.Open("if (await _source.ReceiveAsync(cancellationToken).ConfigureAwait(false) is not { } tagged)");
+        w.Line("return null;");
+        w.Close();
+        w.Line();
+        w.Line("Lost += tagged.LostBefore;");
+        w.Line($"return (tagged.Sender, {c.BaseName}Receiver.Decode(tagged.Payload, _options));");
+        w.Close();
+        w.Line();
+        w.Line("/// <inheritdoc/>");
+        w.Open($"public async global::System.Collections.Generic.IAsyncEnumerator<(string Sender, {message} Message)> GetAsyncEnumerator({Names.Token} cancellationToken = default)");
+        w.Open("while (await ReceiveAsync(cancellationToken).ConfigureAwait(false) is { } item)");
+        w.Line("yield return item;");
+        w.Close();
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>Calls <paramref name=\"handler\"/> with each message and its sender until the broadcast ends.</summary>");
+        w.Open($"public async global::System.Threading.Tasks.Task DispatchAsync({handler} handler, {Names.Token} cancellationToken = default)");
+        w.Open("while (await ReceiveAsync(cancellationToken).ConfigureAwait(false) is { } item)");
+        w.Line("await InvokeAsync(handler, item.Sender, item.Message).ConfigureAwait(false);");
+        w.Close();
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>Calls the method of <paramref name=\"handler\"/> that <paramref name=\"message\"/> stands for.</summary>");
+        w.Open($"public static {Names.ValueTask} InvokeAsync({handler} handler, string sender, {message} message) => message switch");
+        foreach (var method in oneWay)
+        {
+            var args = method.Parameters.Select(p => "m." + Names.Property(method, p)).Prepend("sender");
+            w.Line($"{message}.{method.Name} m => handler.{method.Name}({string.Join(", ", args)}),");
+        }
+
+        w.Line($"_ => throw new global::System.ArgumentException(\"Not a message of {c.InterfaceName}.\", nameof(message)),");
+        w.Close(";");
+        w.Line();
+        w.Line("/// <summary>Disposes the broadcast reader.</summary>");
+        w.Line($"public {Names.ValueTask} DisposeAsync() => _source.DisposeAsync();");
+        w.Close();
+        w.Line();
+    }
+}

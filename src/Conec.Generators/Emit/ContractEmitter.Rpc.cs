@@ -1,0 +1,106 @@
+using System.Linq;
+using Conec.Generators.Model;
+
+namespace Conec.Generators.Emit;
+
+/// <summary>The RPC pair: a client implementing the contract over one stream, and a server dispatching to an implementation.</summary>
+internal static partial class ContractEmitter
+{
+    private static void EmitClient(SourceWriter w, ContractModel c, string access)
+    {
+        w.Line($"/// <summary>");
+        w.Line($"/// Calls <see cref=\"{c.InterfaceReference}\"/> on the other end of one stream: many calls may be in flight, a");
+        w.Line($"/// handler's exception arrives as <see cref=\"global::Conec.ConecRemoteException\"/>, and cancelling a call cancels the handler.");
+        w.Line($"/// </summary>");
+        w.Open($"{access} sealed class {c.BaseName}Client : {c.InterfaceReference}, global::System.IAsyncDisposable");
+        w.Line("private readonly global::Conec.RpcClient _rpc;");
+        w.Line($"private readonly {Names.Options} _options;");
+        w.Line();
+        w.Line("/// <summary>Calls over <paramref name=\"stream\"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>");
+        w.Open($"public {c.BaseName}Client(global::Conec.StreamPair stream, {Names.Options}? options = null)");
+        w.Line($"_options = options ?? {Names.Typed}.DefaultOptions;");
+        w.Line("_rpc = new global::Conec.RpcClient(stream.Send, stream.Receive, _options);");
+        w.Close();
+        foreach (var method in c.Methods)
+        {
+            var token = method.CancellationTokenName is { } t ? Names.Escape(t) : "default";
+            var encode = $"{c.BaseName}Codec.Encode{method.Name}({Suffix(Names.ArgumentList(method))}_options)";
+            var id = $"{c.BaseName}MethodIds.{method.Name}";
+            var call = method.Kind switch
+            {
+                MessageKind.OneWay => $"_rpc.NotifyAsync({id}, {encode}, {token})",
+                MessageKind.Call => $"_rpc.CallAsync({id}, {encode}, {token})",
+                _ => $"_rpc.CallAsync<{method.ResultType}>({id}, {encode}, {token})",
+            };
+            w.Line();
+            w.Line("/// <inheritdoc/>");
+            w.Line($"public {Names.ReturnType(method)} {method.Name}({Names.ParameterList(method, true)}) =>");
+            w.Line($"    {call}{(method.ReturnsTask ? ".AsTask()" : "")};");
+        }
+
+        w.Line();
+        w.Line("/// <summary>Ends the stream: the server stops, and calls still waiting fail.</summary>");
+        w.Line($"public {Names.ValueTask} DisposeAsync() => _rpc.DisposeAsync();");
+        w.Close();
+        w.Line();
+    }
+
+    private static void EmitServer(SourceWriter w, ContractModel c, string access)
+    {
+        w.Line($"/// <summary>Serves calls to <see cref=\"{c.InterfaceReference}\"/> arriving on one stream, concurrently.</summary>");
+        w.Open($"{access} static class {c.BaseName}Server");
+        w.Line("/// <summary>Serves until the caller ends the stream or <paramref name=\"cancellationToken\"/> is cancelled.</summary>");
+        w.Open($"public static global::System.Threading.Tasks.Task ServeAsync({c.InterfaceReference} implementation, global::Conec.StreamPair stream, {Names.Options}? options = null, {Names.Token} cancellationToken = default)");
+        w.Line("if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));");
+        w.Line($"var resolved = options ?? {Names.Typed}.DefaultOptions;");
+        w.Line("return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, token) => DispatchAsync(implementation, methodId, arguments, resolved, token), cancellationToken);");
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>Serves calls arriving on an incoming stream.</summary>");
+        w.Line($"public static global::System.Threading.Tasks.Task ServeAsync({c.InterfaceReference} implementation, global::Conec.IncomingStream stream, {Names.Options}? options = null, {Names.Token} cancellationToken = default) =>");
+        w.Line("    ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), options, cancellationToken);");
+        w.Line();
+        w.Open($"private static async {Names.ValueTask}<global::Conec.RpcResult> DispatchAsync({c.InterfaceReference} implementation, int methodId, {Names.Memory} arguments, {Names.Options} options, {Names.Token} cancellationToken)");
+        w.Open("switch (methodId)");
+        foreach (var method in c.Methods)
+        {
+            w.Line($"case {c.BaseName}MethodIds.{method.Name}:");
+            w.Open("");
+            var args = method.Parameters.Count switch
+            {
+                0 => Enumerable.Empty<string>(),
+                1 => Enumerable.Repeat("args", 1),
+                _ => Enumerable.Range(1, method.Parameters.Count).Select(i => $"args.Item{i}"),
+            };
+            if (method.Parameters.Count > 0)
+            {
+                w.Line($"var args = {c.BaseName}Codec.Read{method.Name}(arguments, options);");
+            }
+
+            if (method.CancellationTokenName is not null)
+            {
+                args = args.Concat(Names.TokenArgument);
+            }
+
+            var invoke = $"implementation.{method.Name}({string.Join(", ", args)})";
+            if (method.Kind == MessageKind.CallWithResult)
+            {
+                w.Line($"var result = await {invoke}.ConfigureAwait(false);");
+                w.Line("return global::Conec.RpcResult.From(result, options);");
+            }
+            else
+            {
+                w.Line($"await {invoke}.ConfigureAwait(false);");
+                w.Line("return global::Conec.RpcResult.Void;");
+            }
+
+            w.Close();
+        }
+
+        w.Line("default:");
+        w.Line($"    throw {Names.Typed}.UnknownMethod(\"{c.InterfaceName}\", methodId);");
+        w.Close();
+        w.Close();
+        w.Close();
+    }
+}

@@ -1,0 +1,39 @@
+namespace Conec.Generators.Model;
+
+/// <summary>
+/// Everything the emitter needs about one <c>[ConecStream]</c> interface, as plain strings and numbers: no symbols,
+/// syntax or compilation, so an unchanged contract compares equal and its output is reused.
+/// </summary>
+internal sealed record ContractModel(
+    string? Namespace,
+    string InterfaceName,
+    string InterfaceReference,
+    string BaseName,
+    bool IsPublic,
+    EquatableArray<MethodModel> Methods);
+
+/// <summary>One contract method.</summary>
+internal sealed record MethodModel(
+    string Name,
+    int Id,
+    MessageKind Kind,
+    bool ReturnsTask,
+    string? ResultType,
+    EquatableArray<ParameterModel> Parameters,
+    string? CancellationTokenName);
+
+/// <summary>One serialized parameter.</summary>
+internal sealed record ParameterModel(string Name, string Type, string PropertyName);
+
+/// <summary>How a method travels.</summary>
+internal enum MessageKind
+{
+    /// <summary>A one-way message: returns Task or ValueTask and is not marked as a call.</summary>
+    OneWay,
+
+    /// <summary>A call without a result: the caller waits for the handler to finish.</summary>
+    Call,
+
+    /// <summary>A call with a result.</summary>
+    CallWithResult,
+}

@@ -1,0 +1,219 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using Conec.Generators.Model;
+using Microsoft.CodeAnalysis;
+
+namespace Conec.Generators.Parsing;
+
+/// <summary>Turns a <c>[ConecStream]</c> interface symbol into a <see cref="ContractModel"/> and its diagnostics.</summary>
+internal static class ContractParser
+{
+    private static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.FullyQualifiedFormat.AddMiscellaneousOptions(
+        SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
+
+    public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        var contract = (INamedTypeSymbol)context.TargetSymbol;
+        try
+        {
+            return ParseContract(contract, cancellationToken);
+        }
+        catch (System.Exception e) when (e is not System.OperationCanceledException)
+        {
+            // The generator never throws: a failure is reported where the contract is.
+            return new ParseResult(null, new EquatableArray<DiagnosticInfo>(ImmutableArray.Create(
+                DiagnosticInfo.Create(Diagnostics.GeneratorFailure, contract.Locations.FirstOrDefault(), contract.Name, e.Message))));
+        }
+    }
+
+    private static ParseResult ParseContract(INamedTypeSymbol contract, CancellationToken cancellationToken)
+    {
+        var diagnostics = ImmutableArray.CreateBuilder<DiagnosticInfo>();
+        if (contract.IsGenericType)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.GenericContract, contract.Locations.FirstOrDefault(), contract.Name));
+            return new ParseResult(null, new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutable()));
+        }
+
+        var methods = ImmutableArray.CreateBuilder<MethodModel>();
+        var ids = new Dictionary<int, string>();
+        foreach (var member in contract.GetMembers())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            switch (member)
+            {
+                case IPropertySymbol or IEventSymbol:
+                    diagnostics.Add(DiagnosticInfo.Create(Diagnostics.NonMethodMember, member.Locations.FirstOrDefault(),
+                        member.Name, member is IPropertySymbol ? "property" : "event"));
+                    continue;
+                case IMethodSymbol { MethodKind: Microsoft.CodeAnalysis.MethodKind.Ordinary, IsStatic: false } method:
+                    var model = ParseMethod(method, diagnostics);
+                    if (model is null)
+                    {
+                        continue;
+                    }
+
+                    if (ids.TryGetValue(model.Id, out var holder))
+                    {
+                        diagnostics.Add(DiagnosticInfo.Create(Diagnostics.DuplicateMethodId, method.Locations.FirstOrDefault(),
+                            method.Name, model.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), holder));
+                        continue;
+                    }
+
+                    ids[model.Id] = method.Name;
+                    methods.Add(model);
+                    break;
+            }
+        }
+
+        var name = contract.Name;
+        var baseName = name.Length > 1 && name[0] == 'I' && char.IsUpper(name[1]) ? name.Substring(1) : name;
+        var ns = contract.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
+        var isPublic = IsEffectivelyPublic(contract);
+        var result = diagnostics.Count > 0
+            ? null
+            : new ContractModel(ns, name, contract.ToDisplayString(TypeFormat), baseName, isPublic,
+                new EquatableArray<MethodModel>(methods.ToImmutable()));
+        return new ParseResult(result, new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutable()));
+    }
+
+    private static MethodModel? ParseMethod(IMethodSymbol method, ImmutableArray<DiagnosticInfo>.Builder diagnostics)
+    {
+        var location = method.Locations.FirstOrDefault();
+        if (method.IsGenericMethod)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.GenericMethod, location, method.Name));
+            return null;
+        }
+
+        var attribute = method.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Conec.ConecMethodAttribute");
+        var explicitId = NamedArgument<int?>(attribute, "Id");
+        var markedCall = NamedArgument<bool?>(attribute, "Call") ?? false;
+        var id = explicitId ?? StableHash(method.Name);
+
+        var returnType = method.ReturnType as INamedTypeSymbol;
+        var returnName = returnType?.ConstructedFrom.ToDisplayString();
+        MessageKind kind;
+        string? resultType = null;
+        switch (returnName)
+        {
+            case "System.Threading.Tasks.Task" or "System.Threading.Tasks.ValueTask":
+                kind = markedCall ? MessageKind.Call : MessageKind.OneWay;
+                break;
+            case "System.Threading.Tasks.Task<TResult>" or "System.Threading.Tasks.ValueTask<TResult>":
+                kind = MessageKind.CallWithResult;
+                resultType = returnType!.TypeArguments[0].ToDisplayString(TypeFormat);
+                CheckMessageType(returnType.TypeArguments[0], method.Name, location, diagnostics);
+                break;
+            default:
+                diagnostics.Add(DiagnosticInfo.Create(Diagnostics.UnsupportedReturnType, location, method.Name, method.ReturnType.ToDisplayString()));
+                return null;
+        }
+
+        var parameters = ImmutableArray.CreateBuilder<ParameterModel>();
+        string? tokenName = null;
+        var valid = true;
+        for (var i = 0; i < method.Parameters.Length; i++)
+        {
+            var parameter = method.Parameters[i];
+            if (parameter.RefKind != RefKind.None)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(Diagnostics.ByReferenceParameter, parameter.Locations.FirstOrDefault(), parameter.Name, method.Name));
+                valid = false;
+                continue;
+            }
+
+            if (parameter.Type.ToDisplayString() == "System.Threading.CancellationToken")
+            {
+                if (tokenName is not null || i != method.Parameters.Length - 1)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(Diagnostics.MisplacedCancellationToken, parameter.Locations.FirstOrDefault(), method.Name));
+                    valid = false;
+                }
+
+                tokenName = parameter.Name;
+                continue;
+            }
+
+            CheckMessageType(parameter.Type, method.Name, parameter.Locations.FirstOrDefault(), diagnostics);
+            parameters.Add(new ParameterModel(parameter.Name, parameter.Type.ToDisplayString(TypeFormat), Pascal(parameter.Name)));
+        }
+
+        return valid
+            ? new MethodModel(method.Name, id, kind, returnName == "System.Threading.Tasks.Task" || returnName == "System.Threading.Tasks.Task<TResult>",
+                resultType, new EquatableArray<ParameterModel>(parameters.ToImmutable()), tokenName)
+            : null;
+    }
+
+    /// <summary>A user-defined class or struct must be a MessagePack object (built-in and framework types are MessagePack's own).</summary>
+    private static void CheckMessageType(ITypeSymbol type, string method, Location? location, ImmutableArray<DiagnosticInfo>.Builder diagnostics)
+    {
+        if (type is IArrayTypeSymbol array)
+        {
+            CheckMessageType(array.ElementType, method, location, diagnostics);
+            return;
+        }
+
+        if (type is not INamedTypeSymbol named || named.SpecialType != SpecialType.None || named.TypeKind == TypeKind.Enum)
+        {
+            return;
+        }
+
+        foreach (var argument in named.TypeArguments)
+        {
+            CheckMessageType(argument, method, location, diagnostics);
+        }
+
+        var ns = named.ContainingNamespace?.ToDisplayString() ?? "";
+        if (ns == "System" || ns.StartsWith("System.", System.StringComparison.Ordinal) || ns.StartsWith("MessagePack", System.StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        if (!named.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "MessagePack.MessagePackObjectAttribute"))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.MissingMessagePackObject, location, named.ToDisplayString(), method));
+        }
+    }
+
+    private static T? NamedArgument<T>(AttributeData? attribute, string name)
+    {
+        var value = attribute?.NamedArguments.FirstOrDefault(a => a.Key == name).Value;
+        return value is { IsNull: false } typed && typed.Value is T result ? result : default;
+    }
+
+    /// <summary>FNV-1a over the UTF-16 name, kept positive: the same name gives the same id on every machine and version.</summary>
+    internal static int StableHash(string name)
+    {
+        unchecked
+        {
+            var hash = 2166136261u;
+            foreach (var c in name)
+            {
+                hash = (hash ^ c) * 16777619u;
+            }
+
+            return (int)(hash & 0x7FFFFFFF);
+        }
+    }
+
+    private static string Pascal(string name) => name.Length == 0 ? name : char.ToUpperInvariant(name[0]) + name.Substring(1);
+
+    private static bool IsEffectivelyPublic(INamedTypeSymbol type)
+    {
+        for (ISymbol? current = type; current is INamedTypeSymbol t; current = t.ContainingType)
+        {
+            if (t.DeclaredAccessibility != Accessibility.Public)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
+
+/// <summary>The model (when the contract is valid) and the diagnostics of one contract.</summary>
+internal sealed record ParseResult(ContractModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
