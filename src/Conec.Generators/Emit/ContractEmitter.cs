@@ -64,6 +64,7 @@ internal static partial class ContractEmitter
         w.Open($"internal static class {c.BaseName}Codec");
         foreach (var method in c.Methods)
         {
+            w.Line($"/// <summary>Writes the arguments of <c>{method.Name}</c>, one MessagePack value each.</summary>");
             w.Open($"public static void Write{method.Name}(ref global::MessagePack.MessagePackWriter writer{Prefix(Names.ParameterList(method, false))}, {Names.Options} options)");
             foreach (var p in method.Parameters)
             {
@@ -106,6 +107,7 @@ internal static partial class ContractEmitter
             w.Line();
         }
 
+        w.TrimBlankLine();
         w.Close();
         w.Line();
     }

@@ -33,5 +33,16 @@ internal sealed class SourceWriter
         return Line("}" + suffix);
     }
 
+    /// <summary>Drops a blank line just written, so a block never ends with one.</summary>
+    public SourceWriter TrimBlankLine()
+    {
+        if (_text.Length >= 2 && _text[_text.Length - 1] == '\n' && _text[_text.Length - 2] == '\n')
+        {
+            _text.Length--;
+        }
+
+        return this;
+    }
+
     public override string ToString() => _text.ToString();
 }

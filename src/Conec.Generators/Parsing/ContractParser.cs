@@ -13,11 +13,19 @@ internal static class ContractParser
     private static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.FullyQualifiedFormat.AddMiscellaneousOptions(
         SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
 
+    /// <summary>Tests set this to a contract name to prove that a failure becomes CONEC0007 rather than an exception.</summary>
+    internal static string? FailureForTests { get; set; }
+
     public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
         var contract = (INamedTypeSymbol)context.TargetSymbol;
         try
         {
+            if (FailureForTests == contract.Name)
+            {
+                throw new System.InvalidOperationException("failure injected by a test");
+            }
+
             return ParseContract(contract, cancellationToken);
         }
         catch (System.Exception e) when (e is not System.OperationCanceledException)

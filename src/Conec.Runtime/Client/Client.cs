@@ -23,6 +23,7 @@ public sealed partial class Client : IAsyncDisposable
     private readonly Channel<IncomingStream> _incoming;
     private readonly DirectChannels _channels;
     private readonly StreamIdAllocator _streamIds = new();
+    private readonly BroadcastMemberships _memberships = new();
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TaskGroup _arrivals;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -128,7 +129,9 @@ public sealed partial class Client : IAsyncDisposable
         var (stream, _) = await OpenWithReplyAsync(header, cancellationToken);
 
         // Received messages carry the sender's tag on top of the payload, so the reader allows for it.
-        return new StreamPair(new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize + BroadcastTagAllowance));
+        var pair = new StreamPair(new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize + BroadcastTagAllowance));
+        _memberships.Join(channel, header.StreamId, pair);
+        return pair;
     }
 
     /// <summary>How many members of broadcast <paramref name="channel"/> are writing and reading right now.</summary>
@@ -136,7 +139,19 @@ public sealed partial class Client : IAsyncDisposable
     public async ValueTask<BroadcastCount> GetBroadcastCountAsync(string channel, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
-        var (stream, reply) = await OpenWithReplyAsync(new StreamHeader(StreamHeaderKind.BroadcastCount, channel, _streamIds.Next()), cancellationToken);
+        var request = new StreamHeader(StreamHeaderKind.BroadcastCount, channel, _streamIds.Next()) { Members = _memberships.StatesIn(channel) };
+        TransportStream stream;
+        byte[] reply;
+        try
+        {
+            (stream, reply) = await OpenWithReplyAsync(request, cancellationToken);
+        }
+        catch (ConecException e) when (e.Error == ConecError.UnknownBroadcast)
+        {
+            _memberships.Forget(channel);
+            throw;
+        }
+
         await stream.DisposeAsync();
         var (senders, receivers) = StreamReply.DecodeCount(new ReadOnlySequence<byte>(reply));
         return new BroadcastCount(senders, receivers);

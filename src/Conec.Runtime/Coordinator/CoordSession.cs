@@ -247,7 +247,7 @@ internal sealed partial class CoordSession
             return;
         }
 
-        var member = new Broadcasting.BroadcastMember(Id, stream, policy, header.Capacity, MaxMessageSize);
+        var member = new Broadcasting.BroadcastMember(Id, header.StreamId, stream, policy, header.Capacity, MaxMessageSize);
         var channel = _coord.Broadcasts.Join(header.Name!, member);
         try
         {
@@ -267,7 +267,7 @@ internal sealed partial class CoordSession
 
     private async Task AnswerBroadcastCountAsync(TransportStream stream, StreamHeader header)
     {
-        if (_coord.Broadcasts.CountOf(header.Name!) is not { } count)
+        if (_coord.Broadcasts.CountOf(header.Name!, Id, header.Members) is not { } count)
         {
             await RefuseStreamAsync(stream, (ConecError.UnknownBroadcast, $"No broadcast channel is named '{header.Name}'."));
             return;

@@ -16,6 +16,13 @@ internal sealed record StreamHeader(StreamHeaderKind Kind, string? Name, ulong S
     /// <summary>Broadcast joins: the receiver's queue capacity in messages.</summary>
     public int Capacity { get; init; }
 
+    /// <summary>
+    /// Broadcast counts: the asker's own memberships of the channel as the asker knows them. A leave travels as a
+    /// transport signal on another stream, which QUIC may deliver after the count request; the asker's own word
+    /// makes its leaves count at once on every transport.
+    /// </summary>
+    public IReadOnlyList<MemberState>? Members { get; init; }
+
     /// <summary>Channel offers: the DER certificate the initiator presented to the coordinator.</summary>
     public byte[]? Certificate { get; init; }
 
@@ -32,6 +39,7 @@ internal sealed record StreamHeader(StreamHeaderKind Kind, string? Name, ulong S
         {
             StreamHeaderKind.Broadcast => 5,
             StreamHeaderKind.ChannelOffer => 6,
+            StreamHeaderKind.BroadcastCount when Members is not null => 4,
             _ when HasName(Kind) => 3,
             _ => 2,
         };
@@ -47,6 +55,17 @@ internal sealed record StreamHeader(StreamHeaderKind Kind, string? Name, ulong S
         {
             writer.Write(Policy);
             writer.Write(Capacity);
+        }
+        else if (Kind == StreamHeaderKind.BroadcastCount && Members is not null)
+        {
+            writer.WriteArrayHeader(Members.Count);
+            foreach (var member in Members)
+            {
+                writer.WriteArrayHeader(3);
+                writer.Write(member.StreamId);
+                writer.Write(member.Writing);
+                writer.Write(member.Reading);
+            }
         }
         else if (Kind == StreamHeaderKind.ChannelOffer)
         {
@@ -83,6 +102,7 @@ internal sealed record StreamHeader(StreamHeaderKind Kind, string? Name, ulong S
             return kind switch
             {
                 StreamHeaderKind.Broadcast => header with { Policy = reader.ReadInt32(), Capacity = reader.ReadInt32() },
+                StreamHeaderKind.BroadcastCount when count >= 4 => header with { Members = ReadMembers(ref reader) },
                 StreamHeaderKind.ChannelOffer => header with
                 {
                     Certificate = ReadBytes(ref reader),
@@ -95,6 +115,28 @@ internal sealed record StreamHeader(StreamHeaderKind Kind, string? Name, ulong S
         {
             throw WireFormatException.Malformed("stream header", e);
         }
+    }
+
+    private static MemberState[] ReadMembers(ref MessagePackReader reader)
+    {
+        var count = reader.ReadArrayHeader();
+        if (count > 4096)
+        {
+            throw WireFormatException.Malformed($"count request ({count} memberships)");
+        }
+
+        var members = new MemberState[count];
+        for (var i = 0; i < count; i++)
+        {
+            if (reader.ReadArrayHeader() != 3)
+            {
+                throw WireFormatException.Malformed("membership state");
+            }
+
+            members[i] = new MemberState(reader.ReadUInt64(), reader.ReadBoolean(), reader.ReadBoolean());
+        }
+
+        return members;
     }
 
     internal static byte[] ReadBytes(ref MessagePackReader reader) =>

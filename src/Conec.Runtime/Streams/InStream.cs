@@ -26,6 +26,9 @@ public sealed class InStream : IAsyncEnumerable<ReadOnlyMemory<byte>>, IMessageS
         MaxMessageSize = maxMessageSize;
     }
 
+    /// <summary>Whether this side will read no more (the end was reached, or reading was stopped).</summary>
+    internal bool IsDone => Volatile.Read(ref _ended);
+
     /// <summary>The largest message this stream accepts; a longer one fails the stream with <see cref="ConecError.MessageTooLarge"/>.</summary>
     public int MaxMessageSize { get; }
 

@@ -13,6 +13,7 @@ public sealed class OutStream : IAsyncDisposable
     private readonly TransportStream _stream;
     private readonly byte[] _scratch = new byte[FrameLimits.HeaderSize + FrameLimits.CoalesceLimit];
     private int _sending;
+    private bool _done;
 
     internal OutStream(TransportStream stream, int maxMessageSize)
     {
@@ -20,6 +21,9 @@ public sealed class OutStream : IAsyncDisposable
         _stream = stream;
         MaxMessageSize = maxMessageSize;
     }
+
+    /// <summary>Whether this side will send no more (finished, aborted or disposed).</summary>
+    internal bool IsDone => Volatile.Read(ref _done);
 
     /// <summary>The largest message this stream sends; a longer one is refused before anything is written.</summary>
     public int MaxMessageSize { get; }
@@ -71,16 +75,22 @@ public sealed class OutStream : IAsyncDisposable
     public ValueTask FinishAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        Volatile.Write(ref _done, true);
         _stream.CompleteWrites();
         return ValueTask.CompletedTask;
     }
 
     /// <summary>Abandons the stream: the receiver's reads fail with <see cref="ConecError.StreamAborted"/> and <paramref name="errorCode"/>.</summary>
-    public void Abort(long errorCode = 0) => _stream.AbortWrite(errorCode);
+    public void Abort(long errorCode = 0)
+    {
+        Volatile.Write(ref _done, true);
+        _stream.AbortWrite(errorCode);
+    }
 
     /// <summary>Finishes the stream if it is still open, like dropping a conec <c>OutStream</c>.</summary>
     public ValueTask DisposeAsync()
     {
+        Volatile.Write(ref _done, true);
         _stream.CompleteWrites();
         return ValueTask.CompletedTask;
     }

@@ -143,7 +143,7 @@ public sealed class BroadcastTests
         Assert.Equal(new BroadcastCount(2, 2), await client2.GetBroadcastCountAsync("chan", ct));
 
         await receive1.DisposeAsync();
-        Assert.Equal(new BroadcastCount(2, 1), await client2.GetBroadcastCountAsync("chan", ct));
+        Assert.Equal(new BroadcastCount(2, 1), await client1.GetBroadcastCountAsync("chan", ct));
 
         // The last reader leaves: nobody will read, so the channel ends at once and its writers are stopped.
         await receive2.DisposeAsync();

@@ -62,12 +62,26 @@ internal sealed class BroadcastChannel
         EndIf(ended);
     }
 
-    /// <summary>(members whose writer is open, members whose reader is open), exact at the moment of asking.</summary>
-    public (int Senders, int Receivers) Count()
+    /// <summary>
+    /// (members whose writer is open, members whose reader is open), exact at the moment of asking; the asker's own
+    /// memberships also count as closed when the asker says so (its leave may still be in flight on QUIC).
+    /// </summary>
+    public (int Senders, int Receivers) Count(string asker, IReadOnlyList<Protocol.MemberState>? own)
     {
         lock (_lock)
         {
-            return (_members.Count(m => m.CountsAsSender), _members.Count(m => m.CountsAsReceiver));
+            var senders = 0;
+            var receivers = 0;
+            foreach (var member in _members)
+            {
+                var said = own is not null && string.Equals(member.ClientId, asker, StringComparison.OrdinalIgnoreCase)
+                    ? own.FirstOrDefault(m => m.StreamId == member.StreamId)
+                    : (Protocol.MemberState?)null;
+                senders += member.CountsAsSender && (said?.Writing ?? true) ? 1 : 0;
+                receivers += member.CountsAsReceiver && (said?.Reading ?? true) ? 1 : 0;
+            }
+
+            return (senders, receivers);
         }
     }
 

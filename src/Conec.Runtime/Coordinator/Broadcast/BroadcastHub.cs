@@ -34,7 +34,7 @@ internal sealed class BroadcastHub(CancellationToken shutdown)
         }
     }
 
-    public (int Senders, int Receivers)? CountOf(string name)
+    public (int Senders, int Receivers)? CountOf(string name, string asker, IReadOnlyList<Protocol.MemberState>? own)
     {
         BroadcastChannel? channel;
         lock (_lock)
@@ -42,7 +42,7 @@ internal sealed class BroadcastHub(CancellationToken shutdown)
             _channels.TryGetValue(name, out channel);
         }
 
-        return channel?.Count();
+        return channel?.Count(asker, own);
     }
 
     /// <summary>Called by an ending channel: later joins of its name start a new channel.</summary>

@@ -22,9 +22,10 @@ internal sealed class BroadcastMember
     private int _inputOpen = 1;
     private int _outputOpen = 1;
 
-    public BroadcastMember(string clientId, TransportStream stream, SlowReceiverPolicy policy, int capacity, int maxMessageSize)
+    public BroadcastMember(string clientId, ulong streamId, TransportStream stream, SlowReceiverPolicy policy, int capacity, int maxMessageSize)
     {
         ClientId = clientId;
+        StreamId = streamId;
         _stream = stream;
         _idBytes = Encoding.UTF8.GetBytes(clientId);
         _maxPayload = maxMessageSize - BroadcastTag.Overhead(_idBytes.Length);
@@ -32,6 +33,9 @@ internal sealed class BroadcastMember
     }
 
     public string ClientId { get; }
+
+    /// <summary>The member's stream id, unique per client: how the client names this membership in a count request.</summary>
+    public ulong StreamId { get; }
 
     public MemberQueue Queue { get; }
 

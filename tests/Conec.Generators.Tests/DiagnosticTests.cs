@@ -1,0 +1,176 @@
+using Microsoft.CodeAnalysis;
+
+namespace Conec.Generators.Tests;
+
+/// <summary>One test per diagnostic: the id, and the exact place it points at.</summary>
+public sealed class DiagnosticTests
+{
+    private const string Usings = """
+        using System;
+        using System.Collections.Generic;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using Conec;
+
+        """;
+
+    [Fact]
+    public void CONEC0001_DuplicateMethodIds() => AssertDiagnostic("CONEC0001", "Twice", """
+        [ConecStream]
+        public interface IC
+        {
+            [ConecMethod(Id = 4)] ValueTask Once(int a);
+            [ConecMethod(Id = 4)] ValueTask Twice(int a);
+        }
+        """);
+
+    [Fact]
+    public void CONEC0001_OverloadsShareTheirHashedId() => AssertDiagnostic("CONEC0001", "Send", """
+        [ConecStream]
+        public interface IC
+        {
+            ValueTask Send(int a);
+            ValueTask Send(string a);
+        }
+        """, occurrence: 2);
+
+    [Fact]
+    public void CONEC0002_GenericMethod() => AssertDiagnostic("CONEC0002", "Echo", """
+        [ConecStream]
+        public interface IC
+        {
+            ValueTask Echo<T>(T value);
+        }
+        """);
+
+    [Fact]
+    public void CONEC0003_ByReferenceParameter() => AssertDiagnostic("CONEC0003", "count", """
+        [ConecStream]
+        public interface IC
+        {
+            ValueTask Take(ref int count);
+        }
+        """);
+
+    [Fact]
+    public void CONEC0004_UnsupportedReturnType() => AssertDiagnostic("CONEC0004", "Sum", """
+        [ConecStream]
+        public interface IC
+        {
+            int Sum(int a, int b);
+        }
+        """);
+
+    [Fact]
+    public void CONEC0004_StreamedResultsAreNotGeneratedYet() => AssertDiagnostic("CONEC0004", "Ticks", """
+        [ConecStream]
+        public interface IC
+        {
+            IAsyncEnumerable<int> Ticks();
+        }
+        """);
+
+    [Fact]
+    public void CONEC0005_Property() => AssertDiagnostic("CONEC0005", "Name", """
+        [ConecStream]
+        public interface IC
+        {
+            string Name { get; }
+        }
+        """);
+
+    [Fact]
+    public void CONEC0005_Event() => AssertDiagnostic("CONEC0005", "Changed", """
+        [ConecStream]
+        public interface IC
+        {
+            event EventHandler Changed;
+        }
+        """);
+
+    [Fact]
+    public void CONEC0006_MessageTypeWithoutMessagePackObject() => AssertDiagnostic("CONEC0006", "point", """
+        public sealed class Point { public int X { get; set; } }
+
+        [ConecStream]
+        public interface IC
+        {
+            ValueTask Move(Point point);
+        }
+        """);
+
+    [Fact]
+    public void CONEC0007_AnUnexpectedFailureBecomesADiagnostic()
+    {
+        Parsing.ContractParser.FailureForTests = "IBoom";
+        try
+        {
+            AssertDiagnostic("CONEC0007", "IBoom", """
+                [ConecStream]
+                public interface IBoom
+                {
+                    ValueTask Go();
+                }
+                """);
+        }
+        finally
+        {
+            Parsing.ContractParser.FailureForTests = null;
+        }
+    }
+
+    [Fact]
+    public void CONEC0008_GenericContract() => AssertDiagnostic("CONEC0008", "IC", """
+        [ConecStream]
+        public interface IC<T>
+        {
+            ValueTask Send(int value);
+        }
+        """);
+
+    [Fact]
+    public void CONEC0009_MisplacedCancellationToken() => AssertDiagnostic("CONEC0009", "cancellationToken", """
+        [ConecStream]
+        public interface IC
+        {
+            ValueTask<int> Get(CancellationToken cancellationToken, int id);
+        }
+        """);
+
+    [Fact]
+    public void EveryDiagnosticHasTitleHelpAndAReleaseEntry()
+    {
+        var releases = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "AnalyzerReleases.Unshipped.md"));
+        foreach (var id in Enumerable.Range(1, 9).Select(i => $"CONEC{i:0000}"))
+        {
+            var descriptor = Diagnostics.ById(id);
+            Assert.False(string.IsNullOrWhiteSpace(descriptor.Title.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            Assert.False(string.IsNullOrWhiteSpace(descriptor.Description.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            Assert.EndsWith(id.ToLowerInvariant(), descriptor.HelpLinkUri, StringComparison.Ordinal);
+            Assert.Contains(id, releases, StringComparison.Ordinal);
+        }
+    }
+
+    private static void AssertDiagnostic(string id, string target, string contract, int occurrence = 1)
+    {
+        var source = Usings + contract;
+        var (_, diagnostics, _) = GeneratorHarness.Run(source);
+        var diagnostic = Assert.Single(diagnostics);
+        Assert.Equal(id, diagnostic.Id);
+        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+
+        // The diagnostic points at the offending identifier itself (the n-th whole-word occurrence).
+        var start = -1;
+        for (var i = 0; i < occurrence; i++)
+        {
+            do
+            {
+                start = source.IndexOf(target, start + 1, StringComparison.Ordinal);
+            }
+            while (start > 0 && (char.IsLetterOrDigit(source[start - 1]) || char.IsLetterOrDigit(source[start + target.Length])));
+        }
+
+        Assert.Equal(start, diagnostic.Location.SourceSpan.Start);
+        Assert.Equal(target.Length, diagnostic.Location.SourceSpan.Length);
+    }
+}
