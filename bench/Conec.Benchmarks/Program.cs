@@ -2,7 +2,8 @@ using Conec.Benchmarks;
 
 // `transport` (the default) measures Conec's TCP transport against plain SslStream and Nerdbank.Streams'
 // MultiplexingStream; `coord` measures proxied streams, connect time and per-client memory of a coordinator;
-// `channels` measures direct channels and broadcast fan-out against an ASP.NET Core SignalR hub group.
+// `channels` measures direct channels and broadcast fan-out against an ASP.NET Core SignalR hub group; `typed`
+// measures the generated code against pre-serialized bytes and RPC with one and with 64 calls in flight.
 // Every figure is printed next to a baseline measured in the same run.
 var quick = args.Contains("--quick");
 var scale = quick ? BenchmarkScale.Quick : BenchmarkScale.Full;
@@ -22,12 +23,16 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         var channels = await ChannelsBenchmark.RunAsync(scale, quick, Console.Error);
         channels.Print(Console.Out);
         break;
+    case "typed":
+        var typed = await TypedBenchmark.RunAsync(scale, Console.Error);
+        typed.Print(Console.Out);
+        break;
     case null or "transport":
         var transport = await TransportBenchmark.RunAsync(scale);
         transport.Print(Console.Out);
         break;
     default:
-        Console.Error.WriteLine("usage: Conec.Benchmarks [transport|coord|channels] [--quick]");
+        Console.Error.WriteLine("usage: Conec.Benchmarks [transport|coord|channels|typed] [--quick]");
         Environment.ExitCode = 2;
         break;
 }

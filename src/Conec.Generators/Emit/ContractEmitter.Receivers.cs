@@ -41,6 +41,12 @@ internal static partial class ContractEmitter
         w.Line();
         w.Line("/// <summary>The next message, or <see langword=\"null\"/> at the end of the stream.</summary>");
         w.Open($"public async {Names.ValueTask}<{message}?> ReceiveAsync({Names.Token} cancellationToken = default)");
+        w.Open("if (_source is global::Conec.InStream stream)");
+        w.Line("// Decoded in place from the stream's buffer: no copy of the message.");
+        w.Line("var borrowed = await stream.ReadSequenceAsync(cancellationToken).ConfigureAwait(false);");
+        w.Line("return borrowed is { } sequence ? Decode(sequence, _options) : null;");
+        w.Close();
+        w.Line();
         w.Line("var received = await _source.ReceiveAsync(cancellationToken).ConfigureAwait(false);");
         w.Line("return received is { } m ? Decode(m.Payload, _options) : null;");
         w.Close();
@@ -76,7 +82,11 @@ internal static partial class ContractEmitter
         w.Close();
         w.Line();
         w.Line("/// <summary>Decodes one message; a message that does not match the contract is a <see cref=\"global::Conec.ConecException\"/>.</summary>");
-        w.Open($"public static {message} Decode({Names.Memory} payload, {Names.Options} options)");
+        w.Line($"public static {message} Decode({Names.Memory} payload, {Names.Options} options) =>");
+        w.Line("    Decode(new global::System.Buffers.ReadOnlySequence<byte>(payload), options);");
+        w.Line();
+        w.Line("/// <summary>Decodes one message from a (possibly segmented) buffer.</summary>");
+        w.Open($"public static {message} Decode(global::System.Buffers.ReadOnlySequence<byte> payload, {Names.Options} options)");
         w.Open("try");
         w.Line("var reader = new global::MessagePack.MessagePackReader(payload);");
         w.Line($"var methodId = {Names.Typed}.ReadMethodId(ref reader, out _);");

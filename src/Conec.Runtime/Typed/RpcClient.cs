@@ -14,9 +14,13 @@ public sealed class RpcClient : IAsyncDisposable
     private readonly InStream _receive;
     private readonly MessagePackSerializerOptions _options;
     private readonly ConcurrentDictionary<long, PendingCall> _pending = new();
-    private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly ArrayBufferWriter<byte> _buffer = new(256);
+
+    // Callers queue what to send and one writer sends it: concurrent calls never contend for the stream.
+    private readonly System.Threading.Channels.Channel<Outgoing> _outgoing =
+        System.Threading.Channels.Channel.CreateUnbounded<Outgoing>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
     private readonly Task _responses;
+    private readonly Task _writer;
     private long _nextCallId;
     private ConecException? _failure;
 
@@ -29,6 +33,7 @@ public sealed class RpcClient : IAsyncDisposable
         _receive = receive;
         _options = options;
         _responses = Task.Run(ReadResponsesAsync);
+        _writer = Task.Run(WriteRequestsAsync);
     }
 
     /// <summary>Calls method <paramref name="methodId"/> with serialized <paramref name="arguments"/> and returns its result.</summary>
@@ -55,16 +60,19 @@ public sealed class RpcClient : IAsyncDisposable
     public async ValueTask NotifyAsync(int methodId, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken = default)
     {
         ThrowIfFailed();
-        await SendAsync(buffer => RpcFrame.WriteCall(buffer, 0, methodId, arguments, notify: true), cancellationToken);
+        var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Enqueue(new Outgoing(RpcFrame.Notify, 0, methodId, arguments, sent));
+        await sent.Task.WaitAsync(cancellationToken);
     }
 
     /// <summary>Finishes the calling direction (the server then ends) and fails calls still waiting.</summary>
     public async ValueTask DisposeAsync()
     {
+        _outgoing.Writer.TryComplete();
+        await _writer;
         await _send.FinishAsync();
         await _receive.DisposeAsync();
         await _responses;
-        _sendLock.Dispose();
     }
 
     private async ValueTask<ReadOnlyMemory<byte>> CallCoreAsync(int methodId, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
@@ -76,7 +84,7 @@ public sealed class RpcClient : IAsyncDisposable
         _pending[callId] = call;
         try
         {
-            await SendAsync(buffer => RpcFrame.WriteCall(buffer, callId, methodId, arguments, notify: false), cancellationToken);
+            Enqueue(new Outgoing(RpcFrame.Request, callId, methodId, arguments, null));
             if (_failure is { } failure)
             {
                 call.Fail(failure);
@@ -94,37 +102,59 @@ public sealed class RpcClient : IAsyncDisposable
     }
 
     /// <summary>Fails the local call at once and tells the server to cancel the handler.</summary>
-    private async Task CancelRemoteAsync(long callId, PendingCall call, CancellationToken cancellationToken)
+    private Task CancelRemoteAsync(long callId, PendingCall call, CancellationToken cancellationToken)
     {
         call.Cancel(cancellationToken);
+
+        // After disposal the writer is gone, and the server learns from the stream's end instead.
+        _outgoing.Writer.TryWrite(new Outgoing(RpcFrame.Cancel, callId, 0, default, null));
+        return Task.CompletedTask;
+    }
+
+    private void Enqueue(Outgoing item)
+    {
+        ObjectDisposedException.ThrowIf(!_outgoing.Writer.TryWrite(item), this);
+    }
+
+    /// <summary>The one writer: encodes each queued request into one buffer and sends it; a failure fails every call.</summary>
+    private async Task WriteRequestsAsync()
+    {
         try
         {
-            await SendAsync(buffer => RpcFrame.WriteCancel(buffer, callId), CancellationToken.None);
+            await foreach (var item in _outgoing.Reader.ReadAllAsync())
+            {
+                _buffer.ResetWrittenCount();
+                if (item.Kind == RpcFrame.Cancel)
+                {
+                    RpcFrame.WriteCancel(_buffer, item.CallId);
+                }
+                else
+                {
+                    RpcFrame.WriteCall(_buffer, item.CallId, item.MethodId, item.Arguments, notify: item.Kind == RpcFrame.Notify);
+                }
+
+                await _send.SendAsync(_buffer.WrittenMemory);
+                item.Sent?.TrySetResult();
+            }
         }
-        catch (ConecException)
+        catch (ConecException e)
         {
-            // The stream is gone: the server's handlers are cancelled with it.
-        }
-        catch (ObjectDisposedException)
-        {
-            // The client was disposed meanwhile; the server sees the stream end.
+            _failure ??= e;
+            _outgoing.Writer.TryComplete();
+            foreach (var call in _pending.Values)
+            {
+                call.Fail(e);
+            }
+
+            while (_outgoing.Reader.TryRead(out var unsent))
+            {
+                unsent.Sent?.TrySetException(e);
+            }
         }
     }
 
-    private async ValueTask SendAsync(Action<IBufferWriter<byte>> write, CancellationToken cancellationToken)
-    {
-        await _sendLock.WaitAsync(cancellationToken);
-        try
-        {
-            _buffer.ResetWrittenCount();
-            write(_buffer);
-            await _send.SendAsync(_buffer.WrittenMemory, cancellationToken);
-        }
-        finally
-        {
-            _sendLock.Release();
-        }
-    }
+    /// <summary>A request, cancellation or notification waiting for the writer; <see cref="Sent"/> completes once it is sent.</summary>
+    private readonly record struct Outgoing(int Kind, long CallId, int MethodId, ReadOnlyMemory<byte> Arguments, TaskCompletionSource? Sent);
 
     private async Task ReadResponsesAsync()
     {

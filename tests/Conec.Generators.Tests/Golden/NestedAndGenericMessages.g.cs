@@ -140,6 +140,13 @@ namespace Demo.Inventory
         /// <summary>The next message, or <see langword="null"/> at the end of the stream.</summary>
         public async global::System.Threading.Tasks.ValueTask<InventoryMessage?> ReceiveAsync(global::System.Threading.CancellationToken cancellationToken = default)
         {
+            if (_source is global::Conec.InStream stream)
+            {
+                // Decoded in place from the stream's buffer: no copy of the message.
+                var borrowed = await stream.ReadSequenceAsync(cancellationToken).ConfigureAwait(false);
+                return borrowed is { } sequence ? Decode(sequence, _options) : null;
+            }
+
             var received = await _source.ReceiveAsync(cancellationToken).ConfigureAwait(false);
             return received is { } m ? Decode(m.Payload, _options) : null;
         }
@@ -174,7 +181,11 @@ namespace Demo.Inventory
         }
 
         /// <summary>Decodes one message; a message that does not match the contract is a <see cref="global::Conec.ConecException"/>.</summary>
-        public static InventoryMessage Decode(global::System.ReadOnlyMemory<byte> payload, global::MessagePack.MessagePackSerializerOptions options)
+        public static InventoryMessage Decode(global::System.ReadOnlyMemory<byte> payload, global::MessagePack.MessagePackSerializerOptions options) =>
+            Decode(new global::System.Buffers.ReadOnlySequence<byte>(payload), options);
+
+        /// <summary>Decodes one message from a (possibly segmented) buffer.</summary>
+        public static InventoryMessage Decode(global::System.Buffers.ReadOnlySequence<byte> payload, global::MessagePack.MessagePackSerializerOptions options)
         {
             try
             {
