@@ -1,0 +1,3 @@
+using Conec.Cli;
+
+return await Commands.Build().Parse(args).InvokeAsync();
