@@ -118,16 +118,24 @@ internal static class Commands
                 CoordinatorAuthorityPath = result.GetValue(ca)?.FullName,
             }, ct);
             var (send, receive) = await client.NewBroadcastAsync(result.GetValue(room)!, cancellationToken: ct);
+            using var leaving = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var printing = Task.Run(async () =>
             {
-                await foreach (var (sender, message) in new LobbyBroadcastReader(receive).WithCancellation(ct))
+                try
                 {
-                    if (message is LobbyMessage.Say say)
+                    await foreach (var (sender, message) in new LobbyBroadcastReader(receive).WithCancellation(leaving.Token))
                     {
-                        Console.WriteLine($"[{result.GetValue(room)}] {sender}: {say.Line.Text}");
+                        if (message is LobbyMessage.Say say)
+                        {
+                            Console.WriteLine($"[{result.GetValue(room)}] {sender}: {say.Line.Text}");
+                        }
                     }
                 }
-            }, ct);
+                catch (OperationCanceledException) when (leaving.IsCancellationRequested)
+                {
+                    // The user left: stop printing.
+                }
+            }, CancellationToken.None);
             var chat = new LobbySender(send);
             Console.WriteLine($"Joined {result.GetValue(room)} as {client.Id}. Type lines; an empty input or Ctrl+D leaves.");
             while (await Console.In.ReadLineAsync(ct) is { Length: > 0 } line)
@@ -136,8 +144,9 @@ internal static class Commands
             }
 
             await send.FinishAsync(ct);
-            await receive.DisposeAsync();
+            await leaving.CancelAsync();
             await printing;
+            await receive.DisposeAsync();
             return 0;
         }));
         return command;

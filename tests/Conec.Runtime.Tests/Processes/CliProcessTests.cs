@@ -1,0 +1,97 @@
+using System.Text.RegularExpressions;
+
+namespace Conec.Tests.Processes;
+
+/// <summary>The `conec` tool run as a separate process: output and exit codes as a user sees them.</summary>
+public sealed partial class CliProcessTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("conec-cli-").FullName;
+
+    private static string Conec => ProcessRunner.Program("src/Conec.Cli", "conec");
+
+    [Fact]
+    public async Task DemoSucceeds()
+    {
+        await using var demo = ProcessRunner.Start(Conec, "demo");
+        Assert.Equal(0, await demo.ExitCodeAsync(Timeouts.Token(TimeSpan.FromSeconds(90))));
+        Assert.Contains("Summary:", demo.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CertificatesFromCertsServeACoordinatorAndTwoChatsTalk()
+    {
+        var ct = Timeouts.Token(TimeSpan.FromSeconds(90));
+        await RunToEndAsync(0, ct, "certs", "ca", "--out", _directory);
+        await RunToEndAsync(0, ct, "certs", "issue", "localhost", "--ca", Path.Combine(_directory, "ca.pem"), "--out", _directory);
+
+        await using var coord = ProcessRunner.Start(Conec, "coord", "--address", "127.0.0.1", "--port", "0",
+            "--cert", Path.Combine(_directory, "localhost.pem"), "--key", Path.Combine(_directory, "localhost.key"));
+        await coord.WaitForOutputAsync("Ctrl+C stops it.", ct);
+        var port = ListeningPort().Match(coord.Output).Groups[1].Value;
+        var ca = Path.Combine(_directory, "ca.pem");
+
+        await using var alice = ProcessRunner.Start(Conec, "chat", "--id", "alice", "--coord", $"localhost:{port}", "--ca", ca);
+        await using var bob = ProcessRunner.Start(Conec, "chat", "--id", "bob", "--coord", $"localhost:{port}", "--ca", ca);
+        await alice.WaitForOutputAsync("Joined lobby as alice", ct);
+        await bob.WaitForOutputAsync("Joined lobby as bob", ct);
+        await alice.WriteLineAsync("hello from alice");
+        await bob.WaitForOutputAsync("[lobby] alice: hello from alice", ct);
+        await bob.WriteLineAsync("hi alice");
+        await alice.WaitForOutputAsync("[lobby] bob: hi alice", ct);
+
+        // The same id again is refused with one line and exit code 1.
+        await using (var twin = ProcessRunner.Start(Conec, "chat", "--id", "bob", "--coord", $"localhost:{port}", "--ca", ca))
+        {
+            Assert.Equal(1, await twin.ExitCodeAsync(ct));
+            AssertOneLine(twin.Error, "Choose another --id.");
+        }
+
+        await alice.WriteLineAsync("");
+        await bob.WriteLineAsync("");
+        Assert.Equal(0, await alice.ExitCodeAsync(ct));
+        Assert.Equal(0, await bob.ExitCodeAsync(ct));
+    }
+
+    [Fact]
+    public async Task AnUntrustedCoordinatorIsOneLineAndExitCodeOne()
+    {
+        var ct = Timeouts.Token(TimeSpan.FromSeconds(60));
+        await RunToEndAsync(0, ct, "certs", "ca", "--out", _directory);
+        await RunToEndAsync(0, ct, "certs", "issue", "localhost", "--ca", Path.Combine(_directory, "ca.pem"), "--out", _directory);
+        await using var coord = ProcessRunner.Start(Conec, "coord", "--address", "127.0.0.1", "--port", "0",
+            "--cert", Path.Combine(_directory, "localhost.pem"), "--key", Path.Combine(_directory, "localhost.key"));
+        await coord.WaitForOutputAsync("Ctrl+C stops it.", ct);
+        var port = ListeningPort().Match(coord.Output).Groups[1].Value;
+
+        // No --ca: the system roots do not vouch for the development CA.
+        var error = await RunToEndAsync(1, ct, "chat", "--id", "carol", "--coord", $"localhost:{port}");
+        AssertOneLine(error, "Pass the coordinator's CA with --ca");
+    }
+
+    [Fact]
+    public async Task AMissingCertificateFileIsOneLineAndExitCodeOne()
+    {
+        var error = await RunToEndAsync(1, Timeouts.Token(), "coord", "--port", "0", "--cert", Path.Combine(_directory, "missing.pem"), "--key", Path.Combine(_directory, "missing.key"));
+        AssertOneLine(error, "Check the file paths");
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private static async Task<string> RunToEndAsync(int expectedExit, CancellationToken ct, params string[] arguments)
+    {
+        await using var run = ProcessRunner.Start(Conec, arguments);
+        var exit = await run.ExitCodeAsync(ct);
+        Assert.True(exit == expectedExit, $"conec {string.Join(' ', arguments)} exited with {exit}. Output: {run.Output} Errors: {run.Error}");
+        return run.Error;
+    }
+
+    private static void AssertOneLine(string error, string advice)
+    {
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("conec: ", line, StringComparison.Ordinal);
+        Assert.Contains(advice, line, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"listening on [^\s]+:(\d+)\.")]
+    private static partial Regex ListeningPort();
+}

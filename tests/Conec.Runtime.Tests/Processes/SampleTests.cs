@@ -1,0 +1,17 @@
+namespace Conec.Tests.Processes;
+
+/// <summary>Every sample runs as a user runs it and checks its own result (exit code 0 and its OK line).</summary>
+public sealed class SampleTests
+{
+    [Theory]
+    [InlineData("Chat", new string[0])]
+    [InlineData("FileTransfer", new[] { "8388608" })]
+    [InlineData("Rpc", new string[0])]
+    public async Task TheSampleRunsAndChecksItsResult(string sample, string[] arguments)
+    {
+        await using var run = ProcessRunner.Start(ProcessRunner.Program($"samples/{sample}", sample), arguments);
+        var exit = await run.ExitCodeAsync(Timeouts.Token(TimeSpan.FromSeconds(90)));
+        Assert.True(exit == 0, $"{sample} exited with {exit}. Output: {run.Output} Errors: {run.Error}");
+        Assert.Contains("OK:", run.Output, StringComparison.Ordinal);
+    }
+}
