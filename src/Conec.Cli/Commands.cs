@@ -17,6 +17,7 @@ internal static class Commands
         root.Subcommands.Add(CoordCommand());
         root.Subcommands.Add(CertsCommand());
         root.Subcommands.Add(ChatCommand());
+        root.Subcommands.Add(BenchCommand());
         return root;
     }
 
@@ -147,6 +148,38 @@ internal static class Commands
             await leaving.CancelAsync();
             await printing;
             await receive.DisposeAsync();
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command BenchCommand()
+    {
+        var coord = new Option<string?>("--coord") { Description = "Measure through this coordinator, HOST[:PORT] (default: one in this process)." };
+        var ca = new Option<FileInfo?>("--ca") { Description = "A CA (or certificate) to trust for --coord." };
+        var quick = new Option<bool>("--quick") { Description = "Move less data: a quick look rather than stable figures." };
+        var json = new Option<bool>("--json") { Description = "Print the results as JSON (progress still goes to standard error)." };
+        var command = new Command("bench", "Measure proxied and direct streams, broadcast fan-out and RPC end to end.") { coord, ca, quick, json };
+        command.SetAction((result, ct) => Guarded(result, async () =>
+        {
+            Bench.Target? target = null;
+            if (result.GetValue(coord) is { } address)
+            {
+                var (host, port) = HostAndPort(address);
+                target = new Bench.Target(host, port, result.GetValue(ca)?.FullName);
+            }
+
+            var results = await Bench.RunAsync(target, result.GetValue(quick), Console.Error, ct);
+            if (result.GetValue(json))
+            {
+                await using var output = Console.OpenStandardOutput();
+                Bench.PrintJson(results, output);
+            }
+            else
+            {
+                Bench.PrintTable(results, Console.Out);
+            }
+
             return 0;
         }));
         return command;
