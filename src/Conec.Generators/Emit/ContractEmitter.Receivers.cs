@@ -102,7 +102,7 @@ internal static partial class ContractEmitter
         w.Line($"    throw {Names.Typed}.UnknownMethod(\"{c.InterfaceName}\", methodId);");
         w.Close();
         w.Close();
-        w.Open("catch (global::MessagePack.MessagePackSerializationException e)");
+        w.Open($"catch (global::System.Exception e) when ({Names.Typed}.IsMalformed(e))");
         w.Line($"throw {Names.Typed}.Malformed(e);");
         w.Close();
         w.Close();

@@ -100,7 +100,7 @@ internal static partial class ContractEmitter
             w.Line("reader.ReadArrayHeader();");
             w.Line($"return {ReadValues(method)};");
             w.Close();
-            w.Open("catch (global::MessagePack.MessagePackSerializationException e)");
+            w.Open($"catch (global::System.Exception e) when ({Names.Typed}.IsMalformed(e))");
             w.Line($"throw {Names.Typed}.Malformed(e);");
             w.Close();
             w.Close();

@@ -12,7 +12,7 @@ internal static class MessagePackCodec
         {
             return MessagePackSerializer.Deserialize<T>(payload, options);
         }
-        catch (MessagePackSerializationException e)
+        catch (Exception e) when (TypedMessages.IsMalformed(e))
         {
             throw new ConecException(ConecError.MalformedMessage, $"A message could not be read as {typeof(T).Name}: {e.Message}", e);
         }

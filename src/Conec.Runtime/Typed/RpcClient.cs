@@ -46,7 +46,7 @@ public sealed class RpcClient : IAsyncDisposable
         {
             return MessagePackSerializer.Deserialize<T>(value, _options, CancellationToken.None);
         }
-        catch (MessagePackSerializationException e)
+        catch (Exception e) when (TypedMessages.IsMalformed(e))
         {
             throw TypedMessages.Malformed(e);
         }

@@ -92,7 +92,7 @@ internal static class RpcFrame
 
             return new Parsed(kind, callId, methodId, message[(int)reader.Consumed..]);
         }
-        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException or ArgumentException or OverflowException)
+        catch (Exception e) when (TypedMessages.IsMalformed(e))
         {
             throw new ConecException(ConecError.MalformedMessage, $"A malformed RPC message arrived: {e.Message}", e);
         }
@@ -106,7 +106,7 @@ internal static class RpcFrame
             var reader = new MessagePackReader(rest);
             return new ConecRemoteException(reader.ReadString() ?? "System.Exception", reader.ReadString() ?? "");
         }
-        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException)
+        catch (Exception e) when (TypedMessages.IsMalformed(e))
         {
             throw new ConecException(ConecError.MalformedMessage, $"A malformed RPC error arrived: {e.Message}", e);
         }

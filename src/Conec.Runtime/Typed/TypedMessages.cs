@@ -29,11 +29,18 @@ public static class TypedMessages
             arguments = reader.ReadArrayHeader() - 1;
             return arguments >= 0 ? reader.ReadInt32() : throw new ConecException(ConecError.MalformedMessage, "A typed message is an empty array.");
         }
-        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException)
+        catch (Exception e) when (IsMalformed(e))
         {
             throw Malformed(e);
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> is how MessagePack reports bytes that do not decode: a format error, input
+    /// that ends early, or a number that does not fit the declared type.
+    /// </summary>
+    public static bool IsMalformed(Exception exception) =>
+        exception is MessagePackSerializationException or EndOfStreamException or OverflowException or ArgumentException or InvalidOperationException;
 
     /// <summary>The error for a message that does not match its contract.</summary>
     public static ConecException Malformed(Exception cause)

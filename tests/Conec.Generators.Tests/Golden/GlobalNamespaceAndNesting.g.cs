@@ -37,7 +37,7 @@ internal static class PingCodec
             reader.ReadArrayHeader();
             return global::MessagePack.MessagePackSerializer.Deserialize<long>(ref reader, options);
         }
-        catch (global::MessagePack.MessagePackSerializationException e)
+        catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
         {
             throw global::Conec.TypedMessages.Malformed(e);
         }
@@ -160,7 +160,7 @@ public sealed class PingReceiver : global::System.Collections.Generic.IAsyncEnum
                     throw global::Conec.TypedMessages.UnknownMethod("IPing", methodId);
             }
         }
-        catch (global::MessagePack.MessagePackSerializationException e)
+        catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
         {
             throw global::Conec.TypedMessages.Malformed(e);
         }

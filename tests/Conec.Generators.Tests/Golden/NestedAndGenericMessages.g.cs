@@ -61,7 +61,7 @@ namespace Demo.Inventory
                 reader.ReadArrayHeader();
                 return (global::MessagePack.MessagePackSerializer.Deserialize<global::Demo.Inventory.Catalog.Item>(ref reader, options), global::MessagePack.MessagePackSerializer.Deserialize<global::System.Collections.Generic.Dictionary<string, int>>(ref reader, options), global::MessagePack.MessagePackSerializer.Deserialize<global::Demo.Inventory.Unit>(ref reader, options));
             }
-            catch (global::MessagePack.MessagePackSerializationException e)
+            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
                 throw global::Conec.TypedMessages.Malformed(e);
             }
@@ -76,7 +76,7 @@ namespace Demo.Inventory
                 reader.ReadArrayHeader();
                 return global::MessagePack.MessagePackSerializer.Deserialize<global::System.Collections.Generic.List<string>>(ref reader, options);
             }
-            catch (global::MessagePack.MessagePackSerializationException e)
+            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
                 throw global::Conec.TypedMessages.Malformed(e);
             }
@@ -199,7 +199,7 @@ namespace Demo.Inventory
                         throw global::Conec.TypedMessages.UnknownMethod("IInventory", methodId);
                 }
             }
-            catch (global::MessagePack.MessagePackSerializationException e)
+            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
                 throw global::Conec.TypedMessages.Malformed(e);
             }

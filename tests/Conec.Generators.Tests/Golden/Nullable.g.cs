@@ -61,7 +61,7 @@ namespace Demo.Notes
                 reader.ReadArrayHeader();
                 return (global::MessagePack.MessagePackSerializer.Deserialize<string?>(ref reader, options), global::MessagePack.MessagePackSerializer.Deserialize<string>(ref reader, options), global::MessagePack.MessagePackSerializer.Deserialize<int?>(ref reader, options));
             }
-            catch (global::MessagePack.MessagePackSerializationException e)
+            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
                 throw global::Conec.TypedMessages.Malformed(e);
             }
@@ -76,7 +76,7 @@ namespace Demo.Notes
                 reader.ReadArrayHeader();
                 return global::MessagePack.MessagePackSerializer.Deserialize<string?>(ref reader, options);
             }
-            catch (global::MessagePack.MessagePackSerializationException e)
+            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
                 throw global::Conec.TypedMessages.Malformed(e);
             }
@@ -199,7 +199,7 @@ namespace Demo.Notes
                         throw global::Conec.TypedMessages.UnknownMethod("INotes", methodId);
                 }
             }
-            catch (global::MessagePack.MessagePackSerializationException e)
+            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
                 throw global::Conec.TypedMessages.Malformed(e);
             }

@@ -59,7 +59,7 @@ namespace Demo.Chat
                 reader.ReadArrayHeader();
                 return global::MessagePack.MessagePackSerializer.Deserialize<global::Demo.Chat.ChatLine>(ref reader, options);
             }
-            catch (global::MessagePack.MessagePackSerializationException e)
+            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
                 throw global::Conec.TypedMessages.Malformed(e);
             }
@@ -200,7 +200,7 @@ namespace Demo.Chat
                         throw global::Conec.TypedMessages.UnknownMethod("IChat", methodId);
                 }
             }
-            catch (global::MessagePack.MessagePackSerializationException e)
+            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
                 throw global::Conec.TypedMessages.Malformed(e);
             }

@@ -79,7 +79,7 @@ namespace Demo.Dice
                 reader.ReadArrayHeader();
                 return global::MessagePack.MessagePackSerializer.Deserialize<int>(ref reader, options);
             }
-            catch (global::MessagePack.MessagePackSerializationException e)
+            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
                 throw global::Conec.TypedMessages.Malformed(e);
             }
