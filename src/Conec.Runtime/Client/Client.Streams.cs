@@ -18,10 +18,13 @@ public sealed partial class Client
             throw new ConecException(ConecError.UnknownPeer, $"'{to}' is not a valid client id (ids are DNS names).");
         }
 
+        using var activity = Diagnostics.ConecTelemetry.Source.StartActivity("conec.stream.open", System.Diagnostics.ActivityKind.Producer);
+        activity?.SetTag("conec.peer", to ?? "coordinator");
         var header = to is null
             ? new StreamHeader(StreamHeaderKind.ToCoordinator, null, streamId)
-            : new StreamHeader(StreamHeaderKind.ToPeer, to, streamId);
+            : new StreamHeader(StreamHeaderKind.ToPeer, to, streamId) { TraceParent = activity?.Id };
         var (stream, _) = await OpenWithReplyAsync(header, cancellationToken);
+        Diagnostics.ConecTelemetry.StreamsOpened.Add(1, new KeyValuePair<string, object?>("kind", to is null ? "coordinator" : "proxied"));
         return new StreamPair(new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize));
     }
 
@@ -75,7 +78,11 @@ public sealed partial class Client
                 var receive = new InStream(stream, _config.MaxMessageSize);
                 incoming = header.Kind switch
                 {
-                    StreamHeaderKind.FromPeer => new IncomingStream(header.Name, header.StreamId, send, receive) { Kind = StreamKind.Proxied },
+                    StreamHeaderKind.FromPeer => new IncomingStream(header.Name, header.StreamId, send, receive)
+                    {
+                        Kind = StreamKind.Proxied,
+                        TraceContext = Diagnostics.ConecTelemetry.ParseTraceParent(header.TraceParent),
+                    },
                     StreamHeaderKind.FromCoordinator => new IncomingStream(null, header.StreamId, send, receive) { Kind = StreamKind.Coordinator },
                     _ => throw new ConecException(ConecError.ProtocolViolation, $"the coordinator may not open a {header.Kind} stream"),
                 };

@@ -131,6 +131,7 @@ public sealed partial class Client : IAsyncDisposable
         // Received messages carry the sender's tag on top of the payload, so the reader allows for it.
         var pair = new StreamPair(new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize + BroadcastTagAllowance));
         _memberships.Join(channel, header.StreamId, pair);
+        Diagnostics.ConecTelemetry.StreamsOpened.Add(1, new KeyValuePair<string, object?>("kind", "broadcast"));
         return pair;
     }
 

@@ -193,6 +193,7 @@ internal sealed partial class DirectChannels
                 incoming = new IncomingStream(channel.Peer, header.StreamId, new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize))
                 {
                     Kind = StreamKind.Direct,
+                    TraceContext = Diagnostics.ConecTelemetry.ParseTraceParent(header.TraceParent),
                 };
             }
             catch (Exception e) when (e is ConecException or OperationCanceledException)

@@ -137,6 +137,7 @@ public sealed partial class Coord : IAsyncDisposable
     {
         if (_clients.TryRemove(new KeyValuePair<string, CoordSession>(session.Id, session)))
         {
+            Diagnostics.ConecTelemetry.Clients.Add(-1);
             CoordLog.ClientLeft(_logger, session.Id, session.Connection.RemoteEndPoint, _clients.Count);
         }
     }

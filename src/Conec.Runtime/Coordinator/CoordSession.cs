@@ -77,6 +77,7 @@ internal sealed partial class CoordSession
         {
             var header = new StreamHeader(StreamHeaderKind.FromCoordinator, null, streamId);
             await stream.WriteAsync(SingleFrame.Encode(header.Encode()), false, cancellationToken);
+            Diagnostics.ConecTelemetry.StreamsOpened.Add(1, new KeyValuePair<string, object?>("kind", "coordinator"));
             return new StreamPair(new OutStream(stream, MaxMessageSize), new InStream(stream, MaxMessageSize));
         }
         catch
@@ -192,7 +193,8 @@ internal sealed partial class CoordSession
         try
         {
             leg = await target.Connection.OpenStreamAsync(shutdown);
-            await leg.WriteAsync(SingleFrame.Encode(new StreamHeader(StreamHeaderKind.FromPeer, Id, header.StreamId).Encode()), false, shutdown);
+            var relayed = new StreamHeader(StreamHeaderKind.FromPeer, Id, header.StreamId) { TraceParent = header.TraceParent };
+            await leg.WriteAsync(SingleFrame.Encode(relayed.Encode()), false, shutdown);
         }
         catch (Exception e) when (e is ConecException or OperationCanceledException)
         {

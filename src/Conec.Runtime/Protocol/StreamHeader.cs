@@ -23,6 +23,11 @@ internal sealed record StreamHeader(StreamHeaderKind Kind, string? Name, ulong S
     /// </summary>
     public IReadOnlyList<MemberState>? Members { get; init; }
 
+    /// <summary>Relayed and direct streams: the opener's W3C trace context, carried so the receiver can join the trace.</summary>
+    public string? TraceParent { get; init; }
+
+    private static bool CanTrace(StreamHeaderKind kind) => kind is StreamHeaderKind.ToPeer or StreamHeaderKind.FromPeer or StreamHeaderKind.Direct;
+
     /// <summary>Channel offers: the DER certificate the initiator presented to the coordinator.</summary>
     public byte[]? Certificate { get; init; }
 
@@ -40,6 +45,7 @@ internal sealed record StreamHeader(StreamHeaderKind Kind, string? Name, ulong S
             StreamHeaderKind.Broadcast => 5,
             StreamHeaderKind.ChannelOffer => 6,
             StreamHeaderKind.BroadcastCount when Members is not null => 4,
+            _ when CanTrace(Kind) && TraceParent is not null => 4,
             _ when HasName(Kind) => 3,
             _ => 2,
         };
@@ -51,7 +57,11 @@ internal sealed record StreamHeader(StreamHeaderKind Kind, string? Name, ulong S
         }
 
         writer.Write(StreamId);
-        if (Kind == StreamHeaderKind.Broadcast)
+        if (CanTrace(Kind) && TraceParent is not null)
+        {
+            writer.Write(TraceParent);
+        }
+        else if (Kind == StreamHeaderKind.Broadcast)
         {
             writer.Write(Policy);
             writer.Write(Capacity);
@@ -103,6 +113,7 @@ internal sealed record StreamHeader(StreamHeaderKind Kind, string? Name, ulong S
             {
                 StreamHeaderKind.Broadcast => header with { Policy = reader.ReadInt32(), Capacity = reader.ReadInt32() },
                 StreamHeaderKind.BroadcastCount when count >= 4 => header with { Members = ReadMembers(ref reader) },
+                _ when CanTrace(kind) && count >= 4 => header with { TraceParent = reader.ReadString() },
                 StreamHeaderKind.ChannelOffer => header with
                 {
                     Certificate = ReadBytes(ref reader),

@@ -83,6 +83,7 @@ internal static class StreamRelay
     /// </summary>
     private static async ValueTask ForwardAsync(ReadOnlySequence<byte> buffer, TransportStream to, CancellationToken cancellationToken)
     {
+        Diagnostics.ConecTelemetry.RelayedBytes.Add(buffer.Length);
         if (buffer.IsSingleSegment)
         {
             await to.WriteAsync(buffer.First, false, cancellationToken);

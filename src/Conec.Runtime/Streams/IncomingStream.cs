@@ -12,4 +12,10 @@ public readonly record struct IncomingStream(string? Peer, ulong StreamId, OutSt
 {
     /// <summary>How the stream arrived.</summary>
     public StreamKind Kind { get; init; }
+
+    /// <summary>
+    /// The opener's trace context (W3C), when the opener was tracing: start an activity with it as parent to continue
+    /// the opener's trace; default otherwise.
+    /// </summary>
+    public System.Diagnostics.ActivityContext TraceContext { get; init; }
 }

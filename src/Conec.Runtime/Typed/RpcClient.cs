@@ -82,9 +82,12 @@ public sealed class RpcClient : IAsyncDisposable
         var callId = Interlocked.Increment(ref _nextCallId);
         var call = new PendingCall();
         _pending[callId] = call;
+        using var activity = Diagnostics.ConecTelemetry.Source.StartActivity("conec.rpc.call", System.Diagnostics.ActivityKind.Client);
+        activity?.SetTag("rpc.system", "conec");
+        activity?.SetTag("rpc.method_id", methodId);
         try
         {
-            Enqueue(new Outgoing(RpcFrame.Request, callId, methodId, arguments, null));
+            Enqueue(new Outgoing(RpcFrame.Request, callId, methodId, arguments, null, activity?.Id));
             if (_failure is { } failure)
             {
                 call.Fail(failure);
@@ -130,7 +133,7 @@ public sealed class RpcClient : IAsyncDisposable
                 }
                 else
                 {
-                    RpcFrame.WriteCall(_buffer, item.CallId, item.MethodId, item.Arguments, notify: item.Kind == RpcFrame.Notify);
+                    RpcFrame.WriteCall(_buffer, item.CallId, item.MethodId, item.Arguments, notify: item.Kind == RpcFrame.Notify, item.TraceParent);
                 }
 
                 await _send.SendAsync(_buffer.WrittenMemory);
@@ -154,7 +157,7 @@ public sealed class RpcClient : IAsyncDisposable
     }
 
     /// <summary>A request, cancellation or notification waiting for the writer; <see cref="Sent"/> completes once it is sent.</summary>
-    private readonly record struct Outgoing(int Kind, long CallId, int MethodId, ReadOnlyMemory<byte> Arguments, TaskCompletionSource? Sent);
+    private readonly record struct Outgoing(int Kind, long CallId, int MethodId, ReadOnlyMemory<byte> Arguments, TaskCompletionSource? Sent, string? TraceParent = null);
 
     private async Task ReadResponsesAsync()
     {

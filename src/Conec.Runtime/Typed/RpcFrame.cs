@@ -16,10 +16,10 @@ internal static class RpcFrame
     public const int Notify = 4;
 
     /// <summary><c>[0, callId, methodId, arguments]</c> or, for a notification, <c>[4, methodId, arguments]</c>.</summary>
-    public static void WriteCall(IBufferWriter<byte> buffer, long callId, int methodId, ReadOnlyMemory<byte> arguments, bool notify)
+    public static void WriteCall(IBufferWriter<byte> buffer, long callId, int methodId, ReadOnlyMemory<byte> arguments, bool notify, string? traceParent = null)
     {
         var writer = new MessagePackWriter(buffer);
-        writer.WriteArrayHeader(notify ? 3 : 4);
+        writer.WriteArrayHeader((notify ? 3 : 4) + (traceParent is null ? 0 : 1));
         writer.Write(notify ? Notify : Request);
         if (!notify)
         {
@@ -28,6 +28,12 @@ internal static class RpcFrame
 
         writer.Write(methodId);
         writer.WriteRaw(arguments.Span);
+        if (traceParent is not null)
+        {
+            // The caller's W3C trace context, so the server's activity joins the caller's trace.
+            writer.Write(traceParent);
+        }
+
         writer.Flush();
     }
 
@@ -62,7 +68,7 @@ internal static class RpcFrame
     }
 
     /// <summary>The parts of a received RPC message; <see cref="Rest"/> is what follows the kind and id.</summary>
-    public readonly record struct Parsed(int Kind, long CallId, int MethodId, ReadOnlyMemory<byte> Rest);
+    public readonly record struct Parsed(int Kind, long CallId, int MethodId, ReadOnlyMemory<byte> Rest, string? TraceParent = null);
 
     /// <exception cref="ConecException"><see cref="ConecError.MalformedMessage"/> when the message is not an RPC message.</exception>
     public static Parsed Parse(ReadOnlyMemory<byte> message)
@@ -76,13 +82,13 @@ internal static class RpcFrame
             var methodId = 0;
             switch (kind)
             {
-                case Request when count == 4:
+                case Request when count is 4 or 5:
                     callId = reader.ReadInt64();
                     methodId = reader.ReadInt32();
-                    break;
-                case Notify when count == 3:
+                    return WithTrace(message, ref reader, new Parsed(kind, callId, methodId, default), count == 5);
+                case Notify when count is 3 or 4:
                     methodId = reader.ReadInt32();
-                    break;
+                    return WithTrace(message, ref reader, new Parsed(kind, callId, methodId, default), count == 4);
                 case Cancel or Result or Error when count >= 2:
                     callId = reader.ReadInt64();
                     break;
@@ -96,6 +102,15 @@ internal static class RpcFrame
         {
             throw new ConecException(ConecError.MalformedMessage, $"A malformed RPC message arrived: {e.Message}", e);
         }
+    }
+
+    /// <summary>Cuts the arguments out of the message and reads the trace context after them, if present.</summary>
+    private static Parsed WithTrace(ReadOnlyMemory<byte> message, ref MessagePackReader reader, Parsed parsed, bool traced)
+    {
+        var start = (int)reader.Consumed;
+        reader.Skip();
+        var arguments = message[start..(int)reader.Consumed];
+        return parsed with { Rest = arguments, TraceParent = traced ? reader.ReadString() : null };
     }
 
     /// <summary>Reads the type and message of an error's <see cref="Parsed.Rest"/>.</summary>

@@ -63,6 +63,10 @@ public static class RpcServer
         async Task RunCallAsync(RpcFrame.Parsed frame, CancellationTokenSource callCancel)
         {
             var buffer = new ArrayBufferWriter<byte>();
+            using var activity = Diagnostics.ConecTelemetry.Source.StartActivity(
+                "conec.rpc.serve", System.Diagnostics.ActivityKind.Server, Diagnostics.ConecTelemetry.ParseTraceParent(frame.TraceParent));
+            activity?.SetTag("rpc.system", "conec");
+            activity?.SetTag("rpc.method_id", frame.MethodId);
             try
             {
                 var result = await dispatcher(frame.MethodId, frame.Rest, callCancel.Token);
@@ -71,6 +75,7 @@ public static class RpcServer
             catch (Exception e) when (e is not ConecException { Error: ConecError.MalformedMessage })
             {
                 // Any handler failure goes back to the caller as its type and message; the server keeps serving.
+                activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message);
                 RpcFrame.WriteError(buffer, frame.CallId, e.GetType().FullName ?? e.GetType().Name, e.Message);
             }
             finally

@@ -168,6 +168,7 @@ internal sealed class BroadcastChannel
                     targets = [.. _members.Where(m => m.OutputOpen)];
                 }
 
+                Diagnostics.ConecTelemetry.BroadcastMessages.Add(1);
                 frame.AddReferences(targets.Length);
                 foreach (var target in targets)
                 {
@@ -177,6 +178,7 @@ internal sealed class BroadcastChannel
                         frame.Release();
                         if (outcome == MemberQueue.Outcome.Full)
                         {
+                            Diagnostics.ConecTelemetry.BroadcastDrops.Add(1, new KeyValuePair<string, object?>("reason", "disconnect"));
                             target.Disconnect(this);
                         }
                     }

@@ -50,6 +50,7 @@ internal sealed class MemberQueue(SlowReceiverPolicy policy, int capacity)
                     {
                         _frames.Dequeue().Release();
                         _dropped++;
+                        Diagnostics.ConecTelemetry.BroadcastDrops.Add(1, new KeyValuePair<string, object?>("reason", "drop_oldest"));
                     }
 
                     _frames.Enqueue(frame);
