@@ -12,9 +12,9 @@ internal sealed class BroadcastMemberships
     private const int Limit = 1024;
 
     private readonly Lock _lock = new();
-    private readonly List<(string Channel, ulong StreamId, StreamPair Pair)> _joined = [];
+    private readonly List<(string Channel, ulong StreamId, StreamPair Pair, BroadcastOptions Options)> _joined = [];
 
-    public void Join(string channel, ulong streamId, StreamPair pair)
+    public void Join(string channel, ulong streamId, StreamPair pair, BroadcastOptions options)
     {
         lock (_lock)
         {
@@ -24,7 +24,7 @@ internal sealed class BroadcastMemberships
                 _joined.RemoveAt(ended >= 0 ? ended : 0);
             }
 
-            _joined.Add((channel, streamId, pair));
+            _joined.Add((channel, streamId, pair, options));
         }
     }
 
@@ -33,6 +33,20 @@ internal sealed class BroadcastMemberships
         lock (_lock)
         {
             return [.. _joined.Where(m => m.Channel == channel).Select(m => new MemberState(m.StreamId, !m.Pair.Send.IsDone, !m.Pair.Receive.IsDone))];
+        }
+    }
+
+    /// <summary>
+    /// After a lost connection: the memberships still joined (writer or reader open), to re-join. All are forgotten:
+    /// their streams died with the connection.
+    /// </summary>
+    public (string Channel, BroadcastOptions Options)[] TakeActive()
+    {
+        lock (_lock)
+        {
+            var active = _joined.Where(m => !m.Pair.Send.IsDone || !m.Pair.Receive.IsDone).Select(m => (m.Channel, m.Options)).ToArray();
+            _joined.Clear();
+            return active;
         }
     }
 

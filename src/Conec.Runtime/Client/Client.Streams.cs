@@ -35,7 +35,7 @@ public sealed partial class Client
     private async ValueTask<(TransportStream Stream, byte[] Reply)> OpenWithReplyAsync(StreamHeader header, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
-        var stream = await _connection.OpenStreamAsync(cancellationToken);
+        var stream = await _link.Connection.OpenStreamAsync(cancellationToken);
         try
         {
             await stream.WriteAsync(SingleFrame.Encode(header.Encode()), false, cancellationToken);

@@ -17,8 +17,8 @@ namespace Conec;
 public sealed partial class Client : IAsyncDisposable
 {
     private readonly ClientConfig _config;
-    private readonly TransportConnection _connection;
-    private readonly TransportStream _control;
+    private readonly System.Security.Cryptography.X509Certificates.X509Certificate2 _certificate;
+    private readonly TransportSettings _settings;
     private readonly ILogger _logger;
     private readonly Channel<IncomingStream> _incoming;
     private readonly DirectChannels _channels;
@@ -27,37 +27,44 @@ public sealed partial class Client : IAsyncDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TaskGroup _arrivals;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Task _loops;
+    private volatile CoordinatorLink _link;
+    private Task _reconnecting = Task.CompletedTask;
     private int _disposed;
 
-    private Client(ClientConfig config, ClientConnector.Connected connected, ILogger logger, Channel<IncomingStream> incoming, DirectChannels channels)
+    private Client(ClientConfig config, Identity identity, ClientConnector.Connected connected, Channel<IncomingStream> incoming, DirectChannels channels)
     {
         _config = config;
+        _certificate = identity.Certificate;
+        _settings = identity.Settings;
+        _logger = identity.Logger;
         _incoming = incoming;
         _channels = channels;
-        _connection = connected.Connection;
-        _control = connected.Control;
-        _logger = logger;
         _arrivals = new TaskGroup(e => ClientLog.UnexpectedFailure(_logger, e));
-        _loops = Task.WhenAll(Task.Run(ControlLoopAsync), Task.Run(AcceptLoopAsync), Task.Run(WatchConnectionAsync));
+        _link = Start(new CoordinatorLink(connected.Connection, connected.Control));
     }
+
+    /// <summary>Raised when the coordinator connection is lost and <see cref="ClientConfig.Reconnect"/> is on: reconnection starts.</summary>
+    public event EventHandler<DisconnectedEventArgs>? Disconnected;
+
+    /// <summary>Raised when the client has reconnected with its id and re-joined its broadcasts.</summary>
+    public event EventHandler<ReconnectedEventArgs>? Reconnected;
 
     /// <summary>This client's id, as every peer sees it.</summary>
     public string Id => _config.Id;
 
     /// <summary>The transport the coordinator connection uses (QUIC or TCP).</summary>
-    public TransportMode Transport => _connection.Mode;
+    public TransportMode Transport => _link.Connection.Mode;
 
     /// <summary>The coordinator's address.</summary>
-    public IPEndPoint CoordinatorEndPoint => _connection.RemoteEndPoint;
+    public IPEndPoint CoordinatorEndPoint => _link.Connection.RemoteEndPoint;
 
     /// <summary>This client's address on the coordinator connection.</summary>
-    public IPEndPoint LocalEndPoint => _connection.LocalEndPoint;
+    public IPEndPoint LocalEndPoint => _link.Connection.LocalEndPoint;
 
     /// <summary>
     /// Streams opened to this client, as <c>(peer, streamId, send, receive)</c> with <c>peer == null</c> for the
     /// coordinator. Ends when the client is disposed; throws <see cref="ConecException"/> if the coordinator
-    /// connection is lost.
+    /// connection is lost (with <see cref="ClientConfig.Reconnect"/> on, it continues across reconnections).
     /// </summary>
     public IAsyncEnumerable<IncomingStream> IncomingStreams => _incoming.Reader.ReadAllAsync();
 
@@ -88,7 +95,7 @@ public sealed partial class Client : IAsyncDisposable
         {
             var connected = await ClientConnector.ConnectAsync(config, certificate, settings, channels.ListenPort, logger, cancellationToken);
             ClientLog.Connected(logger, config.Id, connected.Connection.RemoteEndPoint, connected.Connection.Mode);
-            return new Client(config, connected, logger, incoming, channels);
+            return new Client(config, new Identity(certificate, settings, logger), connected, incoming, channels);
         }
         catch
         {
@@ -130,7 +137,7 @@ public sealed partial class Client : IAsyncDisposable
 
         // Received messages carry the sender's tag on top of the payload, so the reader allows for it.
         var pair = new StreamPair(new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize + BroadcastTagAllowance));
-        _memberships.Join(channel, header.StreamId, pair);
+        _memberships.Join(channel, header.StreamId, pair, options);
         Diagnostics.ConecTelemetry.StreamsOpened.Add(1, new KeyValuePair<string, object?>("kind", "broadcast"));
         return pair;
     }
@@ -168,26 +175,34 @@ public sealed partial class Client : IAsyncDisposable
         }
 
         await _shutdown.CancelAsync();
-        await CloseAsync(ProtocolCodes.CloseNormal, "the client was disposed");
-        await _loops;
+        await _reconnecting;
+        var link = _link;
+        await CloseAsync(link, ProtocolCodes.CloseNormal, "the client was disposed");
+        await link.Loops;
         await _channels.DisposeAsync();
         await _arrivals.WhenAllAsync();
-        await _control.DisposeAsync();
-        await _connection.DisposeAsync();
+        await link.Control.DisposeAsync();
+        await link.Connection.DisposeAsync();
         _incoming.Writer.TryComplete();
         _shutdown.Dispose();
         _completion.TrySetResult();
     }
 
     /// <summary>The coordinator sends nothing after the hello in this protocol version: anything is a violation, the end is a goodbye.</summary>
-    private async Task ControlLoopAsync()
+    private CoordinatorLink Start(CoordinatorLink link)
+    {
+        link.Loops = Task.WhenAll(Task.Run(() => ControlLoopAsync(link)), Task.Run(() => AcceptLoopAsync(link)), Task.Run(() => WatchConnectionAsync(link)));
+        return link;
+    }
+
+    private async Task ControlLoopAsync(CoordinatorLink link)
     {
         try
         {
-            var message = await SingleFrame.ReadAsync(_control.Input, ProtocolConstants.MaxControlMessageSize, _shutdown.Token);
+            var message = await SingleFrame.ReadAsync(link.Control.Input, ProtocolConstants.MaxControlMessageSize, _shutdown.Token);
             if (message is null)
             {
-                await CloseAsync(ProtocolCodes.CloseNormal, "the coordinator ended the control stream");
+                await CloseAsync(link, ProtocolCodes.CloseNormal, "the coordinator ended the control stream");
                 return;
             }
 
@@ -197,7 +212,7 @@ public sealed partial class Client : IAsyncDisposable
         catch (ConecException e) when (e.Error is ConecError.ProtocolViolation or ConecError.MessageTooLarge or ConecError.TruncatedMessage)
         {
             ClientLog.CoordinatorViolation(_logger, Id, e.Message);
-            await CloseAsync(ProtocolCodes.CloseProtocolViolation, e.Message);
+            await CloseAsync(link, ProtocolCodes.CloseProtocolViolation, e.Message);
         }
         catch (Exception e) when (e is ConecException or OperationCanceledException)
         {
@@ -205,13 +220,13 @@ public sealed partial class Client : IAsyncDisposable
         }
     }
 
-    private async Task AcceptLoopAsync()
+    private async Task AcceptLoopAsync(CoordinatorLink link)
     {
         try
         {
             while (true)
             {
-                var stream = await _connection.AcceptStreamAsync(_shutdown.Token);
+                var stream = await link.Connection.AcceptStreamAsync(_shutdown.Token);
                 _arrivals.Run(() => ReceiveStreamAsync(stream));
             }
         }
@@ -221,9 +236,9 @@ public sealed partial class Client : IAsyncDisposable
         }
     }
 
-    private async Task WatchConnectionAsync()
+    private async Task WatchConnectionAsync(CoordinatorLink link)
     {
-        var closed = await _connection.Closed;
+        var closed = await link.Connection.Closed;
         if (Volatile.Read(ref _disposed) == 1)
         {
             return;
@@ -233,15 +248,22 @@ public sealed partial class Client : IAsyncDisposable
             ? new ConecException(ConecError.ConnectionClosed, $"The connection to the coordinator {ProtocolCodes.DescribeClose(code)}.", code, closed)
             : closed;
         ClientLog.ConnectionLost(_logger, Id, reason.Message);
+        if (_config.Reconnect is { Enabled: true } policy)
+        {
+            Disconnected?.Invoke(this, new DisconnectedEventArgs(reason));
+            _reconnecting = Task.Run(() => ReconnectAsync(policy, link));
+            return;
+        }
+
         _incoming.Writer.TryComplete(reason);
         _completion.TrySetException(reason);
     }
 
-    private async Task CloseAsync(long code, string reason)
+    private static async Task CloseAsync(CoordinatorLink link, long code, string reason)
     {
         try
         {
-            await _connection.CloseAsync(code, reason, CancellationToken.None);
+            await link.Connection.CloseAsync(code, reason, CancellationToken.None);
         }
         catch (ConecException)
         {

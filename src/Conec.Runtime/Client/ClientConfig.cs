@@ -87,6 +87,9 @@ public sealed class ClientConfig
     /// </summary>
     public bool KeepAlive { get; set; } = true;
 
+    /// <summary>Whether to reconnect after losing the coordinator (off by default: conec's clients never reconnect).</summary>
+    public ReconnectPolicy Reconnect { get; set; } = new();
+
     /// <summary>QUIC with a quick TCP fallback (<see cref="TransportMode.Auto"/>, the default), or one of them.</summary>
     public TransportMode Transport { get; set; } = TransportMode.Auto;
 
@@ -114,6 +117,8 @@ public sealed class ClientConfig
         Require(Enum.IsDefined(Transport), nameof(Transport), "is not a known transport mode");
         Require(IdleTimeout > TimeSpan.Zero, nameof(IdleTimeout), "must be positive");
         Require(ConnectTimeout > TimeSpan.Zero, nameof(ConnectTimeout), "must be positive");
+        Require(Reconnect is not null && Reconnect.InitialDelay > TimeSpan.Zero && Reconnect.MaxDelay >= Reconnect.InitialDelay,
+            nameof(Reconnect), "needs a positive InitialDelay and a MaxDelay at least as long");
         Require(MaxMessageSize is >= 0 and <= int.MaxValue - FrameLimits.HeaderSize, nameof(MaxMessageSize), "is out of range");
     }
 

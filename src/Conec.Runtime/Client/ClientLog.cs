@@ -24,6 +24,12 @@ internal static partial class ClientLog
     [LoggerMessage(EventId = 3006, Level = LogLevel.Debug, Message = "Client {ClientId} relays its stream to {Peer} through the coordinator: no direct channel ({Reason})")]
     public static partial void FellBackToProxied(ILogger logger, string clientId, string peer, string reason);
 
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Information, Message = "Client {ClientId} reconnected to the coordinator after {Attempts} attempt(s)")]
+    public static partial void Reconnected(ILogger logger, string clientId, int attempts);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Client {ClientId} reconnection attempt {Attempt} failed: {Reason}")]
+    public static partial void ReconnectFailed(ILogger logger, string clientId, int attempt, string reason);
+
     [LoggerMessage(EventId = 3099, Level = LogLevel.Error, Message = "Unexpected failure in a client background task")]
     public static partial void UnexpectedFailure(ILogger logger, Exception exception);
 }

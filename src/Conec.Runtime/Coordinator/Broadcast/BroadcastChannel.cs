@@ -189,7 +189,16 @@ internal sealed class BroadcastChannel
         }
         catch (OperationCanceledException)
         {
-            // The coordinator is shutting down; every connection is being closed.
+            // The coordinator is shutting down: receivers are reset, not ended, and every connection closes next.
+            lock (_lock)
+            {
+                foreach (var member in _members)
+                {
+                    member.Abandon();
+                }
+            }
+
+            return;
         }
 
         lock (_lock)

@@ -72,6 +72,19 @@ internal sealed class BroadcastMember
         CloseOutput(channel);
     }
 
+    /// <summary>
+    /// The coordinator is shutting down: the receiver must not read a clean end (that would claim every sender
+    /// finished), so its output is reset with code 0x11 instead.
+    /// </summary>
+    public void Abandon()
+    {
+        if (Interlocked.Exchange(ref _outputOpen, 0) == 1)
+        {
+            Queue.Discard();
+            _stream.AbortWrite(ProtocolCodes.StreamPeerLost);
+        }
+    }
+
     /// <summary>The channel ended while this member still writes: its writes now fail with <paramref name="code"/>.</summary>
     public void StopInput(long code) => _stream.AbortRead(code);
 

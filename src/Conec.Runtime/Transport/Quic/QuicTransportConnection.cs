@@ -122,6 +122,11 @@ internal sealed class QuicTransportConnection : TransportConnection
     public override async ValueTask CloseAsync(long errorCode, string reason, CancellationToken cancellationToken)
     {
         _closed.TrySetResult(new ConecException(ConecError.ConnectionAborted, $"The connection was closed locally (code {errorCode}): {reason}", errorCode, null));
+        if (Volatile.Read(ref _disposed) == 1)
+        {
+            return; // Disposal already closed it.
+        }
+
         await _connection.CloseAsync(errorCode, cancellationToken);
     }
 

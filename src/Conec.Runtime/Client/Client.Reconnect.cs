@@ -1,0 +1,75 @@
+using Conec.Transport;
+
+namespace Conec;
+
+/// <summary>Reconnection (beyond conec, whose clients never reconnect): same id, same certificate, broadcasts re-joined.</summary>
+public sealed partial class Client
+{
+    /// <summary>
+    /// After the coordinator connection is lost: wait, connect again with the same identity (backing off up to the
+    /// policy's maximum), then re-join the broadcasts that were still joined and announce the new streams. Streams
+    /// of the old connection have already failed with the connection's error.
+    /// </summary>
+    private async Task ReconnectAsync(ReconnectPolicy policy, CoordinatorLink lost)
+    {
+        await lost.Control.DisposeAsync();
+        await lost.Connection.DisposeAsync();
+        var delay = policy.InitialDelay;
+        var attempt = 0;
+        while (!_shutdown.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(delay, _shutdown.Token);
+                attempt++;
+                var connected = await ClientConnector.ConnectAsync(_config, _certificate, _settings, _channels.ListenPort, _logger, _shutdown.Token);
+                _link = Start(new CoordinatorLink(connected.Connection, connected.Control));
+                ClientLog.Reconnected(_logger, Id, attempt);
+                var rejoined = await RejoinBroadcastsAsync();
+                Reconnected?.Invoke(this, new ReconnectedEventArgs(attempt, rejoined));
+                return;
+            }
+            catch (ConecException e)
+            {
+                // The coordinator may still be down, or may not have noticed our old connection die (IdInUse): retry.
+                ClientLog.ReconnectFailed(_logger, Id, attempt, e.Message);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, policy.MaxDelay.Ticks));
+            }
+            catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<RejoinedBroadcast>> RejoinBroadcastsAsync()
+    {
+        var rejoined = new List<RejoinedBroadcast>();
+        foreach (var (channel, options) in _memberships.TakeActive())
+        {
+            try
+            {
+                rejoined.Add(new RejoinedBroadcast(channel, await NewBroadcastAsync(channel, options, _shutdown.Token)));
+            }
+            catch (ConecException e)
+            {
+                ClientLog.ReconnectFailed(_logger, Id, 0, $"re-joining broadcast '{channel}' failed: {e.Message}");
+            }
+        }
+
+        return rejoined;
+    }
+
+    /// <summary>One coordinator connection and the loops serving it.</summary>
+    private sealed class CoordinatorLink(TransportConnection connection, TransportStream control)
+    {
+        public TransportConnection Connection { get; } = connection;
+
+        public TransportStream Control { get; } = control;
+
+        public Task Loops { get; set; } = Task.CompletedTask;
+    }
+
+    /// <summary>What a reconnection reuses: the same certificate, transport settings and logger.</summary>
+    private sealed record Identity(System.Security.Cryptography.X509Certificates.X509Certificate2 Certificate, TransportSettings Settings, Microsoft.Extensions.Logging.ILogger Logger);
+}
