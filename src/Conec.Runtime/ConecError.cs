@@ -87,4 +87,7 @@ public enum ConecError
 
     /// <summary>A message could not be serialized or deserialized as the expected type.</summary>
     MalformedMessage = 28,
+
+    /// <summary>A configured limit was reached (for example broadcast memberships per client); the message names it.</summary>
+    LimitExceeded = 29,
 }

@@ -133,6 +133,19 @@ public static class ConecCertificates
             return X509CertificateLoader.LoadCertificate(certificate.RawData);
         }
 
+        if (!OperatingSystem.IsWindows())
+        {
+            // Elsewhere keys made in memory are usable by TLS as they are: attaching a copy of the key is enough,
+            // and avoids a PKCS#12 round trip whose key derivation dominates the cost of a new identity.
+            using var key = certificate.GetECDsaPrivateKey();
+            if (key is not null)
+            {
+                using var publicOnly = X509CertificateLoader.LoadCertificate(certificate.RawData);
+                return publicOnly.CopyWithPrivateKey(key);
+            }
+        }
+
+        // On Windows an ephemeral key cannot be used by SChannel; a PKCS#12 round trip gives it a usable key container.
         var pkcs12 = certificate.Export(X509ContentType.Pkcs12);
         try
         {

@@ -63,6 +63,13 @@ public sealed class CoordConfig
     /// </summary>
     public int MaxStreamsPerClient { get; set; } = 1024;
 
+    /// <summary>
+    /// Broadcast memberships one client may hold at once; a further join is refused with
+    /// <see cref="ConecError.LimitExceeded"/>. Each membership holds a queue on the coordinator, so this bounds what
+    /// one client can make it keep; 256 leaves room for any real use.
+    /// </summary>
+    public int MaxBroadcastMembershipsPerClient { get; set; } = 256;
+
     /// <summary>Where the coordinator logs clients joining and leaving and every refusal with its reason.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
@@ -79,6 +86,7 @@ public sealed class CoordConfig
         Require(HelloTimeout > TimeSpan.Zero, nameof(HelloTimeout), "must be positive");
         Require(MaxMessageSize is >= 0 and <= int.MaxValue - FrameLimits.HeaderSize, nameof(MaxMessageSize), "is out of range");
         Require(MaxStreamsPerClient is >= 1 and <= 1 << 24, nameof(MaxStreamsPerClient), "must be between 1 and 16,777,216");
+        Require(MaxBroadcastMembershipsPerClient >= 1, nameof(MaxBroadcastMembershipsPerClient), "must be at least 1");
     }
 
     internal X509Certificate2 ResolveCertificate() =>

@@ -18,6 +18,7 @@ internal sealed partial class CoordSession
     private readonly ILogger _logger;
     private readonly TaskGroup _streams;
     private CancellationToken _shutdown;
+    private int _memberships;
 
     public CoordSession(Coord coord, TransportConnection connection, string id, TransportStream control)
     {
@@ -249,6 +250,15 @@ internal sealed partial class CoordSession
             return;
         }
 
+        if (Interlocked.Increment(ref _memberships) > _coord.Config.MaxBroadcastMembershipsPerClient)
+        {
+            Interlocked.Decrement(ref _memberships);
+            var reason = $"The client '{Id}' already holds {_coord.Config.MaxBroadcastMembershipsPerClient} broadcast memberships, the limit.";
+            CoordLog.StreamRefused(_logger, Id, reason);
+            await RefuseStreamAsync(stream, (ConecError.LimitExceeded, reason));
+            return;
+        }
+
         var member = new Broadcasting.BroadcastMember(Id, header.StreamId, stream, policy, header.Capacity, MaxMessageSize);
         var channel = _coord.Broadcasts.Join(header.Name!, member);
         try
@@ -264,6 +274,7 @@ internal sealed partial class CoordSession
         finally
         {
             channel.Remove(member);
+            Interlocked.Decrement(ref _memberships);
         }
     }
 

@@ -94,4 +94,17 @@ public sealed class CertificateTests
         using var leaf = ConecCertificates.CreateSelfSigned("leaf");
         Assert.Contains("not a certificate authority", Assert.Throws<ConecException>(() => ConecCertificates.CreateSigned("x", leaf)).Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void ASelfSignedCertificateWithATamperedSignatureIsRefused()
+    {
+        var genuine = ConecCertificates.CreateSelfSigned("client7");
+        Assert.Null(CertificatePolicy.CheckPeer(genuine, null));
+
+        // The signature is the certificate's last field: change its last byte.
+        var tampered = (byte[])genuine.RawData.Clone();
+        tampered[^1] ^= 0x5A;
+        using var forged = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(tampered);
+        Assert.Contains("signature does not verify", CertificatePolicy.CheckPeer(forged, null), StringComparison.Ordinal);
+    }
 }

@@ -134,6 +134,44 @@ public sealed class AdversarialPeerTests
         }, c => c.MaxStreamsPerClient = 150);
 
     [Theory, MemberData(nameof(Modes))]
+    public async Task ABroadcastJoinFloodIsCutOffAtTheLimit(TransportMode mode) =>
+        await WithTrafficAsync(mode, async (cluster, log, ct) =>
+        {
+            var flooder = await cluster.ConnectAsync("flooder");
+            var joined = new List<StreamPair>();
+            for (var i = 0; i < 20; i++)
+            {
+                joined.Add(await flooder.NewBroadcastAsync($"flood{i}", cancellationToken: ct));
+            }
+
+            var refused = await Assert.ThrowsAsync<ConecException>(async () => await flooder.NewBroadcastAsync("one-too-many", cancellationToken: ct));
+            Assert.Equal(ConecError.LimitExceeded, refused.Error);
+            Assert.Contains("limit", await log.WaitForAsync(2011), StringComparison.Ordinal);
+
+            // Leaving frees a place.
+            await joined[0].Send.FinishAsync(ct);
+            await joined[0].Receive.DisposeAsync();
+            await WaitUntilJoinedAsync(flooder, ct);
+        }, c => c.MaxBroadcastMembershipsPerClient = 20);
+
+    private static async Task WaitUntilJoinedAsync(Client client, CancellationToken ct)
+    {
+        // The coordinator releases the membership when it sees the stream end; a join right after may still be refused.
+        while (true)
+        {
+            try
+            {
+                await client.NewBroadcastAsync("after-leaving", cancellationToken: ct);
+                return;
+            }
+            catch (ConecException e) when (e.Error == ConecError.LimitExceeded)
+            {
+                await Task.Delay(10, ct);
+            }
+        }
+    }
+
+    [Theory, MemberData(nameof(Modes))]
     public async Task AClientThatNeverSaysHelloIsClosedAfterTheHelloTimeout(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {
