@@ -218,6 +218,17 @@ internal static class Commands
         {
             return 130;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException or FormatException)
+        {
+            // The environment's failures (files, sockets, arguments) get the same one-line treatment as Conec's.
+            await Console.Error.WriteLineAsync($"conec: {e.Message}");
+            if (result.GetValue(Verbose))
+            {
+                await Console.Error.WriteLineAsync(e.ToString());
+            }
+
+            return 1;
+        }
     }
 
     private static string Advice(ConecError error) => error switch

@@ -34,22 +34,42 @@ internal static class TransportFactory
             case TransportMode.Quic:
                 throw QuicUnsupported();
             case TransportMode.Auto when IsQuicSupported:
-                var tcp = TcpTransportListener.Listen(endPoint, tls, settings, logger);
-                try
-                {
-                    var quic = await QuicTransportListener.ListenAsync(tcp.LocalEndPoint, tls, settings, logger, cancellationToken);
-                    return new CombinedTransportListener(quic, tcp);
-                }
-                catch (ConecException)
-                {
-                    await tcp.DisposeAsync();
-                    throw;
-                }
+                return await ListenOnBothAsync(endPoint, tls, settings, logger, cancellationToken);
 
             case TransportMode.Auto:
                 return TcpTransportListener.Listen(endPoint, tls, settings, logger);
             default:
                 throw new ConecException(ConecError.InvalidConfiguration, $"Unknown transport mode {mode}.");
+        }
+    }
+
+    /// <summary>
+    /// QUIC and TCP on one port number. With port 0 the OS picks a free TCP port, which some UDP socket may already
+    /// hold; then another port is tried, a few times, before giving up.
+    /// </summary>
+    [SupportedOSPlatform("windows")]
+    [SupportedOSPlatform("linux")]
+    [SupportedOSPlatform("macos")]
+    private static async Task<TransportListener> ListenOnBothAsync(
+        IPEndPoint endPoint, TransportServerTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var tcp = TcpTransportListener.Listen(endPoint, tls, settings, logger);
+            try
+            {
+                var quic = await QuicTransportListener.ListenAsync(tcp.LocalEndPoint, tls, settings, logger, cancellationToken);
+                return new CombinedTransportListener(quic, tcp);
+            }
+            catch (ConecException e) when (e.Error == ConecError.AddressInUse && endPoint.Port == 0 && attempt < 5)
+            {
+                await tcp.DisposeAsync();
+            }
+            catch
+            {
+                await tcp.DisposeAsync();
+                throw;
+            }
         }
     }
 

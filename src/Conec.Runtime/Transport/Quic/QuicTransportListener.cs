@@ -68,6 +68,10 @@ internal sealed partial class QuicTransportListener : TransportListener
         {
             throw QuicErrors.Map(e, writing: false);
         }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new ConecException(ConecError.AddressInUse, $"QUIC could not listen on {endPoint}: {e.Message}", e);
+        }
     }
 
     public override async ValueTask<TransportConnection> AcceptConnectionAsync(CancellationToken cancellationToken)
