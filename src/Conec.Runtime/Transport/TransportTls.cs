@@ -58,6 +58,19 @@ internal static class TransportTls
         }
 
         var trusted = (errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) == SslPolicyErrors.None && tls.TrustSystemRoots;
+
+        // A trusted "authority" that is the presented certificate itself (a pinned self-signed coordinator, or the
+        // certificate the coordinator relayed for a direct channel) is trusted by equality: no chain to build. Its
+        // validity period still matters, as a chain build would have checked it.
+        var now = DateTime.Now;
+        if (!trusted && now >= certificate.NotBefore && now <= certificate.NotAfter)
+        {
+            foreach (var authority in tls.TrustedAuthorities)
+            {
+                trusted |= authority.RawData.AsSpan().SequenceEqual(certificate.RawData);
+            }
+        }
+
         if (!trusted && tls.TrustedAuthorities.Count > 0)
         {
             var intermediates = new X509Certificate2Collection();
