@@ -59,11 +59,12 @@ internal static class TransportTls
 
         var trusted = (errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) == SslPolicyErrors.None && tls.TrustSystemRoots;
 
-        // A trusted "authority" that is the presented certificate itself (a pinned self-signed coordinator, or the
-        // certificate the coordinator relayed for a direct channel) is trusted by equality: no chain to build. Its
-        // validity period still matters, as a chain build would have checked it.
+        // A trusted "authority" that is the presented self-signed certificate itself (a pinned self-signed coordinator,
+        // or the self-signed certificate the coordinator relayed for a direct channel) is trusted by equality: no chain
+        // to build. A CA-signed leaf is never its own anchor (as in conec); its validity period still matters.
         var now = DateTime.Now;
-        if (!trusted && now >= certificate.NotBefore && now <= certificate.NotAfter)
+        var selfSigned = certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData);
+        if (!trusted && selfSigned && now >= certificate.NotBefore && now <= certificate.NotAfter)
         {
             foreach (var authority in tls.TrustedAuthorities)
             {
