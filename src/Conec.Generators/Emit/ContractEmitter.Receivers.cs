@@ -36,7 +36,7 @@ internal static partial class ContractEmitter
         w.Line("/// <summary>Reads from <paramref name=\"source\"/> (an <see cref=\"global::Conec.InStream\"/> or an adapter over one).</summary>");
         w.Open($"public {c.BaseName}Receiver(global::Conec.IMessageSource source, {Names.Options}? options = null)");
         w.Line("_source = source ?? throw new global::System.ArgumentNullException(nameof(source));");
-        w.Line($"_options = options ?? {Names.Typed}.DefaultOptions;");
+        w.Line($"_options = options ?? {c.BaseName}Resolver.Options;");
         w.Close();
         w.Line();
         w.Line("/// <summary>The next message, or <see langword=\"null\"/> at the end of the stream.</summary>");
@@ -140,7 +140,7 @@ internal static partial class ContractEmitter
         w.Line("/// <summary>Reads the broadcast reader <paramref name=\"broadcast\"/> (from <c>NewBroadcastAsync</c>, or an adapter over it).</summary>");
         w.Open($"public {c.BaseName}BroadcastReader(global::Conec.IMessageSource broadcast, {Names.Options}? options = null)");
         w.Line("_source = new global::Conec.TaggedBroadcastInStream(broadcast ?? throw new global::System.ArgumentNullException(nameof(broadcast)));");
-        w.Line($"_options = options ?? {Names.Typed}.DefaultOptions;");
+        w.Line($"_options = options ?? {c.BaseName}Resolver.Options;");
         w.Close();
         w.Line();
         w.Line("/// <summary>Messages the coordinator dropped for this reader so far (only under <see cref=\"global::Conec.SlowReceiverPolicy.DropOldest\"/>).</summary>");

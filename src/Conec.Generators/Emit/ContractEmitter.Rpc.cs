@@ -18,7 +18,7 @@ internal static partial class ContractEmitter
         w.Line();
         w.Line("/// <summary>Calls over <paramref name=\"stream\"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>");
         w.Open($"public {c.BaseName}Client(global::Conec.StreamPair stream, {Names.Options}? options = null)");
-        w.Line($"_options = options ?? {Names.Typed}.DefaultOptions;");
+        w.Line($"_options = options ?? {c.BaseName}Resolver.Options;");
         w.Line("_rpc = new global::Conec.RpcClient(stream.Send, stream.Receive, _options);");
         w.Close();
         foreach (var method in c.Methods)
@@ -52,7 +52,7 @@ internal static partial class ContractEmitter
         w.Line("/// <summary>Serves until the caller ends the stream or <paramref name=\"cancellationToken\"/> is cancelled.</summary>");
         w.Open($"public static global::System.Threading.Tasks.Task ServeAsync({c.InterfaceReference} implementation, global::Conec.StreamPair stream, {Names.Options}? options = null, {Names.Token} cancellationToken = default)");
         w.Line("if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));");
-        w.Line($"var resolved = options ?? {Names.Typed}.DefaultOptions;");
+        w.Line($"var resolved = options ?? {c.BaseName}Resolver.Options;");
         w.Line("return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, token) => DispatchAsync(implementation, methodId, arguments, resolved, token), cancellationToken);");
         w.Close();
         w.Line();

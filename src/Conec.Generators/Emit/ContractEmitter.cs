@@ -20,6 +20,7 @@ internal static partial class ContractEmitter
         var access = contract.IsPublic ? "public" : "internal";
         var oneWay = contract.Methods.Where(m => m.Kind == MessageKind.OneWay).ToArray();
         EmitIds(w, contract, access);
+        EmitResolver(w, contract, access);
         EmitCodec(w, contract);
         if (oneWay.Length > 0)
         {
@@ -124,10 +125,10 @@ internal static partial class ContractEmitter
         w.Line($"private readonly {Names.Options} _options;");
         w.Line("private readonly global::System.Buffers.ArrayBufferWriter<byte> _buffer = new global::System.Buffers.ArrayBufferWriter<byte>(256);");
         w.Line();
-        w.Line($"/// <summary>Sends on <paramref name=\"stream\"/>; <paramref name=\"options\"/> defaults to <see cref=\"{Names.Typed}.DefaultOptions\"/>.</summary>");
+        w.Line($"/// <summary>Sends on <paramref name=\"stream\"/>; <paramref name=\"options\"/> defaults to <see cref=\"{c.BaseName}Resolver.Options\"/>.</summary>");
         w.Open($"public {c.BaseName}Sender(global::Conec.OutStream stream, {Names.Options}? options = null)");
         w.Line("_stream = stream ?? throw new global::System.ArgumentNullException(nameof(stream));");
-        w.Line($"_options = options ?? {Names.Typed}.DefaultOptions;");
+        w.Line($"_options = options ?? {c.BaseName}Resolver.Options;");
         w.Close();
         foreach (var method in oneWay)
         {

@@ -10,7 +10,8 @@ internal sealed record ContractModel(
     string InterfaceReference,
     string BaseName,
     bool IsPublic,
-    EquatableArray<MethodModel> Methods);
+    EquatableArray<MethodModel> Methods,
+    EquatableArray<MessageTypeModel> MessageTypes);
 
 /// <summary>One contract method.</summary>
 internal sealed record MethodModel(

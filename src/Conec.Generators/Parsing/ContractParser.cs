@@ -47,6 +47,7 @@ internal static class ContractParser
 
         var methods = ImmutableArray.CreateBuilder<MethodModel>();
         var ids = new Dictionary<int, string>();
+        var types = new MessageTypeCollector();
         foreach (var member in contract.GetMembers())
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -57,7 +58,7 @@ internal static class ContractParser
                         member.Name, member is IPropertySymbol ? "property" : "event"));
                     continue;
                 case IMethodSymbol { MethodKind: Microsoft.CodeAnalysis.MethodKind.Ordinary, IsStatic: false } method:
-                    var model = ParseMethod(method, diagnostics);
+                    var model = ParseMethod(method, diagnostics, types);
                     if (model is null)
                     {
                         continue;
@@ -83,11 +84,11 @@ internal static class ContractParser
         var result = diagnostics.Count > 0
             ? null
             : new ContractModel(ns, name, contract.ToDisplayString(TypeFormat), baseName, isPublic,
-                new EquatableArray<MethodModel>(methods.ToImmutable()));
+                new EquatableArray<MethodModel>(methods.ToImmutable()), types.ToArray());
         return new ParseResult(result, new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutable()));
     }
 
-    private static MethodModel? ParseMethod(IMethodSymbol method, ImmutableArray<DiagnosticInfo>.Builder diagnostics)
+    private static MethodModel? ParseMethod(IMethodSymbol method, ImmutableArray<DiagnosticInfo>.Builder diagnostics, MessageTypeCollector types)
     {
         var location = method.Locations.FirstOrDefault();
         if (method.IsGenericMethod)
@@ -114,6 +115,7 @@ internal static class ContractParser
                 kind = MessageKind.CallWithResult;
                 resultType = returnType!.TypeArguments[0].ToDisplayString(TypeFormat);
                 CheckMessageType(returnType.TypeArguments[0], method.Name, location, diagnostics);
+                types.Add(returnType.TypeArguments[0]);
                 break;
             default:
                 diagnostics.Add(DiagnosticInfo.Create(Diagnostics.UnsupportedReturnType, location, method.Name, method.ReturnType.ToDisplayString()));
@@ -146,6 +148,7 @@ internal static class ContractParser
             }
 
             CheckMessageType(parameter.Type, method.Name, parameter.Locations.FirstOrDefault(), diagnostics);
+            types.Add(parameter.Type);
             parameters.Add(new ParameterModel(parameter.Name, parameter.Type.ToDisplayString(TypeFormat), Pascal(parameter.Name)));
         }
 

@@ -8,6 +8,37 @@ public static class PingMethodIds
     public const int Ping = 2142761129;
 }
 
+/// <summary>
+/// Serves generated MessagePack formatters for the message types of <see cref="global::Outer.IPing"/>, then
+/// MessagePack's standard resolver for built-in types. <see cref="Options"/> is what the generated types use by default.
+/// </summary>
+public sealed class PingResolver : global::MessagePack.IFormatterResolver
+{
+    /// <summary>The resolver.</summary>
+    public static readonly PingResolver Instance = new PingResolver();
+
+    /// <summary>Options that use the generated formatters first.</summary>
+    public static readonly global::MessagePack.MessagePackSerializerOptions Options = global::MessagePack.MessagePackSerializerOptions.Standard.WithResolver(
+        global::MessagePack.Resolvers.CompositeResolver.Create(Instance, global::MessagePack.Resolvers.StandardResolver.Instance));
+
+    private PingResolver()
+    {
+    }
+
+    /// <inheritdoc/>
+    public global::MessagePack.Formatters.IMessagePackFormatter<T>? GetFormatter<T>() => Cache<T>.Formatter;
+
+    private static object? Create(global::System.Type type)
+    {
+        return null;
+    }
+
+    private static class Cache<T>
+    {
+        public static readonly global::MessagePack.Formatters.IMessagePackFormatter<T>? Formatter = (global::MessagePack.Formatters.IMessagePackFormatter<T>?)Create(typeof(T));
+    }
+}
+
 /// <summary>Reads and writes the arguments of <see cref="global::Outer.IPing"/> methods as MessagePack.</summary>
 internal static class PingCodec
 {
@@ -54,11 +85,11 @@ public sealed class PingSender : global::Outer.IPing
     private readonly global::MessagePack.MessagePackSerializerOptions _options;
     private readonly global::System.Buffers.ArrayBufferWriter<byte> _buffer = new global::System.Buffers.ArrayBufferWriter<byte>(256);
 
-    /// <summary>Sends on <paramref name="stream"/>; <paramref name="options"/> defaults to <see cref="global::Conec.TypedMessages.DefaultOptions"/>.</summary>
+    /// <summary>Sends on <paramref name="stream"/>; <paramref name="options"/> defaults to <see cref="PingResolver.Options"/>.</summary>
     public PingSender(global::Conec.OutStream stream, global::MessagePack.MessagePackSerializerOptions? options = null)
     {
         _stream = stream ?? throw new global::System.ArgumentNullException(nameof(stream));
-        _options = options ?? global::Conec.TypedMessages.DefaultOptions;
+        _options = options ?? PingResolver.Options;
     }
 
     /// <summary>Sends one <c>Ping</c> message.</summary>
@@ -95,7 +126,7 @@ public sealed class PingReceiver : global::System.Collections.Generic.IAsyncEnum
     public PingReceiver(global::Conec.IMessageSource source, global::MessagePack.MessagePackSerializerOptions? options = null)
     {
         _source = source ?? throw new global::System.ArgumentNullException(nameof(source));
-        _options = options ?? global::Conec.TypedMessages.DefaultOptions;
+        _options = options ?? PingResolver.Options;
     }
 
     /// <summary>The next message, or <see langword="null"/> at the end of the stream.</summary>
@@ -187,7 +218,7 @@ public sealed class PingBroadcastReader : global::System.Collections.Generic.IAs
     public PingBroadcastReader(global::Conec.IMessageSource broadcast, global::MessagePack.MessagePackSerializerOptions? options = null)
     {
         _source = new global::Conec.TaggedBroadcastInStream(broadcast ?? throw new global::System.ArgumentNullException(nameof(broadcast)));
-        _options = options ?? global::Conec.TypedMessages.DefaultOptions;
+        _options = options ?? PingResolver.Options;
     }
 
     /// <summary>Messages the coordinator dropped for this reader so far (only under <see cref="global::Conec.SlowReceiverPolicy.DropOldest"/>).</summary>
@@ -246,7 +277,7 @@ public sealed class PingClient : global::Outer.IPing, global::System.IAsyncDispo
     /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
     public PingClient(global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null)
     {
-        _options = options ?? global::Conec.TypedMessages.DefaultOptions;
+        _options = options ?? PingResolver.Options;
         _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive, _options);
     }
 
@@ -265,7 +296,7 @@ public static class PingServer
     public static global::System.Threading.Tasks.Task ServeAsync(global::Outer.IPing implementation, global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
     {
         if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));
-        var resolved = options ?? global::Conec.TypedMessages.DefaultOptions;
+        var resolved = options ?? PingResolver.Options;
         return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, token) => DispatchAsync(implementation, methodId, arguments, resolved, token), cancellationToken);
     }
 

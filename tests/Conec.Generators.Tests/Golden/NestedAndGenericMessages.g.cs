@@ -13,6 +13,100 @@ namespace Demo.Inventory
         public const int Find = 1042076026;
     }
 
+    /// <summary>
+    /// Serves generated MessagePack formatters for the message types of <see cref="global::Demo.Inventory.IInventory"/>, then
+    /// MessagePack's standard resolver for built-in types. <see cref="Options"/> is what the generated types use by default.
+    /// </summary>
+    internal sealed class InventoryResolver : global::MessagePack.IFormatterResolver
+    {
+        /// <summary>The resolver.</summary>
+        public static readonly InventoryResolver Instance = new InventoryResolver();
+
+        /// <summary>Options that use the generated formatters first.</summary>
+        public static readonly global::MessagePack.MessagePackSerializerOptions Options = global::MessagePack.MessagePackSerializerOptions.Standard.WithResolver(
+            global::MessagePack.Resolvers.CompositeResolver.Create(Instance, global::MessagePack.Resolvers.StandardResolver.Instance));
+
+        private InventoryResolver()
+        {
+        }
+
+        /// <inheritdoc/>
+        public global::MessagePack.Formatters.IMessagePackFormatter<T>? GetFormatter<T>() => Cache<T>.Formatter;
+
+        private static object? Create(global::System.Type type)
+        {
+            if (type == typeof(global::Demo.Inventory.Catalog.Item))
+            {
+                return new Demo_Inventory_Catalog_ItemFormatter();
+            }
+
+            if (type == typeof(global::Demo.Inventory.Unit))
+            {
+                return new Demo_Inventory_UnitFormatter();
+            }
+
+            return null;
+        }
+
+        private static class Cache<T>
+        {
+            public static readonly global::MessagePack.Formatters.IMessagePackFormatter<T>? Formatter = (global::MessagePack.Formatters.IMessagePackFormatter<T>?)Create(typeof(T));
+        }
+
+        private sealed class Demo_Inventory_Catalog_ItemFormatter : global::MessagePack.Formatters.IMessagePackFormatter<global::Demo.Inventory.Catalog.Item?>
+        {
+            public void Serialize(ref global::MessagePack.MessagePackWriter writer, global::Demo.Inventory.Catalog.Item? value, global::MessagePack.MessagePackSerializerOptions options)
+            {
+                if (value is null)
+                {
+                    writer.WriteNil();
+                    return;
+                }
+
+                writer.WriteArrayHeader(2);
+                global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<string>(options.Resolver).Serialize(ref writer, value.Name, options);
+                global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item>>(options.Resolver).Serialize(ref writer, value.Parts, options);
+            }
+
+            public global::Demo.Inventory.Catalog.Item? Deserialize(ref global::MessagePack.MessagePackReader reader, global::MessagePack.MessagePackSerializerOptions options)
+            {
+                if (reader.TryReadNil())
+                {
+                    return null;
+                }
+
+                string __Name = default!;
+                global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item> __Parts = default!;
+                var count = reader.ReadArrayHeader();
+                for (var i = 0; i < count; i++)
+                {
+                    switch (i)
+                    {
+                        case 0:
+                            __Name = global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<string>(options.Resolver).Deserialize(ref reader, options);
+                            break;
+                        case 1:
+                            __Parts = global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item>>(options.Resolver).Deserialize(ref reader, options);
+                            break;
+                        default:
+                            reader.Skip();
+                            break;
+                    }
+                }
+
+                return new global::Demo.Inventory.Catalog.Item() { Name = __Name, Parts = __Parts };
+            }
+        }
+
+        private sealed class Demo_Inventory_UnitFormatter : global::MessagePack.Formatters.IMessagePackFormatter<global::Demo.Inventory.Unit>
+        {
+            public void Serialize(ref global::MessagePack.MessagePackWriter writer, global::Demo.Inventory.Unit value, global::MessagePack.MessagePackSerializerOptions options) => writer.Write((int)value);
+
+            public global::Demo.Inventory.Unit Deserialize(ref global::MessagePack.MessagePackReader reader, global::MessagePack.MessagePackSerializerOptions options) =>
+                (global::Demo.Inventory.Unit)global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<int>(options.Resolver).Deserialize(ref reader, options);
+        }
+    }
+
     /// <summary>Reads and writes the arguments of <see cref="global::Demo.Inventory.IInventory"/> methods as MessagePack.</summary>
     internal static class InventoryCodec
     {
@@ -93,11 +187,11 @@ namespace Demo.Inventory
         private readonly global::MessagePack.MessagePackSerializerOptions _options;
         private readonly global::System.Buffers.ArrayBufferWriter<byte> _buffer = new global::System.Buffers.ArrayBufferWriter<byte>(256);
 
-        /// <summary>Sends on <paramref name="stream"/>; <paramref name="options"/> defaults to <see cref="global::Conec.TypedMessages.DefaultOptions"/>.</summary>
+        /// <summary>Sends on <paramref name="stream"/>; <paramref name="options"/> defaults to <see cref="InventoryResolver.Options"/>.</summary>
         public InventorySender(global::Conec.OutStream stream, global::MessagePack.MessagePackSerializerOptions? options = null)
         {
             _stream = stream ?? throw new global::System.ArgumentNullException(nameof(stream));
-            _options = options ?? global::Conec.TypedMessages.DefaultOptions;
+            _options = options ?? InventoryResolver.Options;
         }
 
         /// <summary>Sends one <c>Stock</c> message.</summary>
@@ -134,7 +228,7 @@ namespace Demo.Inventory
         public InventoryReceiver(global::Conec.IMessageSource source, global::MessagePack.MessagePackSerializerOptions? options = null)
         {
             _source = source ?? throw new global::System.ArgumentNullException(nameof(source));
-            _options = options ?? global::Conec.TypedMessages.DefaultOptions;
+            _options = options ?? InventoryResolver.Options;
         }
 
         /// <summary>The next message, or <see langword="null"/> at the end of the stream.</summary>
@@ -226,7 +320,7 @@ namespace Demo.Inventory
         public InventoryBroadcastReader(global::Conec.IMessageSource broadcast, global::MessagePack.MessagePackSerializerOptions? options = null)
         {
             _source = new global::Conec.TaggedBroadcastInStream(broadcast ?? throw new global::System.ArgumentNullException(nameof(broadcast)));
-            _options = options ?? global::Conec.TypedMessages.DefaultOptions;
+            _options = options ?? InventoryResolver.Options;
         }
 
         /// <summary>Messages the coordinator dropped for this reader so far (only under <see cref="global::Conec.SlowReceiverPolicy.DropOldest"/>).</summary>
@@ -285,7 +379,7 @@ namespace Demo.Inventory
         /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
         public InventoryClient(global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null)
         {
-            _options = options ?? global::Conec.TypedMessages.DefaultOptions;
+            _options = options ?? InventoryResolver.Options;
             _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive, _options);
         }
 
@@ -308,7 +402,7 @@ namespace Demo.Inventory
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Inventory.IInventory implementation, global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
         {
             if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));
-            var resolved = options ?? global::Conec.TypedMessages.DefaultOptions;
+            var resolved = options ?? InventoryResolver.Options;
             return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, token) => DispatchAsync(implementation, methodId, arguments, resolved, token), cancellationToken);
         }
 

@@ -13,6 +13,37 @@ namespace Demo.Notes
         public const int Lookup = 1772818603;
     }
 
+    /// <summary>
+    /// Serves generated MessagePack formatters for the message types of <see cref="global::Demo.Notes.INotes"/>, then
+    /// MessagePack's standard resolver for built-in types. <see cref="Options"/> is what the generated types use by default.
+    /// </summary>
+    public sealed class NotesResolver : global::MessagePack.IFormatterResolver
+    {
+        /// <summary>The resolver.</summary>
+        public static readonly NotesResolver Instance = new NotesResolver();
+
+        /// <summary>Options that use the generated formatters first.</summary>
+        public static readonly global::MessagePack.MessagePackSerializerOptions Options = global::MessagePack.MessagePackSerializerOptions.Standard.WithResolver(
+            global::MessagePack.Resolvers.CompositeResolver.Create(Instance, global::MessagePack.Resolvers.StandardResolver.Instance));
+
+        private NotesResolver()
+        {
+        }
+
+        /// <inheritdoc/>
+        public global::MessagePack.Formatters.IMessagePackFormatter<T>? GetFormatter<T>() => Cache<T>.Formatter;
+
+        private static object? Create(global::System.Type type)
+        {
+            return null;
+        }
+
+        private static class Cache<T>
+        {
+            public static readonly global::MessagePack.Formatters.IMessagePackFormatter<T>? Formatter = (global::MessagePack.Formatters.IMessagePackFormatter<T>?)Create(typeof(T));
+        }
+    }
+
     /// <summary>Reads and writes the arguments of <see cref="global::Demo.Notes.INotes"/> methods as MessagePack.</summary>
     internal static class NotesCodec
     {
@@ -93,11 +124,11 @@ namespace Demo.Notes
         private readonly global::MessagePack.MessagePackSerializerOptions _options;
         private readonly global::System.Buffers.ArrayBufferWriter<byte> _buffer = new global::System.Buffers.ArrayBufferWriter<byte>(256);
 
-        /// <summary>Sends on <paramref name="stream"/>; <paramref name="options"/> defaults to <see cref="global::Conec.TypedMessages.DefaultOptions"/>.</summary>
+        /// <summary>Sends on <paramref name="stream"/>; <paramref name="options"/> defaults to <see cref="NotesResolver.Options"/>.</summary>
         public NotesSender(global::Conec.OutStream stream, global::MessagePack.MessagePackSerializerOptions? options = null)
         {
             _stream = stream ?? throw new global::System.ArgumentNullException(nameof(stream));
-            _options = options ?? global::Conec.TypedMessages.DefaultOptions;
+            _options = options ?? NotesResolver.Options;
         }
 
         /// <summary>Sends one <c>Note</c> message.</summary>
@@ -134,7 +165,7 @@ namespace Demo.Notes
         public NotesReceiver(global::Conec.IMessageSource source, global::MessagePack.MessagePackSerializerOptions? options = null)
         {
             _source = source ?? throw new global::System.ArgumentNullException(nameof(source));
-            _options = options ?? global::Conec.TypedMessages.DefaultOptions;
+            _options = options ?? NotesResolver.Options;
         }
 
         /// <summary>The next message, or <see langword="null"/> at the end of the stream.</summary>
@@ -226,7 +257,7 @@ namespace Demo.Notes
         public NotesBroadcastReader(global::Conec.IMessageSource broadcast, global::MessagePack.MessagePackSerializerOptions? options = null)
         {
             _source = new global::Conec.TaggedBroadcastInStream(broadcast ?? throw new global::System.ArgumentNullException(nameof(broadcast)));
-            _options = options ?? global::Conec.TypedMessages.DefaultOptions;
+            _options = options ?? NotesResolver.Options;
         }
 
         /// <summary>Messages the coordinator dropped for this reader so far (only under <see cref="global::Conec.SlowReceiverPolicy.DropOldest"/>).</summary>
@@ -285,7 +316,7 @@ namespace Demo.Notes
         /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
         public NotesClient(global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null)
         {
-            _options = options ?? global::Conec.TypedMessages.DefaultOptions;
+            _options = options ?? NotesResolver.Options;
             _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive, _options);
         }
 
@@ -308,7 +339,7 @@ namespace Demo.Notes
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Notes.INotes implementation, global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
         {
             if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));
-            var resolved = options ?? global::Conec.TypedMessages.DefaultOptions;
+            var resolved = options ?? NotesResolver.Options;
             return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, token) => DispatchAsync(implementation, methodId, arguments, resolved, token), cancellationToken);
         }
 

@@ -13,6 +13,87 @@ namespace Demo.Chat
         public const int Leave = 2049913440;
     }
 
+    /// <summary>
+    /// Serves generated MessagePack formatters for the message types of <see cref="global::Demo.Chat.IChat"/>, then
+    /// MessagePack's standard resolver for built-in types. <see cref="Options"/> is what the generated types use by default.
+    /// </summary>
+    public sealed class ChatResolver : global::MessagePack.IFormatterResolver
+    {
+        /// <summary>The resolver.</summary>
+        public static readonly ChatResolver Instance = new ChatResolver();
+
+        /// <summary>Options that use the generated formatters first.</summary>
+        public static readonly global::MessagePack.MessagePackSerializerOptions Options = global::MessagePack.MessagePackSerializerOptions.Standard.WithResolver(
+            global::MessagePack.Resolvers.CompositeResolver.Create(Instance, global::MessagePack.Resolvers.StandardResolver.Instance));
+
+        private ChatResolver()
+        {
+        }
+
+        /// <inheritdoc/>
+        public global::MessagePack.Formatters.IMessagePackFormatter<T>? GetFormatter<T>() => Cache<T>.Formatter;
+
+        private static object? Create(global::System.Type type)
+        {
+            if (type == typeof(global::Demo.Chat.ChatLine))
+            {
+                return new Demo_Chat_ChatLineFormatter();
+            }
+
+            return null;
+        }
+
+        private static class Cache<T>
+        {
+            public static readonly global::MessagePack.Formatters.IMessagePackFormatter<T>? Formatter = (global::MessagePack.Formatters.IMessagePackFormatter<T>?)Create(typeof(T));
+        }
+
+        private sealed class Demo_Chat_ChatLineFormatter : global::MessagePack.Formatters.IMessagePackFormatter<global::Demo.Chat.ChatLine?>
+        {
+            public void Serialize(ref global::MessagePack.MessagePackWriter writer, global::Demo.Chat.ChatLine? value, global::MessagePack.MessagePackSerializerOptions options)
+            {
+                if (value is null)
+                {
+                    writer.WriteNil();
+                    return;
+                }
+
+                writer.WriteArrayHeader(2);
+                global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<string>(options.Resolver).Serialize(ref writer, value.Text, options);
+                global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<int>(options.Resolver).Serialize(ref writer, value.Mood, options);
+            }
+
+            public global::Demo.Chat.ChatLine? Deserialize(ref global::MessagePack.MessagePackReader reader, global::MessagePack.MessagePackSerializerOptions options)
+            {
+                if (reader.TryReadNil())
+                {
+                    return null;
+                }
+
+                string __Text = default!;
+                int __Mood = default!;
+                var count = reader.ReadArrayHeader();
+                for (var i = 0; i < count; i++)
+                {
+                    switch (i)
+                    {
+                        case 0:
+                            __Text = global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<string>(options.Resolver).Deserialize(ref reader, options);
+                            break;
+                        case 1:
+                            __Mood = global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<int>(options.Resolver).Deserialize(ref reader, options);
+                            break;
+                        default:
+                            reader.Skip();
+                            break;
+                    }
+                }
+
+                return new global::Demo.Chat.ChatLine(__Text, __Mood);
+            }
+        }
+    }
+
     /// <summary>Reads and writes the arguments of <see cref="global::Demo.Chat.IChat"/> methods as MessagePack.</summary>
     internal static class ChatCodec
     {
@@ -76,11 +157,11 @@ namespace Demo.Chat
         private readonly global::MessagePack.MessagePackSerializerOptions _options;
         private readonly global::System.Buffers.ArrayBufferWriter<byte> _buffer = new global::System.Buffers.ArrayBufferWriter<byte>(256);
 
-        /// <summary>Sends on <paramref name="stream"/>; <paramref name="options"/> defaults to <see cref="global::Conec.TypedMessages.DefaultOptions"/>.</summary>
+        /// <summary>Sends on <paramref name="stream"/>; <paramref name="options"/> defaults to <see cref="ChatResolver.Options"/>.</summary>
         public ChatSender(global::Conec.OutStream stream, global::MessagePack.MessagePackSerializerOptions? options = null)
         {
             _stream = stream ?? throw new global::System.ArgumentNullException(nameof(stream));
-            _options = options ?? global::Conec.TypedMessages.DefaultOptions;
+            _options = options ?? ChatResolver.Options;
         }
 
         /// <summary>Sends one <c>Say</c> message.</summary>
@@ -132,7 +213,7 @@ namespace Demo.Chat
         public ChatReceiver(global::Conec.IMessageSource source, global::MessagePack.MessagePackSerializerOptions? options = null)
         {
             _source = source ?? throw new global::System.ArgumentNullException(nameof(source));
-            _options = options ?? global::Conec.TypedMessages.DefaultOptions;
+            _options = options ?? ChatResolver.Options;
         }
 
         /// <summary>The next message, or <see langword="null"/> at the end of the stream.</summary>
@@ -230,7 +311,7 @@ namespace Demo.Chat
         public ChatBroadcastReader(global::Conec.IMessageSource broadcast, global::MessagePack.MessagePackSerializerOptions? options = null)
         {
             _source = new global::Conec.TaggedBroadcastInStream(broadcast ?? throw new global::System.ArgumentNullException(nameof(broadcast)));
-            _options = options ?? global::Conec.TypedMessages.DefaultOptions;
+            _options = options ?? ChatResolver.Options;
         }
 
         /// <summary>Messages the coordinator dropped for this reader so far (only under <see cref="global::Conec.SlowReceiverPolicy.DropOldest"/>).</summary>
@@ -290,7 +371,7 @@ namespace Demo.Chat
         /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
         public ChatClient(global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null)
         {
-            _options = options ?? global::Conec.TypedMessages.DefaultOptions;
+            _options = options ?? ChatResolver.Options;
             _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive, _options);
         }
 
@@ -313,7 +394,7 @@ namespace Demo.Chat
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Chat.IChat implementation, global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
         {
             if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));
-            var resolved = options ?? global::Conec.TypedMessages.DefaultOptions;
+            var resolved = options ?? ChatResolver.Options;
             return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, token) => DispatchAsync(implementation, methodId, arguments, resolved, token), cancellationToken);
         }
 

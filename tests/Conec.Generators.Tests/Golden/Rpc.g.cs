@@ -16,6 +16,37 @@ namespace Demo.Dice
         public const int Reset = 3;
     }
 
+    /// <summary>
+    /// Serves generated MessagePack formatters for the message types of <see cref="global::Demo.Dice.IDice"/>, then
+    /// MessagePack's standard resolver for built-in types. <see cref="Options"/> is what the generated types use by default.
+    /// </summary>
+    public sealed class DiceResolver : global::MessagePack.IFormatterResolver
+    {
+        /// <summary>The resolver.</summary>
+        public static readonly DiceResolver Instance = new DiceResolver();
+
+        /// <summary>Options that use the generated formatters first.</summary>
+        public static readonly global::MessagePack.MessagePackSerializerOptions Options = global::MessagePack.MessagePackSerializerOptions.Standard.WithResolver(
+            global::MessagePack.Resolvers.CompositeResolver.Create(Instance, global::MessagePack.Resolvers.StandardResolver.Instance));
+
+        private DiceResolver()
+        {
+        }
+
+        /// <inheritdoc/>
+        public global::MessagePack.Formatters.IMessagePackFormatter<T>? GetFormatter<T>() => Cache<T>.Formatter;
+
+        private static object? Create(global::System.Type type)
+        {
+            return null;
+        }
+
+        private static class Cache<T>
+        {
+            public static readonly global::MessagePack.Formatters.IMessagePackFormatter<T>? Formatter = (global::MessagePack.Formatters.IMessagePackFormatter<T>?)Create(typeof(T));
+        }
+    }
+
     /// <summary>Reads and writes the arguments of <see cref="global::Demo.Dice.IDice"/> methods as MessagePack.</summary>
     internal static class DiceCodec
     {
@@ -98,7 +129,7 @@ namespace Demo.Dice
         /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
         public DiceClient(global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null)
         {
-            _options = options ?? global::Conec.TypedMessages.DefaultOptions;
+            _options = options ?? DiceResolver.Options;
             _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive, _options);
         }
 
@@ -125,7 +156,7 @@ namespace Demo.Dice
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Dice.IDice implementation, global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
         {
             if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));
-            var resolved = options ?? global::Conec.TypedMessages.DefaultOptions;
+            var resolved = options ?? DiceResolver.Options;
             return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, token) => DispatchAsync(implementation, methodId, arguments, resolved, token), cancellationToken);
         }
 

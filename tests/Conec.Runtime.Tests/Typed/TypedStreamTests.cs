@@ -111,6 +111,20 @@ public sealed class TypedStreamTests
         Assert.Equal(ConecError.MalformedMessage, garbage.Error);
     }
 
+    [Fact]
+    public void GeneratedFormattersServeTheContractsTypesAndMatchMessagePacksOwnLayout()
+    {
+        // The generated resolver, not MessagePack's dynamic (Reflection.Emit) one, serves the contract's record.
+        Assert.NotNull(ChatResolver.Instance.GetFormatter<ChatLine>());
+        Assert.Null(ChatResolver.Instance.GetFormatter<Uri>());
+
+        var line = new ChatLine("hello", 3);
+        var generated = MessagePack.MessagePackSerializer.Serialize(line, ChatResolver.Options, TestContext.Current.CancellationToken);
+        var dynamic = MessagePack.MessagePackSerializer.Serialize(line, MessagePack.MessagePackSerializerOptions.Standard, TestContext.Current.CancellationToken);
+        Assert.Equal(dynamic, generated);
+        Assert.Equal(line, MessagePack.MessagePackSerializer.Deserialize<ChatLine>(generated, ChatResolver.Options, TestContext.Current.CancellationToken));
+    }
+
     private sealed class RecordingHandler(List<string> heard) : IChatBroadcastHandler
     {
         public ValueTask Say(string sender, ChatLine line)
