@@ -7,6 +7,7 @@ public sealed class SampleTests
     [InlineData("Chat", new string[0])]
     [InlineData("FileTransfer", new[] { "8388608" })]
     [InlineData("Rpc", new string[0])]
+    [InlineData("Aot", new string[0])]
     public async Task TheSampleRunsAndChecksItsResult(string sample, string[] arguments)
     {
         await using var run = ProcessRunner.Start(ProcessRunner.Program($"samples/{sample}", sample), arguments);

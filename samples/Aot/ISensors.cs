@@ -1,0 +1,12 @@
+namespace Conec.Samples.Aot;
+
+/// <summary>The sample's contract: readings broadcast one way, and a call that averages them.</summary>
+[ConecStream]
+public interface ISensors
+{
+    /// <summary>Publishes a reading.</summary>
+    ValueTask Publish(Reading reading);
+
+    /// <summary>Averages readings on the serving client.</summary>
+    ValueTask<Reading> Average(Reading[] readings, CancellationToken cancellationToken);
+}
