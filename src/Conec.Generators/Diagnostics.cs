@@ -26,8 +26,8 @@ internal static class Diagnostics
 
     public static readonly DiagnosticDescriptor UnsupportedReturnType = Create(
         "CONEC0004", "Unsupported return type",
-        "Method '{0}' returns '{1}'; contract methods return Task, ValueTask, Task<T> or ValueTask<T>",
-        "One-way messages return Task or ValueTask; calls return Task<T> or ValueTask<T> (or Task/ValueTask with [ConecMethod(Call = true)]). Streamed IAsyncEnumerable<T> results are not generated in this version.");
+        "Method '{0}' returns '{1}'; contract methods return Task, ValueTask, Task<T>, ValueTask<T> or IAsyncEnumerable<T>",
+        "One-way messages return Task or ValueTask; calls return Task<T> or ValueTask<T> (or Task/ValueTask with [ConecMethod(Call = true)]); streamed results return IAsyncEnumerable<T>.");
 
     public static readonly DiagnosticDescriptor NonMethodMember = Create(
         "CONEC0005", "Properties and events cannot be contract members",

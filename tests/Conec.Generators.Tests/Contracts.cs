@@ -24,6 +24,7 @@ internal static class Contracts
             }
             """,
         ["Rpc"] = """
+            using System.Collections.Generic;
             using System.Threading;
             using System.Threading.Tasks;
             using Conec;
@@ -39,6 +40,8 @@ internal static class Contracts
 
                 [ConecMethod(Id = 3, Call = true)]
                 ValueTask Reset(CancellationToken cancellationToken);
+
+                IAsyncEnumerable<int> Count(int to, CancellationToken cancellationToken);
             }
             """,
         ["NestedAndGenericMessages"] = """

@@ -62,11 +62,11 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
-    public void CONEC0004_StreamedResultsAreNotGeneratedYet() => AssertDiagnostic("CONEC0004", "Ticks", """
+    public void CONEC0004_SynchronousSequencesAreNotSupported() => AssertDiagnostic("CONEC0004", "Ticks", """
         [ConecStream]
         public interface IC
         {
-            IAsyncEnumerable<int> Ticks();
+            IEnumerable<int> Ticks();
         }
         """);
 

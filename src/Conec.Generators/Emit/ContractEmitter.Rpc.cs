@@ -30,12 +30,13 @@ internal static partial class ContractEmitter
             {
                 MessageKind.OneWay => $"_rpc.NotifyAsync({id}, {encode}, {token})",
                 MessageKind.Call => $"_rpc.CallAsync({id}, {encode}, {token})",
+                MessageKind.Stream => $"_rpc.StreamAsync<{method.ResultType}>({id}, {encode}, {token})",
                 _ => $"_rpc.CallAsync<{method.ResultType}>({id}, {encode}, {token})",
             };
             w.Line();
             w.Line("/// <inheritdoc/>");
             w.Line($"public {Names.ReturnType(method)} {method.Name}({Names.ParameterList(method, true)}) =>");
-            w.Line($"    {call}{(method.ReturnsTask ? ".AsTask()" : "")};");
+            w.Line($"    {call}{(method.ReturnsTask && method.Kind != MessageKind.Stream ? ".AsTask()" : "")};");
         }
 
         w.Line();
@@ -53,14 +54,15 @@ internal static partial class ContractEmitter
         w.Open($"public static global::System.Threading.Tasks.Task ServeAsync({c.InterfaceReference} implementation, global::Conec.StreamPair stream, {Names.Options}? options = null, {Names.Token} cancellationToken = default)");
         w.Line("if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));");
         w.Line($"var resolved = options ?? {c.BaseName}Resolver.Options;");
-        w.Line("return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, token) => DispatchAsync(implementation, methodId, arguments, resolved, token), cancellationToken);");
+        w.Line("return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, resolved, token), cancellationToken);");
         w.Close();
         w.Line();
         w.Line("/// <summary>Serves calls arriving on an incoming stream.</summary>");
         w.Line($"public static global::System.Threading.Tasks.Task ServeAsync({c.InterfaceReference} implementation, global::Conec.IncomingStream stream, {Names.Options}? options = null, {Names.Token} cancellationToken = default) =>");
         w.Line("    ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), options, cancellationToken);");
         w.Line();
-        w.Open($"private static async {Names.ValueTask}<global::Conec.RpcResult> DispatchAsync({c.InterfaceReference} implementation, int methodId, {Names.Memory} arguments, {Names.Options} options, {Names.Token} cancellationToken)");
+        w.Open($"private static async {Names.ValueTask}<global::Conec.RpcResult> DispatchAsync({c.InterfaceReference} implementation, int methodId, {Names.Memory} arguments, global::Conec.RpcItemSink items, {Names.Options} options, {Names.Token} cancellationToken)");
+        w.Line("_ = items;");
         w.Open("switch (methodId)");
         foreach (var method in c.Methods)
         {
@@ -83,7 +85,15 @@ internal static partial class ContractEmitter
             }
 
             var invoke = $"implementation.{method.Name}({string.Join(", ", args)})";
-            if (method.Kind == MessageKind.CallWithResult)
+            if (method.Kind == MessageKind.Stream)
+            {
+                w.Open($"await foreach (var item in global::System.Threading.Tasks.TaskAsyncEnumerableExtensions.WithCancellation({invoke}, cancellationToken).ConfigureAwait(false))");
+                w.Line("await items.SendAsync(item, options).ConfigureAwait(false);");
+                w.Close();
+                w.Line();
+                w.Line("return global::Conec.RpcResult.Void;");
+            }
+            else if (method.Kind == MessageKind.CallWithResult)
             {
                 w.Line($"var result = await {invoke}.ConfigureAwait(false);");
                 w.Line("return global::Conec.RpcResult.From(result, options);");

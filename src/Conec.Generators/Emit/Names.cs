@@ -29,6 +29,11 @@ internal static class Names
     /// <summary>The interface method's return type, as declared.</summary>
     public static string ReturnType(MethodModel method)
     {
+        if (method.Kind == MessageKind.Stream)
+        {
+            return $"global::System.Collections.Generic.IAsyncEnumerable<{method.ResultType}>";
+        }
+
         var task = method.ReturnsTask ? "global::System.Threading.Tasks.Task" : ValueTask;
         return method.ResultType is { } result ? $"{task}<{result}>" : task;
     }

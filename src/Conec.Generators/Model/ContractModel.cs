@@ -37,4 +37,7 @@ internal enum MessageKind
 
     /// <summary>A call with a result.</summary>
     CallWithResult,
+
+    /// <summary>A call whose result is streamed: <c>IAsyncEnumerable&lt;T&gt;</c>.</summary>
+    Stream,
 }

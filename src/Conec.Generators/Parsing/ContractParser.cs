@@ -111,6 +111,12 @@ internal static class ContractParser
             case "System.Threading.Tasks.Task" or "System.Threading.Tasks.ValueTask":
                 kind = markedCall ? MessageKind.Call : MessageKind.OneWay;
                 break;
+            case "System.Collections.Generic.IAsyncEnumerable<T>":
+                kind = MessageKind.Stream;
+                resultType = returnType!.TypeArguments[0].ToDisplayString(TypeFormat);
+                CheckMessageType(returnType.TypeArguments[0], method.Name, location, diagnostics);
+                types.Add(returnType.TypeArguments[0]);
+                break;
             case "System.Threading.Tasks.Task<TResult>" or "System.Threading.Tasks.ValueTask<TResult>":
                 kind = MessageKind.CallWithResult;
                 resultType = returnType!.TypeArguments[0].ToDisplayString(TypeFormat);

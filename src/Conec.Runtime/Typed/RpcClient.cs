@@ -42,6 +42,11 @@ public sealed class RpcClient : IAsyncDisposable
     public async ValueTask<T> CallAsync<T>(int methodId, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken = default)
     {
         var value = await CallCoreAsync(methodId, arguments, cancellationToken);
+        return Decode<T>(value);
+    }
+
+    private T Decode<T>(ReadOnlyMemory<byte> value)
+    {
         try
         {
             return MessagePackSerializer.Deserialize<T>(value, _options, CancellationToken.None);
@@ -55,6 +60,37 @@ public sealed class RpcClient : IAsyncDisposable
     /// <summary>Calls a method that returns no value; completes when the remote handler has finished.</summary>
     public async ValueTask CallAsync(int methodId, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken = default) =>
         await CallCoreAsync(methodId, arguments, cancellationToken);
+
+    /// <summary>
+    /// Calls a method whose result is streamed: yields each item as it arrives. Stopping early, or cancelling
+    /// <paramref name="cancellationToken"/>, cancels the remote handler.
+    /// </summary>
+    public async IAsyncEnumerable<T> StreamAsync<T>(int methodId, ReadOnlyMemory<byte> arguments, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ThrowIfFailed();
+        var callId = Interlocked.Increment(ref _nextCallId);
+        var call = new PendingCall { Items = System.Threading.Channels.Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new() { SingleReader = true, SingleWriter = true }) };
+        _pending[callId] = call;
+        using var activity = Diagnostics.ConecTelemetry.Source.StartActivity("conec.rpc.call", System.Diagnostics.ActivityKind.Client);
+        activity?.SetTag("rpc.method_id", methodId);
+        try
+        {
+            Enqueue(new Outgoing(RpcFrame.Request, callId, methodId, arguments, null, activity?.Id));
+            await foreach (var item in call.Items.Reader.ReadAllAsync(cancellationToken))
+            {
+                yield return Decode<T>(item);
+            }
+        }
+        finally
+        {
+            _pending.TryRemove(callId, out _);
+            if (!call.Task.IsCompleted)
+            {
+                // The consumer stopped early or was cancelled: the handler need not go on producing.
+                await CancelRemoteAsync(callId, call, cancellationToken);
+            }
+        }
+    }
 
     /// <summary>Sends a one-way message: the remote handler runs, nothing comes back.</summary>
     public async ValueTask NotifyAsync(int methodId, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken = default)
@@ -174,6 +210,9 @@ public sealed class RpcClient : IAsyncDisposable
 
                 switch (frame.Kind)
                 {
+                    case RpcFrame.Item:
+                        call.Push(frame.Rest);
+                        break;
                     case RpcFrame.Result:
                         call.Complete(frame.Rest);
                         break;
@@ -211,12 +250,32 @@ public sealed class RpcClient : IAsyncDisposable
     {
         private readonly TaskCompletionSource<ReadOnlyMemory<byte>> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        /// <summary>
+        /// A streamed result's items, in order. Unbounded: the response reader serves every call on the stream and
+        /// must not wait for one slow consumer; the server's own sends are what the transport throttles.
+        /// </summary>
+        public System.Threading.Channels.Channel<ReadOnlyMemory<byte>>? Items { get; init; }
+
         public Task<ReadOnlyMemory<byte>> Task => _result.Task;
 
-        public void Complete(ReadOnlyMemory<byte> value) => _result.TrySetResult(value);
+        public void Push(ReadOnlyMemory<byte> item) => Items?.Writer.TryWrite(item);
 
-        public void Fail(Exception failure) => _result.TrySetException(failure);
+        public void Complete(ReadOnlyMemory<byte> value)
+        {
+            Items?.Writer.TryComplete();
+            _result.TrySetResult(value);
+        }
 
-        public void Cancel(CancellationToken token) => _result.TrySetCanceled(token);
+        public void Fail(Exception failure)
+        {
+            Items?.Writer.TryComplete(failure);
+            _result.TrySetException(failure);
+        }
+
+        public void Cancel(CancellationToken token)
+        {
+            Items?.Writer.TryComplete(new OperationCanceledException(token));
+            _result.TrySetCanceled(token);
+        }
     }
 }

@@ -14,6 +14,7 @@ internal static class RpcFrame
     public const int Result = 2;
     public const int Error = 3;
     public const int Notify = 4;
+    public const int Item = 5;
 
     /// <summary><c>[0, callId, methodId, arguments]</c> or, for a notification, <c>[4, methodId, arguments]</c>.</summary>
     public static void WriteCall(IBufferWriter<byte> buffer, long callId, int methodId, ReadOnlyMemory<byte> arguments, bool notify, string? traceParent = null)
@@ -56,6 +57,17 @@ internal static class RpcFrame
         writer.Flush();
     }
 
+    /// <summary><c>[5, callId, value]</c>: one item of a streamed result; the stream ends with a result or an error.</summary>
+    public static void WriteItem(IBufferWriter<byte> buffer, long callId, ReadOnlyMemory<byte> value)
+    {
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteArrayHeader(3);
+        writer.Write(Item);
+        writer.Write(callId);
+        writer.WriteRaw(value.Span);
+        writer.Flush();
+    }
+
     public static void WriteError(IBufferWriter<byte> buffer, long callId, string type, string message)
     {
         var writer = new MessagePackWriter(buffer);
@@ -89,7 +101,7 @@ internal static class RpcFrame
                 case Notify when count is 3 or 4:
                     methodId = reader.ReadInt32();
                     return WithTrace(message, ref reader, new Parsed(kind, callId, methodId, default), count == 4);
-                case Cancel or Result or Error when count >= 2:
+                case Cancel or Result or Error or Item when count >= 2:
                     callId = reader.ReadInt64();
                     break;
                 default:

@@ -7,8 +7,9 @@ namespace Conec;
 /// <summary>Runs one call: the generated server deserializes the arguments, calls the implementation, serializes the result.</summary>
 /// <param name="methodId">The contract method's id.</param>
 /// <param name="arguments">The arguments as one MessagePack array.</param>
+/// <param name="items">Where a streamed result's items go, before the dispatcher returns.</param>
 /// <param name="cancellationToken">Cancelled when the caller cancels the call or the stream ends.</param>
-public delegate ValueTask<RpcResult> RpcDispatcher(int methodId, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken);
+public delegate ValueTask<RpcResult> RpcDispatcher(int methodId, ReadOnlyMemory<byte> arguments, RpcItemSink items, CancellationToken cancellationToken);
 
 /// <summary>
 /// The serving end of an RPC stream, used by generated servers: calls run concurrently, a cancellation from the
@@ -16,6 +17,9 @@ public delegate ValueTask<RpcResult> RpcDispatcher(int methodId, ReadOnlyMemory<
 /// </summary>
 public static class RpcServer
 {
+    /// <summary>Notifications have no result to stream; an item sent for one is a bug in the handler.</summary>
+    private static readonly RpcItemSink NoItems = new(_ => throw new InvalidOperationException("A one-way message cannot stream items."));
+
     /// <summary>Serves calls arriving on <paramref name="receive"/> until the caller finishes the stream.</summary>
     public static async Task ServeAsync(OutStream send, InStream receive, RpcDispatcher dispatcher, CancellationToken cancellationToken = default)
     {
@@ -45,7 +49,7 @@ public static class RpcServer
                     case RpcFrame.Cancel:
                         break; // The call already finished; its result is on its way.
                     case RpcFrame.Notify:
-                        await dispatcher(frame.MethodId, frame.Rest, stopping.Token);
+                        await dispatcher(frame.MethodId, frame.Rest, NoItems, stopping.Token);
                         break;
                     default:
                         throw new ConecException(ConecError.MalformedMessage, $"The caller sent RPC message kind {frame.Kind}.");
@@ -67,9 +71,10 @@ public static class RpcServer
                 "conec.rpc.serve", System.Diagnostics.ActivityKind.Server, Diagnostics.ConecTelemetry.ParseTraceParent(frame.TraceParent));
             activity?.SetTag("rpc.system", "conec");
             activity?.SetTag("rpc.method_id", frame.MethodId);
+            var items = new RpcItemSink(value => SendFrameAsync(b => RpcFrame.WriteItem(b, frame.CallId, value), callCancel.Token));
             try
             {
-                var result = await dispatcher(frame.MethodId, frame.Rest, callCancel.Token);
+                var result = await dispatcher(frame.MethodId, frame.Rest, items, callCancel.Token);
                 RpcFrame.WriteResult(buffer, frame.CallId, result.Value);
             }
             catch (Exception e) when (e is not ConecException { Error: ConecError.MalformedMessage })
@@ -84,14 +89,24 @@ public static class RpcServer
                 callCancel.Dispose();
             }
 
-            await sendLock.WaitAsync(CancellationToken.None);
             try
             {
-                await send.SendAsync(buffer.WrittenMemory, CancellationToken.None);
+                await SendFrameAsync(b => b.Write(buffer.WrittenSpan), CancellationToken.None);
             }
             catch (ConecException)
             {
                 // The caller stopped reading; the result has nowhere to go.
+            }
+        }
+
+        async ValueTask SendFrameAsync(Action<IBufferWriter<byte>> write, CancellationToken cancellationToken)
+        {
+            var frame = new ArrayBufferWriter<byte>();
+            write(frame);
+            await sendLock.WaitAsync(cancellationToken);
+            try
+            {
+                await send.SendAsync(frame.WrittenMemory, cancellationToken);
             }
             finally
             {

@@ -403,15 +403,16 @@ namespace Demo.Inventory
         {
             if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));
             var resolved = options ?? InventoryResolver.Options;
-            return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, token) => DispatchAsync(implementation, methodId, arguments, resolved, token), cancellationToken);
+            return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, resolved, token), cancellationToken);
         }
 
         /// <summary>Serves calls arriving on an incoming stream.</summary>
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Inventory.IInventory implementation, global::Conec.IncomingStream stream, global::MessagePack.MessagePackSerializerOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default) =>
             ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), options, cancellationToken);
 
-        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Inventory.IInventory implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::MessagePack.MessagePackSerializerOptions options, global::System.Threading.CancellationToken cancellationToken)
+        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Inventory.IInventory implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::MessagePack.MessagePackSerializerOptions options, global::System.Threading.CancellationToken cancellationToken)
         {
+            _ = items;
             switch (methodId)
             {
                 case InventoryMethodIds.Stock:

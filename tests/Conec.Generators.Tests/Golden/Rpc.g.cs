@@ -14,6 +14,9 @@ namespace Demo.Dice
 
         /// <summary>The id of <c>Reset</c>.</summary>
         public const int Reset = 3;
+
+        /// <summary>The id of <c>Count</c>.</summary>
+        public const int Count = 1642576020;
     }
 
     /// <summary>
@@ -101,8 +104,40 @@ namespace Demo.Dice
             return buffer.WrittenMemory;
         }
 
+        /// <summary>Writes the arguments of <c>Count</c>, one MessagePack value each.</summary>
+        public static void WriteCount(ref global::MessagePack.MessagePackWriter writer, int to, global::MessagePack.MessagePackSerializerOptions options)
+        {
+            global::MessagePack.MessagePackSerializer.Serialize(ref writer, to, options);
+        }
+
+        /// <summary>Encodes the arguments of <c>Count</c> as one array (the RPC form).</summary>
+        public static global::System.ReadOnlyMemory<byte> EncodeCount(int to, global::MessagePack.MessagePackSerializerOptions options)
+        {
+            var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
+            var writer = new global::MessagePack.MessagePackWriter(buffer);
+            writer.WriteArrayHeader(1);
+            WriteCount(ref writer, to, options);
+            writer.Flush();
+            return buffer.WrittenMemory;
+        }
+
         /// <summary>Decodes the arguments of <c>Roll</c> from its RPC array.</summary>
         public static int ReadRoll(global::System.ReadOnlyMemory<byte> arguments, global::MessagePack.MessagePackSerializerOptions options)
+        {
+            try
+            {
+                var reader = new global::MessagePack.MessagePackReader(arguments);
+                reader.ReadArrayHeader();
+                return global::MessagePack.MessagePackSerializer.Deserialize<int>(ref reader, options);
+            }
+            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
+            {
+                throw global::Conec.TypedMessages.Malformed(e);
+            }
+        }
+
+        /// <summary>Decodes the arguments of <c>Count</c> from its RPC array.</summary>
+        public static int ReadCount(global::System.ReadOnlyMemory<byte> arguments, global::MessagePack.MessagePackSerializerOptions options)
         {
             try
             {
@@ -145,6 +180,10 @@ namespace Demo.Dice
         public global::System.Threading.Tasks.ValueTask Reset(global::System.Threading.CancellationToken cancellationToken) =>
             _rpc.CallAsync(DiceMethodIds.Reset, DiceCodec.EncodeReset(_options), cancellationToken);
 
+        /// <inheritdoc/>
+        public global::System.Collections.Generic.IAsyncEnumerable<int> Count(int to, global::System.Threading.CancellationToken cancellationToken) =>
+            _rpc.StreamAsync<int>(DiceMethodIds.Count, DiceCodec.EncodeCount(to, _options), cancellationToken);
+
         /// <summary>Ends the stream: the server stops, and calls still waiting fail.</summary>
         public global::System.Threading.Tasks.ValueTask DisposeAsync() => _rpc.DisposeAsync();
     }
@@ -157,15 +196,16 @@ namespace Demo.Dice
         {
             if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));
             var resolved = options ?? DiceResolver.Options;
-            return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, token) => DispatchAsync(implementation, methodId, arguments, resolved, token), cancellationToken);
+            return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, resolved, token), cancellationToken);
         }
 
         /// <summary>Serves calls arriving on an incoming stream.</summary>
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Dice.IDice implementation, global::Conec.IncomingStream stream, global::MessagePack.MessagePackSerializerOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default) =>
             ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), options, cancellationToken);
 
-        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Dice.IDice implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::MessagePack.MessagePackSerializerOptions options, global::System.Threading.CancellationToken cancellationToken)
+        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Dice.IDice implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::MessagePack.MessagePackSerializerOptions options, global::System.Threading.CancellationToken cancellationToken)
         {
+            _ = items;
             switch (methodId)
             {
                 case DiceMethodIds.Roll:
@@ -185,6 +225,17 @@ namespace Demo.Dice
 
                 {
                     await implementation.Reset(cancellationToken).ConfigureAwait(false);
+                    return global::Conec.RpcResult.Void;
+                }
+                case DiceMethodIds.Count:
+
+                {
+                    var args = DiceCodec.ReadCount(arguments, options);
+                    await foreach (var item in global::System.Threading.Tasks.TaskAsyncEnumerableExtensions.WithCancellation(implementation.Count(args, cancellationToken), cancellationToken).ConfigureAwait(false))
+                    {
+                        await items.SendAsync(item, options).ConfigureAwait(false);
+                    }
+
                     return global::Conec.RpcResult.Void;
                 }
                 default:

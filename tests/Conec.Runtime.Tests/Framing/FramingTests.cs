@@ -90,6 +90,9 @@ public sealed class FramingTests
         await using var receive = new InStream(await pair.Server.AcceptStreamAsync(ct), FrameLimits.DefaultMaxMessageSize);
         var error = await Assert.ThrowsAsync<ConecException>(async () => await receive.ReadAsync(ct));
         Assert.Equal(ConecError.MessageTooLarge, error.Error);
+
+        // A QUIC stream collected by the GC is aborted by its finalizer, which would race the header above.
+        GC.KeepAlive(raw);
     }
 
     [Theory]

@@ -31,6 +31,25 @@ internal sealed class ChatService : IChat
 
     public ValueTask Fail(string message) => throw new InvalidOperationException(message);
 
+    public TaskCompletionSource CountStopped { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public async IAsyncEnumerable<int> Count(int upTo, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        try
+        {
+            for (var i = 1; i <= upTo; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return i;
+                await Task.Yield();
+            }
+        }
+        finally
+        {
+            CountStopped.TrySetResult();
+        }
+    }
+
     public async ValueTask<int> Wait(int milliseconds, CancellationToken cancellationToken)
     {
         WaitStarted.TrySetResult();

@@ -21,4 +21,6 @@ public interface IChat
     ValueTask Fail(string message);
 
     ValueTask<int> Wait(int milliseconds, CancellationToken cancellationToken);
+
+    IAsyncEnumerable<int> Count(int upTo, CancellationToken cancellationToken);
 }

@@ -102,6 +102,45 @@ public sealed class TypedStreamTests
         Assert.Equal(20, await chat.Roll(2, ct));
     }
 
+    [Theory, MemberData(nameof(Modes))]
+    public async Task StreamedResultsArriveInOrderAndStoppingEarlyStopsTheServer(TransportMode mode)
+    {
+        await using var cluster = await Cluster.StartAsync(mode);
+        var client = await cluster.ConnectAsync("client1");
+        var ct = Timeouts.Token();
+        var service = new ChatService();
+        var pair = await client.NewProxiedStreamAsync("client1", ct);
+        _ = ChatServer.ServeAsync(service, await Messages.NextAsync(client.IncomingStreams, ct), cancellationToken: ct);
+        await using var chat = new ChatClient(pair);
+
+        var all = new List<int>();
+        await foreach (var i in chat.Count(5, ct))
+        {
+            all.Add(i);
+        }
+
+        Assert.Equal([1, 2, 3, 4, 5], all);
+
+        // Stopping after two items cancels the producer on the server.
+        var service2 = new ChatService();
+        var pair2 = await client.NewProxiedStreamAsync("client1", ct);
+        _ = ChatServer.ServeAsync(service2, await Messages.NextAsync(client.IncomingStreams, ct), cancellationToken: ct);
+        await using var chat2 = new ChatClient(pair2);
+        var taken = new List<int>();
+        await foreach (var i in chat2.Count(1_000_000, ct))
+        {
+            taken.Add(i);
+            if (taken.Count == 2)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal([1, 2], taken);
+        await service2.CountStopped.Task.WaitAsync(ct);
+        Assert.Equal(20, await chat2.Roll(2, ct));
+    }
+
     [Fact]
     public void AMessageThatDoesNotMatchTheContractIsAClearError()
     {
