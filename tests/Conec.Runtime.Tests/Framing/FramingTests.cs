@@ -108,5 +108,6 @@ public sealed class FramingTests
         Assert.Equal(new byte[] { 42, 0 }, await receive.ReadAsync(ct));
         var error = await Assert.ThrowsAsync<ConecException>(async () => await receive.ReadAsync(ct));
         Assert.Equal(ConecError.TruncatedMessage, error.Error);
+        GC.KeepAlive(raw);
     }
 }
