@@ -62,10 +62,12 @@ internal static class Commands
             }
 
             using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
+            using var shutdown = new ShutdownSignal(ct);
             config.LoggerFactory = logging;
-            await using var coord = await Coord.StartAsync(config, ct);
+            await using var coord = await Coord.StartAsync(config, shutdown.Token);
             Console.WriteLine($"Coordinator listening on {coord.LocalEndPoint}. Ctrl+C stops it.");
-            await Task.WhenAny(coord.Completion, Task.Delay(Timeout.Infinite, ct)).ContinueWith(static _ => { }, TaskScheduler.Default);
+            await Task.WhenAny(coord.Completion, Task.Delay(Timeout.Infinite, shutdown.Token)).ContinueWith(static _ => { }, TaskScheduler.Default);
+            Console.WriteLine("Stopping: closing every client's connection.");
             return 0;
         }));
         return command;

@@ -62,6 +62,11 @@ public sealed partial class CliProcessTests : IDisposable
         await bob.WriteLineAsync("");
         Assert.Equal(0, await alice.ExitCodeAsync(ct));
         Assert.Equal(0, await bob.ExitCodeAsync(ct));
+
+        // Stopping the coordinator closes it cleanly and exits with 0.
+        coord.Terminate();
+        Assert.Equal(0, await coord.ExitCodeAsync(ct));
+        Assert.Contains("Coordinator stopped", coord.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -78,6 +78,13 @@ internal sealed class ProcessRunner : IAsyncDisposable
 
     public static ProcessRunner Start(string dll, params string[] arguments) => new(dll, arguments);
 
+    /// <summary>Asks the program to stop as a service manager does (SIGTERM; Ctrl+C takes the same path).</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
     public async Task WriteLineAsync(string line)
     {
         await _process.StandardInput.WriteLineAsync(line);
