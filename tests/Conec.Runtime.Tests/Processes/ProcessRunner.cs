@@ -78,6 +78,9 @@ internal sealed class ProcessRunner : IAsyncDisposable
 
     public static ProcessRunner Start(string dll, params string[] arguments) => new(dll, arguments);
 
+    /// <summary>Kills the program outright (SIGKILL): no cleanup, no goodbye, as a crash or power cut would.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
     /// <summary>Asks the program to stop as a service manager does (SIGTERM; Ctrl+C takes the same path).</summary>
     public void Terminate()
     {
