@@ -60,40 +60,35 @@ public sealed partial class Client
     private async Task ReceiveStreamAsync(TransportStream stream)
     {
         IncomingStream incoming;
-        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token))
+        try
         {
-            deadline.CancelAfter(_config.ConnectTimeout);
-            try
+            var header = await StreamHeader.ReadAsync(stream, _config.ConnectTimeout, _shutdown.Token);
+            if (header.Kind == StreamHeaderKind.ChannelOffer)
             {
-                var bytes = await SingleFrame.ReadAsync(stream.Input, ProtocolConstants.MaxControlMessageSize, deadline.Token)
-                    ?? throw new ConecException(ConecError.ProtocolViolation, "the stream ended before its header");
-                var header = StreamHeader.Decode(new ReadOnlySequence<byte>(bytes));
-                if (header.Kind == StreamHeaderKind.ChannelOffer)
-                {
-                    await AnswerOfferAsync(stream, header);
-                    return;
-                }
-
-                var send = new OutStream(stream, _config.MaxMessageSize);
-                var receive = new InStream(stream, _config.MaxMessageSize);
-                incoming = header.Kind switch
-                {
-                    StreamHeaderKind.FromPeer => new IncomingStream(header.Name, header.StreamId, send, receive)
-                    {
-                        Kind = StreamKind.Proxied,
-                        TraceContext = Diagnostics.ConecTelemetry.ParseTraceParent(header.TraceParent),
-                    },
-                    StreamHeaderKind.FromCoordinator => new IncomingStream(null, header.StreamId, send, receive) { Kind = StreamKind.Coordinator },
-                    _ => throw new ConecException(ConecError.ProtocolViolation, $"the coordinator may not open a {header.Kind} stream"),
-                };
-            }
-            catch (Exception e) when (e is ConecException or OperationCanceledException)
-            {
-                ClientLog.StreamRefused(_logger, Id, e is OperationCanceledException ? "no header arrived in time" : e.Message);
-                stream.AbortWrite(ProtocolCodes.StreamHeaderRefused);
-                await stream.DisposeAsync();
+                await AnswerOfferAsync(stream, header);
                 return;
             }
+
+            var send = new OutStream(stream, _config.MaxMessageSize);
+            var receive = new InStream(stream, _config.MaxMessageSize);
+            incoming = header.Kind switch
+            {
+                StreamHeaderKind.FromPeer => new IncomingStream(header.Name, header.StreamId, send, receive)
+                {
+                    Kind = StreamKind.Proxied,
+                    TraceContext = Diagnostics.ConecTelemetry.ParseTraceParent(header.TraceParent),
+                },
+                StreamHeaderKind.FromCoordinator => new IncomingStream(null, header.StreamId, send, receive) { Kind = StreamKind.Coordinator },
+                _ => throw new ConecException(ConecError.ProtocolViolation, $"the coordinator may not open a {header.Kind} stream"),
+            };
+        }
+        catch (Exception e) when (e is ConecException or OperationCanceledException)
+        {
+            ClientLog.StreamRefused(_logger, Id, e.Message);
+            stream.AbortWrite(ProtocolCodes.StreamHeaderRefused);
+            stream.AbortRead(ProtocolCodes.StreamHeaderRefused);
+            await stream.DisposeAsync();
+            return;
         }
 
         if (!_incoming.Writer.TryWrite(incoming))

@@ -171,39 +171,33 @@ internal sealed partial class DirectChannels
     private async Task ReceiveDirectStreamAsync(DirectChannel channel, TransportStream stream)
     {
         IncomingStream incoming;
-        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token))
+        try
         {
-            deadline.CancelAfter(_config.ConnectTimeout);
-            try
+            var header = await StreamHeader.ReadAsync(stream, _config.ConnectTimeout, _shutdown.Token);
+            if (header.Kind != StreamHeaderKind.Direct)
             {
-                var bytes = await SingleFrame.ReadAsync(stream.Input, ProtocolConstants.MaxControlMessageSize, deadline.Token)
-                    ?? throw new ConecException(ConecError.ProtocolViolation, "the stream ended before its header");
-                var header = StreamHeader.Decode(new ReadOnlySequence<byte>(bytes));
-                if (header.Kind != StreamHeaderKind.Direct)
-                {
-                    throw new ConecException(ConecError.ProtocolViolation, $"a {header.Kind} stream is not allowed on a direct channel");
-                }
-
-                // The id in the header must be the channel's authenticated peer: a forged sender is refused.
-                if (!string.Equals(header.Name, channel.Peer, StringComparison.OrdinalIgnoreCase))
-                {
-                    throw new ConecException(ConecError.IdentityRejected, $"'{channel.Peer}' opened a stream claiming to be '{header.Name}'");
-                }
-
-                incoming = new IncomingStream(channel.Peer, header.StreamId, new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize))
-                {
-                    Kind = StreamKind.Direct,
-                    TraceContext = Diagnostics.ConecTelemetry.ParseTraceParent(header.TraceParent),
-                };
+                throw new ConecException(ConecError.ProtocolViolation, $"a {header.Kind} stream is not allowed on a direct channel");
             }
-            catch (Exception e) when (e is ConecException or OperationCanceledException)
+
+            // The id in the header must be the channel's authenticated peer: a forged sender is refused.
+            if (!string.Equals(header.Name, channel.Peer, StringComparison.OrdinalIgnoreCase))
             {
-                ClientLog.StreamRefused(_logger, _id, e is OperationCanceledException ? "no header arrived in time" : e.Message);
-                stream.AbortWrite(ProtocolCodes.StreamHeaderRefused);
-                stream.AbortRead(ProtocolCodes.StreamHeaderRefused);
-                await stream.DisposeAsync();
-                return;
+                throw new ConecException(ConecError.IdentityRejected, $"'{channel.Peer}' opened a stream claiming to be '{header.Name}'");
             }
+
+            incoming = new IncomingStream(channel.Peer, header.StreamId, new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize))
+            {
+                Kind = StreamKind.Direct,
+                TraceContext = Diagnostics.ConecTelemetry.ParseTraceParent(header.TraceParent),
+            };
+        }
+        catch (Exception e) when (e is ConecException or OperationCanceledException)
+        {
+            ClientLog.StreamRefused(_logger, _id, e.Message);
+            stream.AbortWrite(ProtocolCodes.StreamHeaderRefused);
+            stream.AbortRead(ProtocolCodes.StreamHeaderRefused);
+            await stream.DisposeAsync();
+            return;
         }
 
         if (!_deliver(incoming))

@@ -139,22 +139,15 @@ internal sealed partial class CoordSession
     private async Task ServeStreamAsync(TransportStream stream, CancellationToken shutdown)
     {
         StreamHeader header;
-        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(shutdown))
+        try
         {
-            deadline.CancelAfter(_coord.Config.HelloTimeout);
-            try
-            {
-                var bytes = await SingleFrame.ReadAsync(stream.Input, ProtocolConstants.MaxControlMessageSize, deadline.Token)
-                    ?? throw new ConecException(ConecError.ProtocolViolation, "the stream ended before its header");
-                header = StreamHeader.Decode(new ReadOnlySequence<byte>(bytes));
-            }
-            catch (Exception e) when (e is ConecException or OperationCanceledException)
-            {
-                var reason = e is OperationCanceledException ? "no header arrived in time" : e.Message;
-                CoordLog.StreamRefused(_logger, Id, reason);
-                await RefuseStreamAsync(stream, null);
-                return;
-            }
+            header = await StreamHeader.ReadAsync(stream, _coord.Config.HelloTimeout, shutdown);
+        }
+        catch (Exception e) when (e is ConecException or OperationCanceledException)
+        {
+            CoordLog.StreamRefused(_logger, Id, e.Message);
+            await RefuseStreamAsync(stream, null);
+            return;
         }
 
         switch (header.Kind)

@@ -88,6 +88,31 @@ internal sealed record StreamHeader(StreamHeaderKind Kind, string? Name, ulong S
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// Reads and decodes the header a stream must start with, within <paramref name="timeout"/>: a peer that opens
+    /// streams and never finishes their headers holds nothing for longer than that.
+    /// </summary>
+    /// <exception cref="ConecException">
+    /// <see cref="ConecError.Timeout"/> when no header arrived in time, <see cref="ConecError.ProtocolViolation"/> when
+    /// the stream ended first or the header is malformed, or the stream's failure.
+    /// </exception>
+    /// <exception cref="OperationCanceledException"><paramref name="shutdown"/> was cancelled.</exception>
+    public static async ValueTask<StreamHeader> ReadAsync(Transport.TransportStream stream, TimeSpan timeout, CancellationToken shutdown)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            var bytes = await Framing.SingleFrame.ReadAsync(stream.Input, ProtocolConstants.MaxControlMessageSize, deadline.Token)
+                ?? throw new ConecException(ConecError.ProtocolViolation, "the stream ended before its header");
+            return Decode(new ReadOnlySequence<byte>(bytes));
+        }
+        catch (OperationCanceledException) when (!shutdown.IsCancellationRequested)
+        {
+            throw new ConecException(ConecError.Timeout, $"no header arrived within {timeout.TotalSeconds:0.###} s");
+        }
+    }
+
     /// <exception cref="ConecException"><see cref="ConecError.ProtocolViolation"/> for malformed input or an unknown kind.</exception>
     public static StreamHeader Decode(ReadOnlySequence<byte> bytes)
     {

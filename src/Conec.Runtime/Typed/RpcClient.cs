@@ -19,6 +19,8 @@ public sealed class RpcClient : IAsyncDisposable
     // Callers queue what to send and one writer sends it: concurrent calls never contend for the stream.
     private readonly System.Threading.Channels.Channel<Outgoing> _outgoing =
         System.Threading.Channels.Channel.CreateUnbounded<Outgoing>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
     private readonly Task _responses;
     private readonly Task _writer;
     private long _nextCallId;
@@ -104,11 +106,20 @@ public sealed class RpcClient : IAsyncDisposable
     /// <summary>Finishes the calling direction (the server then ends) and fails calls still waiting.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _outgoing.Writer.TryComplete();
         await _writer;
         await _send.FinishAsync();
-        await _receive.DisposeAsync();
+
+        // Stop the response reader before releasing the stream it reads: one reader at a time on an InStream.
+        await _stopping.CancelAsync();
         await _responses;
+        await _receive.DisposeAsync();
+        _stopping.Dispose();
     }
 
     private async ValueTask<ReadOnlyMemory<byte>> CallCoreAsync(int methodId, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
@@ -200,7 +211,7 @@ public sealed class RpcClient : IAsyncDisposable
         ConecException failure;
         try
         {
-            while (await _receive.ReadAsync() is { } message)
+            while (await _receive.ReadAsync(_stopping.Token) is { } message)
             {
                 var frame = RpcFrame.Parse(message);
                 if (!_pending.TryGetValue(frame.CallId, out var call))
@@ -229,6 +240,10 @@ public sealed class RpcClient : IAsyncDisposable
         catch (ConecException e)
         {
             failure = e;
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            failure = new ConecException(ConecError.StreamClosed, "The RPC client was disposed; no result will arrive.");
         }
 
         _failure = failure;
