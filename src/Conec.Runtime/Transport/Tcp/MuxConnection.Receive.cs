@@ -14,6 +14,10 @@ internal sealed partial class MuxConnection
     private long _lastReceived;
     private bool _settingsSeen;
 
+    // Streams given data by the frames of the current read, flushed once when they are all parsed: a read of many
+    // small frames for one stream then wakes its reader once, not once per frame. Reader loop only.
+    private List<MuxStream>? _unflushed;
+
     private async Task ReadLoopAsync()
     {
         // Zero-byte reads wait for data without holding a buffer, so an idle connection costs no 64 KiB read buffer.
@@ -25,12 +29,19 @@ internal sealed partial class MuxConnection
                 var result = await reader.ReadAsync(_lifetime.Token);
                 Volatile.Write(ref _lastReceived, Environment.TickCount64);
                 var buffer = result.Buffer;
-                while (TryReadFrame(ref buffer, out var frame, out var body))
+                try
                 {
-                    if (_closeError is null)
+                    while (TryReadFrame(ref buffer, out var frame, out var body))
                     {
-                        HandleFrame(frame, body);
+                        if (_closeError is null)
+                        {
+                            HandleFrame(frame, body);
+                        }
                     }
+                }
+                finally
+                {
+                    FlushReceivedData();
                 }
 
                 reader.AdvanceTo(buffer.Start, buffer.End);
@@ -140,11 +151,33 @@ internal sealed partial class MuxConnection
         }
 
         var stream = FindStream(frame);
-        if (stream is null || !stream.OnData(body, (frame.Flags & MuxFrame.Flag) != 0))
+        var fin = (frame.Flags & MuxFrame.Flag) != 0;
+        if (stream is null || !stream.OnData(body, fin))
         {
             // Bytes for a stream that is gone or no longer read still used connection credit: give it back.
             OnBytesConsumed(frame.Length);
         }
+        else if (!fin && !stream.FlushPending)
+        {
+            stream.FlushPending = true;
+            (_unflushed ??= []).Add(stream);
+        }
+    }
+
+    private void FlushReceivedData()
+    {
+        if (_unflushed is not { Count: > 0 } streams)
+        {
+            return;
+        }
+
+        foreach (var stream in streams)
+        {
+            stream.FlushPending = false;
+            stream.FlushReceived();
+        }
+
+        streams.Clear();
     }
 
     /// <summary>
@@ -246,8 +279,12 @@ internal sealed partial class MuxConnection
         lock (_sync)
         {
             _peerStreamWindow = streamWindow;
-            _sendLimit = connectionWindow;
             _peerMaxStreams = maxStreams;
+        }
+
+        lock (_sendLock)
+        {
+            _sendLimit = connectionWindow;
         }
 
         _settingsSeen = true;
@@ -257,7 +294,7 @@ internal sealed partial class MuxConnection
 
     private void OnConnectionCredit(long limit)
     {
-        lock (_sync)
+        lock (_sendLock)
         {
             if (limit <= _sendLimit)
             {
@@ -330,57 +367,10 @@ internal sealed partial class MuxConnection
         }
     }
 
-    /// <summary>Takes up to <paramref name="wanted"/> bytes of connection and stream credit for one data frame.</summary>
-    internal int ReserveCredit(MuxStream stream, int wanted)
-    {
-        lock (_sync)
-        {
-            var available = Math.Min(_sendLimit - _sendOffset, stream.SendLimit - stream.SendOffset);
-            var granted = (int)Math.Min(wanted, available);
-            if (granted <= 0)
-            {
-                return 0;
-            }
-
-            _sendOffset += granted;
-            stream.SendOffset += granted;
-            return granted;
-        }
-    }
-
-    /// <summary>Gives back credit reserved for a frame that was not sent because the stream closed meanwhile.</summary>
-    internal void RefundCredit(MuxStream stream, int count)
-    {
-        lock (_sync)
-        {
-            _sendOffset -= count;
-            stream.SendOffset -= count;
-        }
-    }
-
-    internal void RaiseSendLimit(MuxStream stream, long limit)
-    {
-        lock (_sync)
-        {
-            if (limit > stream.SendLimit)
-            {
-                stream.SendLimit = limit;
-            }
-        }
-    }
-
     internal Task CreditChanged => _connectionCredit.Current;
 
-    internal ConecException? CloseError
-    {
-        get
-        {
-            lock (_sync)
-            {
-                return _closeError;
-            }
-        }
-    }
+    /// <summary>Why the connection ended, or null while it is open. Written under <c>_sync</c>, read without it.</summary>
+    internal ConecException? CloseError => Volatile.Read(ref _closeError);
 
     /// <summary>Forgets a stream both of whose directions have ended, and lets the peer open another in its place.</summary>
     internal void Release(MuxStream stream)

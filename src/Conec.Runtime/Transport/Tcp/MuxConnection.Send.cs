@@ -5,26 +5,74 @@ using System.Text;
 
 namespace Conec.Transport.Tcp;
 
-/// <summary>The send half: frames are appended to a buffer under one lock and a single writer loop sends them.</summary>
+/// <summary>
+/// The send half: frames are appended to a buffer under one lock and a single writer loop sends them.
+/// </summary>
 internal sealed partial class MuxConnection
 {
     // Small frames written between two passes of the writer loop leave in one TLS write: that is the coalescing.
     // The buffer is bounded by flow control (data needs credit) plus small control frames. It is rented only while
     // frames wait, so an idle connection holds no send buffer (a coordinator keeps thousands of idle ones).
     private const int MinimumSendBuffer = 16 * 1024;
+
+    // Guarded by _sendLock: the pending frames, whether the writer loop has them, and send credit.
     private readonly Lock _sendLock = new();
     private readonly SemaphoreSlim _sendReady = new(0, 1);
     private byte[]? _pending;
     private int _pendingLength;
-    private bool _sendSignaled;
+    private bool _writerBusy;
     private bool _sendClosed;
     private uint _nextLocalStreamId;
     private long _lastSent;
+    private long _sendLimit;   // absolute connection offset the peer allows us to reach
+    private long _sendOffset;  // connection bytes we have sent
 
     private static readonly byte[] KeepAlivePayload = new byte[8];
 
-    internal void SendData(MuxStream stream, ReadOnlySpan<byte> data, bool fin) =>
-        Append(MuxFrameType.Data, fin ? MuxFrame.Flag : (byte)0, stream, 0, data);
+    internal void SendFin(MuxStream stream) => Append(MuxFrameType.Data, MuxFrame.Flag, stream, 0, ReadOnlySpan<byte>.Empty);
+
+    /// <summary>
+    /// Queues as much of <paramref name="data"/> as send credit allows, in data frames, and returns how much.
+    /// Credit and the queue share one lock, so a write costs one lock here however it is split into frames.
+    /// </summary>
+    internal int QueueData(MuxStream stream, ReadOnlySpan<byte> data, bool completeWrites, out bool fin)
+    {
+        fin = false;
+        lock (_sendLock)
+        {
+            var available = Math.Min(_sendLimit - _sendOffset, stream.SendLimit - stream.SendOffset);
+            var granted = (int)Math.Min(data.Length, available);
+            if (granted <= 0 || _sendClosed)
+            {
+                return 0;
+            }
+
+            _sendOffset += granted;
+            stream.SendOffset += granted;
+            fin = completeWrites && granted == data.Length;
+            for (var offset = 0; offset < granted; offset += MuxFrame.MaxDataChunk)
+            {
+                var chunk = data.Slice(offset, Math.Min(MuxFrame.MaxDataChunk, granted - offset));
+                var last = offset + chunk.Length == granted;
+                AppendLocked(MuxFrameType.Data, fin && last ? MuxFrame.Flag : (byte)0, stream, 0, chunk);
+            }
+
+            WakeWriterLocked();
+            return granted;
+        }
+    }
+
+    /// <summary>Takes send credit back up to a new stream limit from the peer.</summary>
+    internal void RaiseSendLimit(MuxStream stream, long limit)
+    {
+        lock (_sendLock)
+        {
+            if (limit > stream.SendLimit)
+            {
+                stream.SendLimit = limit;
+            }
+        }
+    }
 
     internal void SendResetStream(MuxStream stream, long code) => AppendCode(MuxFrameType.ResetStream, stream, code);
 
@@ -82,41 +130,50 @@ internal sealed partial class MuxConnection
                 return;
             }
 
-            var streamId = connectionFrame;
-            if (stream is not null)
-            {
-                if (stream.Id == 0)
-                {
-                    stream.Id = _nextLocalStreamId;
-                    Volatile.Write(ref _nextLocalStreamId, _nextLocalStreamId + 2);
-                    lock (_sync)
-                    {
-                        _streams[stream.Id] = stream;
-                    }
-                }
-
-                streamId = stream.Id;
-            }
-
-            var needed = _pendingLength + MuxFrame.HeaderSize + body.Length;
-            if (_pending is null)
-            {
-                _pending = ArrayPool<byte>.Shared.Rent(Math.Max(needed, MinimumSendBuffer));
-            }
-            else if (needed > _pending.Length)
-            {
-                var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _pending.Length * 2));
-                _pending.AsSpan(0, _pendingLength).CopyTo(larger);
-                ArrayPool<byte>.Shared.Return(_pending);
-                _pending = larger;
-            }
-
-            MuxFrame.WriteHeader(_pending.AsSpan(_pendingLength), type, flags, streamId, body.Length);
-            body.CopyTo(_pending.AsSpan(_pendingLength + MuxFrame.HeaderSize));
-            _pendingLength = needed;
-            _lastSent = Environment.TickCount64;
-            SignalWriter();
+            AppendLocked(type, flags, stream, connectionFrame, body);
+            WakeWriterLocked();
         }
+    }
+
+    /// <summary>
+    /// Appends one frame. A locally opened stream gets its id here, under the send lock, so the peer sees new
+    /// stream ids in increasing order and can tell a new stream from a finished one by its id alone.
+    /// </summary>
+    private void AppendLocked(MuxFrameType type, byte flags, MuxStream? stream, uint connectionFrame, ReadOnlySpan<byte> body)
+    {
+        var streamId = connectionFrame;
+        if (stream is not null)
+        {
+            if (stream.Id == 0)
+            {
+                stream.Id = _nextLocalStreamId;
+                Volatile.Write(ref _nextLocalStreamId, _nextLocalStreamId + 2);
+                lock (_sync)
+                {
+                    _streams[stream.Id] = stream;
+                }
+            }
+
+            streamId = stream.Id;
+        }
+
+        var needed = _pendingLength + MuxFrame.HeaderSize + body.Length;
+        if (_pending is null)
+        {
+            _pending = ArrayPool<byte>.Shared.Rent(Math.Max(needed, MinimumSendBuffer));
+        }
+        else if (needed > _pending.Length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _pending.Length * 2));
+            _pending.AsSpan(0, _pendingLength).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_pending);
+            _pending = larger;
+        }
+
+        MuxFrame.WriteHeader(_pending.AsSpan(_pendingLength), type, flags, streamId, body.Length);
+        body.CopyTo(_pending.AsSpan(_pendingLength + MuxFrame.HeaderSize));
+        _pendingLength = needed;
+        _lastSent = Environment.TickCount64;
     }
 
     private void CloseSendBuffer()
@@ -124,15 +181,16 @@ internal sealed partial class MuxConnection
         lock (_sendLock)
         {
             _sendClosed = true;
-            SignalWriter();
+            WakeWriterLocked();
         }
     }
 
-    private void SignalWriter()
+    /// <summary>Wakes the writer loop unless it is already awake (it drains everything pending before it sleeps).</summary>
+    private void WakeWriterLocked()
     {
-        if (!_sendSignaled)
+        if (!_writerBusy)
         {
-            _sendSignaled = true;
+            _writerBusy = true;
             _sendReady.Release();
         }
     }
@@ -144,21 +202,30 @@ internal sealed partial class MuxConnection
             while (true)
             {
                 await _sendReady.WaitAsync(_lifetime.Token);
-                byte[]? batch;
-                int length;
-                bool closing;
-                lock (_sendLock)
+                while (true)
                 {
-                    _sendSignaled = false;
-                    batch = _pending;
-                    length = _pendingLength;
-                    closing = _sendClosed;
-                    _pending = null;
-                    _pendingLength = 0;
-                }
+                    byte[]? batch;
+                    int length;
+                    lock (_sendLock)
+                    {
+                        batch = _pending;
+                        length = _pendingLength;
+                        _pending = null;
+                        _pendingLength = 0;
+                        if (batch is null && !_sendClosed)
+                        {
+                            _writerBusy = false;
+                            break;
+                        }
+                    }
 
-                if (batch is not null)
-                {
+                    if (batch is null)
+                    {
+                        // Closed and drained. Half-close: the peer reads our CLOSE frame, then end of stream.
+                        _socket.Shutdown(SocketShutdown.Send);
+                        return;
+                    }
+
                     try
                     {
                         await _ssl.WriteAsync(batch.AsMemory(0, length), _lifetime.Token);
@@ -167,13 +234,6 @@ internal sealed partial class MuxConnection
                     {
                         ArrayPool<byte>.Shared.Return(batch);
                     }
-                }
-
-                if (closing)
-                {
-                    // Half-close: the peer reads our CLOSE frame, then end of stream, and closes its side.
-                    _socket.Shutdown(SocketShutdown.Send);
-                    return;
                 }
             }
         }

@@ -27,7 +27,7 @@ internal sealed partial class MuxConnection : TransportConnection
     private readonly TaskCompletionSource _settingsReceived = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<MuxStream> _accepted = Channel.CreateUnbounded<MuxStream>(new UnboundedChannelOptions { SingleWriter = true });
 
-    // Guarded by _sync: the stream table, credits and counters. Lock order: stream gate, then _sendLock, then _sync.
+    // Guarded by _sync: the stream table, receive credit and stream counters (send credit is under _sendLock). Lock order: stream gate, then _sendLock, then _sync.
     private readonly Lock _sync = new();
     private TaskCompletionSource? _closing;
     private TaskCompletionSource? _disposal;
@@ -35,8 +35,6 @@ internal sealed partial class MuxConnection : TransportConnection
     private readonly AsyncSignal _connectionCredit = new();
     private readonly AsyncSignal _streamCredit = new();
     private ConecException? _closeError;
-    private long _sendLimit;               // absolute connection offset the peer allows us to reach
-    private long _sendOffset;              // connection bytes we have sent
     private long _receiveLimit;            // absolute connection offset we allow the peer to reach
     private long _received;                // connection bytes received
     private long _consumedSinceUpdate;     // bytes consumed or discarded since the last MAX_DATA

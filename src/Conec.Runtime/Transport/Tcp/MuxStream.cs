@@ -10,7 +10,7 @@ namespace Conec.Transport.Tcp;
 internal sealed class MuxStream : TransportStream
 {
     private static readonly PipeOptions ReceivePipeOptions = new(
-        pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: 4096, useSynchronizationContext: false);
+        pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: 32 * 1024, useSynchronizationContext: false);
 
     private readonly MuxConnection _connection;
     private readonly Lock _gate = new();
@@ -31,6 +31,7 @@ internal sealed class MuxStream : TransportStream
     private long _unconsumed;
     private long _consumedSinceUpdate;
     private bool _released;
+    private bool _writerCompleted;
 
     public MuxStream(MuxConnection connection, bool locallyInitiated, uint id, int sendWindow, int receiveWindow)
     {
@@ -97,28 +98,11 @@ internal sealed class MuxStream : TransportStream
                     return;
                 }
 
+                int granted;
                 lock (_gate)
                 {
                     ThrowIfCannotSend();
-                }
-
-                var granted = _connection.ReserveCredit(this, Math.Min(data.Length, MuxFrame.MaxDataChunk));
-                if (granted == 0)
-                {
-                    await Task.WhenAny(streamWait, connectionWait).WaitAsync(cancellationToken);
-                    continue;
-                }
-
-                var fin = completeWrites && granted == data.Length;
-                lock (_gate)
-                {
-                    if (_sendDone || _connection.CloseError is not null)
-                    {
-                        _connection.RefundCredit(this, granted);
-                        ThrowIfCannotSend();
-                    }
-
-                    _connection.SendData(this, data.Span[..granted], fin);
+                    granted = _connection.QueueData(this, data.Span, completeWrites, out var fin);
                     if (fin)
                     {
                         _sendDone = true;
@@ -126,10 +110,16 @@ internal sealed class MuxStream : TransportStream
                     }
                 }
 
-                data = data[granted..];
-                if (data.IsEmpty && (fin || !completeWrites))
+                if (granted == 0)
                 {
-                    if (fin)
+                    await Task.WhenAny(streamWait, connectionWait).WaitAsync(cancellationToken);
+                    continue;
+                }
+
+                data = data[granted..];
+                if (data.IsEmpty)
+                {
+                    if (completeWrites)
                     {
                         MaybeRelease();
                     }
@@ -196,7 +186,7 @@ internal sealed class MuxStream : TransportStream
                 _connection.SendStopSending(this, errorCode);
             }
 
-            _pipe.Writer.Complete(new ConecException(ConecError.StreamClosed, "Reading was stopped locally.", errorCode, null));
+            CompleteReceive(new ConecException(ConecError.StreamClosed, "Reading was stopped locally.", errorCode, null));
         }
 
         _connection.OnBytesConsumed(credit);
@@ -238,11 +228,11 @@ internal sealed class MuxStream : TransportStream
                 _pipe.Writer.Write(segment.Span);
             }
 
-            FlushWithoutWaiting(_pipe.Writer);
+            // Without the end, the bytes wait for FlushReceived, which the reader loop calls once per read.
             if (fin)
             {
                 _finReceived = true;
-                _pipe.Writer.Complete();
+                CompleteReceive(null);
             }
         }
 
@@ -252,6 +242,21 @@ internal sealed class MuxStream : TransportStream
         }
 
         return true;
+    }
+
+    /// <summary>Set by the reader loop while this stream has bytes waiting for <see cref="FlushReceived"/>. Reader loop only.</summary>
+    internal bool FlushPending { get; set; }
+
+    /// <summary>Makes bytes given by <see cref="OnData"/> readable, unless the receive side ended meanwhile.</summary>
+    internal void FlushReceived()
+    {
+        lock (_gate)
+        {
+            if (!_writerCompleted)
+            {
+                FlushWithoutWaiting(_pipe.Writer);
+            }
+        }
     }
 
     internal void OnPeerReset(long errorCode)
@@ -267,7 +272,7 @@ internal sealed class MuxStream : TransportStream
             _resetReceived = true;
             credit = _unconsumed;
             _unconsumed = 0;
-            _pipe.Writer.Complete(new ConecException(ConecError.StreamAborted, $"The peer aborted the stream (code {errorCode}).", errorCode, null));
+            CompleteReceive(new ConecException(ConecError.StreamAborted, $"The peer aborted the stream (code {errorCode}).", errorCode, null));
         }
 
         _connection.OnBytesConsumed(credit);
@@ -307,7 +312,7 @@ internal sealed class MuxStream : TransportStream
             _sendError ??= _sendDone ? null : error;
             if (!_finReceived && !_resetReceived && !_readsStopped)
             {
-                _pipe.Writer.Complete(error);
+                CompleteReceive(error);
             }
 
             _writesClosed.TrySetException(error);
@@ -349,10 +354,17 @@ internal sealed class MuxStream : TransportStream
         _connection.OnBytesConsumed(count);
     }
 
+    /// <summary>Ends the receive pipe (committing bytes not yet flushed); called under the gate.</summary>
+    private void CompleteReceive(Exception? error)
+    {
+        _writerCompleted = true;
+        _pipe.Writer.Complete(error);
+    }
+
     private void FinishLocked()
     {
         _sendDone = true;
-        _connection.SendData(this, ReadOnlySpan<byte>.Empty, fin: true);
+        _connection.SendFin(this);
         _writesClosed.TrySetResult();
     }
 

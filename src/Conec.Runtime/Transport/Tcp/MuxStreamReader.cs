@@ -11,16 +11,37 @@ namespace Conec.Transport.Tcp;
 /// Examined bytes count as well as consumed ones: a framing reader that waits for the rest of a message larger
 /// than the window has examined everything it holds, and must get more, as a reader over a QUIC stream does.
 /// What it may hold is then bounded by its own message limit, not by the window.
+/// Credit is returned in batches of <see cref="CreditBatch"/> bytes, and always before a read has to wait: a
+/// reader of small messages then takes the stream's locks once per batch rather than once per message, and a
+/// sender waiting for credit is never left waiting on a reader that is waiting for data.
 /// </remarks>
 internal sealed class MuxStreamReader(PipeReader inner, MuxStream owner) : PipeReader
 {
+    private const long CreditBatch = 16 * 1024;
     private ReadOnlySequence<byte> _lastBuffer;
-    private long _examinedAhead; // bytes examined beyond the consumed point, already credited
+    private long _examinedAhead; // bytes examined beyond the consumed point, already counted as owed
+    private long _owed;          // credit counted but not yet returned to the stream
+    private bool _lastWasFinal;  // the last read saw the end of the stream: nothing more will come to batch with
 
-    public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
-        var result = await inner.ReadAsync(cancellationToken);
+        // The common case, data already buffered, completes without an async state machine.
+        var reading = inner.ReadAsync(cancellationToken);
+        if (reading.IsCompletedSuccessfully)
+        {
+            return new ValueTask<ReadResult>(Remember(reading.Result));
+        }
+
+        ReturnCredit();
+        return WaitAsync(reading);
+    }
+
+    private async ValueTask<ReadResult> WaitAsync(ValueTask<ReadResult> reading) => Remember(await reading);
+
+    private ReadResult Remember(ReadResult result)
+    {
         _lastBuffer = result.Buffer;
+        _lastWasFinal = result.IsCompleted;
         return result;
     }
 
@@ -31,7 +52,7 @@ internal sealed class MuxStreamReader(PipeReader inner, MuxStream owner) : PipeR
             return false;
         }
 
-        _lastBuffer = result.Buffer;
+        Remember(result);
         return true;
     }
 
@@ -48,14 +69,28 @@ internal sealed class MuxStreamReader(PipeReader inner, MuxStream owner) : PipeR
         var creditedBefore = _examinedAhead;
         var creditedNow = Math.Max(examinedCount, consumedCount);
         _examinedAhead = Math.Max(creditedNow, creditedBefore) - consumedCount;
-        owner.OnConsumed(Math.Max(0, creditedNow - creditedBefore));
+        _owed += Math.Max(0, creditedNow - creditedBefore);
+        if (_owed >= CreditBatch || _lastWasFinal)
+        {
+            ReturnCredit();
+        }
     }
 
     public override void CancelPendingRead() => inner.CancelPendingRead();
 
     public override void Complete(Exception? exception = null)
     {
+        _owed = 0;
         owner.AbortRead(0);
         inner.Complete(exception);
+    }
+
+    private void ReturnCredit()
+    {
+        if (_owed > 0)
+        {
+            owner.OnConsumed(_owed);
+            _owed = 0;
+        }
     }
 }
