@@ -40,7 +40,8 @@ internal static class Commands
         var key = new Option<FileInfo?>("--key") { Description = "The certificate's private key (PEM)." };
         var dev = new Option<bool>("--dev") { Description = "Use a development CA and localhost certificate, made once under your profile." };
         var clientCa = new Option<FileInfo?>("--client-ca") { Description = "Admit only clients whose certificate this CA signed." };
-        var command = new Command("coord", "Run a coordinator until Ctrl+C.") { port, address, cert, key, dev, clientCa };
+        var transport = new Option<TransportMode>("--transport") { Description = "Auto (QUIC where the machine has it, else TCP), Quic or Tcp.", DefaultValueFactory = _ => TransportMode.Auto };
+        var command = new Command("coord", "Run a coordinator until Ctrl+C.") { port, address, cert, key, dev, clientCa, transport };
         command.SetAction((result, ct) => Guarded(result, async () =>
         {
             var config = new CoordConfig
@@ -48,6 +49,7 @@ internal static class Commands
                 Port = result.GetValue(port),
                 Address = IPAddress.Parse(result.GetValue(address)!),
                 ClientAuthorityPath = result.GetValue(clientCa)?.FullName,
+                Transport = result.GetValue(transport),
             };
             if (result.GetValue(dev))
             {

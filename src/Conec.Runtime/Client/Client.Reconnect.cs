@@ -39,6 +39,15 @@ public sealed partial class Client
             {
                 return;
             }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Not a refusal a retry can fix: give up visibly, through Completion, rather than retry blindly.
+                ClientLog.ReconnectFailed(_logger, Id, attempt, e.Message);
+                var reason = new ConecException(ConecError.ConnectionLost, $"Reconnecting to the coordinator failed for good: {e.Message}", e);
+                _incoming.Writer.TryComplete(reason);
+                _completion.TrySetException(reason);
+                return;
+            }
         }
     }
 

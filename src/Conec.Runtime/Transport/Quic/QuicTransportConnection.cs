@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Quic;
+using System.Net.Sockets;
 using System.Runtime.Versioning;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
@@ -87,6 +88,13 @@ internal sealed class QuicTransportConnection : TransportConnection
             throw failure.Reason is { } reason
                 ? new ConecException(ConecError.HandshakeFailed, $"The QUIC handshake with {tls.TargetHost} at {remote} failed: {reason}", e)
                 : QuicErrors.Map(e, writing: false);
+        }
+        catch (SocketException e)
+        {
+            // MsQuic reports ICMP unreachable replies (nothing listens on the port, or no route) as socket errors.
+            throw e.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AddressNotAvailable
+                ? new ConecException(ConecError.AddressInUse, $"Cannot bind the local address {local}: {e.Message}", e)
+                : new ConecException(ConecError.ConnectionRefused, $"Cannot reach a QUIC listener at {remote}: {e.Message}", e);
         }
     }
 
