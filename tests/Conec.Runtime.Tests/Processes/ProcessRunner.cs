@@ -12,10 +12,9 @@ internal sealed class ProcessRunner : IAsyncDisposable
     private readonly TaskCompletionSource _outputClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _errorClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ProcessRunner(string dll, IEnumerable<string> arguments)
+    private ProcessRunner(string fileName, IEnumerable<string> arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(dll);
+        var start = new ProcessStartInfo(fileName) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -76,7 +75,10 @@ internal sealed class ProcessRunner : IAsyncDisposable
         return File.Exists(path) ? path : throw new FileNotFoundException($"Build the solution first: {path} is missing.");
     }
 
-    public static ProcessRunner Start(string dll, params string[] arguments) => new(dll, arguments);
+    public static ProcessRunner Start(string dll, params string[] arguments) => new("dotnet", [dll, .. arguments]);
+
+    /// <summary>Starts any program, such as <c>ip netns exec</c> wrapping a built one.</summary>
+    public static ProcessRunner StartCommand(string fileName, params string[] arguments) => new(fileName, arguments);
 
     /// <summary>Kills the program outright (SIGKILL): no cleanup, no goodbye, as a crash or power cut would.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
