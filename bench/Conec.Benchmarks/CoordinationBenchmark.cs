@@ -196,7 +196,7 @@ internal static class CoordinationBenchmark
         }
     }
 
-    private static async Task<IAsyncDisposable> ConnectTlsAsync(IPEndPoint endPoint, BenchmarkCertificates certificates)
+    internal static async Task<IAsyncDisposable> ConnectTlsAsync(IPEndPoint endPoint, BenchmarkCertificates certificates)
     {
         var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
         await socket.ConnectAsync(endPoint);

@@ -3,7 +3,8 @@ using Conec.Benchmarks;
 // `transport` (the default) measures Conec's TCP transport against plain SslStream and Nerdbank.Streams'
 // MultiplexingStream; `coord` measures proxied streams, connect time and per-client memory of a coordinator;
 // `channels` measures direct channels and broadcast fan-out against an ASP.NET Core SignalR hub group; `typed`
-// measures the generated code against pre-serialized bytes and RPC with one and with 64 calls in flight.
+// measures the generated code against pre-serialized bytes and RPC with one and with 64 calls in flight; `load`
+// measures a connect storm, coordinator memory with every client idle, and echo latency beside a busy broadcast.
 // Every figure is printed next to a baseline measured in the same run.
 var quick = args.Contains("--quick");
 var scale = quick ? BenchmarkScale.Quick : BenchmarkScale.Full;
@@ -23,6 +24,10 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         var channels = await ChannelsBenchmark.RunAsync(scale, quick, Console.Error);
         channels.Print(Console.Out);
         break;
+    case "load":
+        var load = await LoadBenchmark.RunAsync(scale, quick ? 200 : 1000, quick ? 20 : 100, Console.Error);
+        load.Print(Console.Out);
+        break;
     case "typed":
         var typed = await TypedBenchmark.RunAsync(scale, Console.Error);
         typed.Print(Console.Out);
@@ -32,7 +37,7 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         transport.Print(Console.Out);
         break;
     default:
-        Console.Error.WriteLine("usage: Conec.Benchmarks [transport|coord|channels|typed] [--quick]");
+        Console.Error.WriteLine("usage: Conec.Benchmarks [transport|coord|channels|typed|load] [--quick]");
         Environment.ExitCode = 2;
         break;
 }

@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Buffers;
+using System.Net;
+using Conec.Transport;
+
+namespace Conec.Benchmarks;
+
+/// <summary>
+/// The load benchmark: a connect storm to a coordinator process, that process's memory with every client idle,
+/// and the latency of a proxied echo while a broadcast to many members runs flat out. Each figure has a baseline
+/// from the same run: bare TLS handshakes and connections to a TLS-only server process, and the same echo with
+/// the broadcast quiet.
+/// </summary>
+internal static class LoadBenchmark
+{
+    private const int StormConcurrency = 32;
+    private const int BroadcastMessage = 1024;
+
+    public static async Task<RatioTable> RunAsync(BenchmarkScale scale, int clients, int members, TextWriter progress)
+    {
+        var table = new RatioTable();
+        var certificates = new BenchmarkCertificates();
+        var directory = Directory.CreateTempSubdirectory("conec-load-").FullName;
+        try
+        {
+            var certificatePath = Path.Combine(directory, "server.pem");
+            var keyPath = Path.Combine(directory, "server.key");
+            ConecCertificates.Save(certificates.ServerCertificate, certificatePath, keyPath);
+
+            // Identities are made beforehand: a deployed client has its certificate already.
+            progress.WriteLine($"making {clients} client certificates…");
+            var identities = Enumerable.Range(0, clients).Select(i => ConecCertificates.CreateSelfSigned($"storm{i}")).ToArray();
+
+            progress.WriteLine($"connect storm of {clients} clients…");
+            var (conecRate, conecMemory) = await StormAsync("coord-child", certificatePath, keyPath, clients,
+                async (endPoint, i) => await CoordinationBenchmark.ConnectAsync(endPoint, certificates, $"storm{i}", identities[i]));
+            var (tlsRate, tlsMemory) = await StormAsync("tls-child", certificatePath, keyPath, clients,
+                async (endPoint, _) => await CoordinationBenchmark.ConnectTlsAsync(endPoint, certificates));
+            table.Add($"connect storm, {clients} clients", "clients/s", conecRate, "TLS-only server, handshakes/s", tlsRate);
+            table.Add($"coordinator, {clients} idle clients", "MiB", conecMemory, "TLS-only server, same count", tlsMemory, lowerIsBetter: true);
+
+            progress.WriteLine($"proxied echo beside a {members}-member broadcast…");
+            var echo = await EchoUnderBroadcastAsync(certificates, members, scale.RoundTrips);
+            table.Add("echo p50, broadcast flat out", "us", echo.FlatOut.P50, "echo p50, broadcast quiet", echo.Quiet.P50, lowerIsBetter: true);
+            table.Add("echo p99, broadcast flat out", "us", echo.FlatOut.P99, "echo p99, broadcast quiet", echo.Quiet.P99, lowerIsBetter: true);
+            table.Add("echo p50, broadcast at half rate", "us", echo.Half.P50, "echo p50, broadcast quiet", echo.Quiet.P50, lowerIsBetter: true);
+            table.Add("echo p99, broadcast at half rate", "us", echo.Half.P99, "echo p99, broadcast quiet", echo.Quiet.P99, lowerIsBetter: true);
+            table.AddAbsolute($"deliveries/s flat out, {members} members", "msg/s", echo.FlatOutDeliveries, "");
+            return table;
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>Connects <paramref name="count"/> peers, <see cref="StormConcurrency"/> at a time, to a fresh server process; returns peers per second and the process's memory (MiB) with all of them idle.</summary>
+    private static async Task<(double Rate, double MemoryMiB)> StormAsync(
+        string mode, string certificatePath, string keyPath, int count, Func<IPEndPoint, int, Task<IAsyncDisposable>> connect)
+    {
+        await using var child = await CoordinatorProcess.StartAsync(mode, certificatePath, keyPath);
+        var endPoint = new IPEndPoint(IPAddress.Loopback, child.Port);
+        await (await connect(endPoint, count - 1)).DisposeAsync(); // warm-up: JIT and TLS library state are not per peer
+        var peers = new IAsyncDisposable[count];
+        var next = -1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, StormConcurrency).Select(_ => Task.Run(async () =>
+        {
+            for (var i = Interlocked.Increment(ref next); i < count; i = Interlocked.Increment(ref next))
+            {
+                peers[i] = await connect(endPoint, i);
+            }
+        })));
+        var rate = count / clock.Elapsed.TotalSeconds;
+        var (_, privateBytes, _) = await child.MeasureAsync();
+        foreach (var peer in peers)
+        {
+            await peer.DisposeAsync();
+        }
+
+        return (rate, privateBytes / 1024.0 / 1024.0);
+    }
+
+    private sealed record EchoFigures((double P50, double P99) Quiet, (double P50, double P99) FlatOut, (double P50, double P99) Half, double FlatOutDeliveries);
+
+    /// <summary>
+    /// A 64-byte proxied echo, timed with the broadcast quiet, running flat out (which saturates this machine's
+    /// cores, so the echo waits its turn for CPU), and paced at half the flat-out rate (a busy but sustainable load).
+    /// </summary>
+    private static async Task<EchoFigures> EchoUnderBroadcastAsync(BenchmarkCertificates certificates, int members, int roundTrips)
+    {
+        await using var coord = await Coord.StartAsync(new CoordConfig
+        {
+            Address = IPAddress.Loopback,
+            Port = 0,
+            Certificate = certificates.ServerCertificate,
+            Transport = TransportMode.Tcp,
+        });
+        var endPoint = new IPEndPoint(IPAddress.Loopback, coord.LocalEndPoint.Port);
+        await using var pinger = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "pinger");
+        await using var ponger = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "ponger");
+        var pair = await pinger.NewProxiedStreamAsync("ponger");
+        await using var incoming = ponger.IncomingStreams.GetAsyncEnumerator();
+        await incoming.MoveNextAsync();
+        var echo = Task.Run(async () =>
+        {
+            while (await incoming.Current.Receive.ReadSequenceAsync() is { } message)
+            {
+                await incoming.Current.Send.SendAsync(message.ToArray());
+            }
+        });
+        var quiet = await EchoTimesAsync(pair, roundTrips);
+
+        // The broadcast: members-1 listeners that read everything, and one sender. The sender joins first and stops
+        // reading last: a channel ends when it has no writer or no reader left.
+        await using var broadcaster = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "broadcaster");
+        var (send, own) = await broadcaster.NewBroadcastAsync("load");
+        var listeners = new List<Client>();
+        var delivered = 0L;
+        var reading = new List<Task>();
+        for (var i = 0; i < members - 1; i++)
+        {
+            var listener = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, $"member{i}");
+            listeners.Add(listener);
+            var (writes, reads) = await listener.NewBroadcastAsync("load");
+            await writes.FinishAsync();
+            reading.Add(Task.Run(async () =>
+            {
+                while (await reads.ReadSequenceAsync() is not null)
+                {
+                    Interlocked.Increment(ref delivered);
+                }
+            }));
+        }
+
+        await own.DisposeAsync();
+        var payload = new byte[BroadcastMessage];
+
+        // Flat out: as fast as the slowest listener allows.
+        using var stopFlatOut = new CancellationTokenSource();
+        var clock = Stopwatch.StartNew();
+        var sent = 0L;
+        var flooding = Task.Run(async () =>
+        {
+            while (!stopFlatOut.IsCancellationRequested)
+            {
+                await send.SendAsync(payload);
+                sent++;
+            }
+        });
+        var flatOut = await EchoTimesAsync(pair, roundTrips);
+        await stopFlatOut.CancelAsync();
+        await flooding;
+        var seconds = clock.Elapsed.TotalSeconds;
+        var flatOutDeliveries = Interlocked.Read(ref delivered) / seconds;
+
+        // Half rate: the same messages in 10 ms bursts sized for half the flat-out send rate.
+        var perTick = Math.Max(1, (int)(sent / seconds / 2 / 100));
+        using var stopPaced = new CancellationTokenSource();
+        var pacing = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(10));
+            while (await timer.WaitForNextTickAsync(CancellationToken.None) && !stopPaced.IsCancellationRequested)
+            {
+                for (var i = 0; i < perTick; i++)
+                {
+                    await send.SendAsync(payload);
+                }
+            }
+        });
+        var half = await EchoTimesAsync(pair, roundTrips);
+        await stopPaced.CancelAsync();
+        await pacing;
+
+        await send.FinishAsync();
+        await Task.WhenAll(reading);
+        await pair.Send.FinishAsync();
+        await echo;
+        foreach (var listener in listeners)
+        {
+            await listener.DisposeAsync();
+        }
+
+        return new EchoFigures(quiet, flatOut, half, flatOutDeliveries);
+    }
+
+    private static async Task<(double P50, double P99)> EchoTimesAsync(StreamPair pair, int roundTrips)
+    {
+        var payload = new byte[64];
+        var samples = new double[roundTrips];
+        for (var i = 0; i < roundTrips; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            await pair.Send.SendAsync(payload);
+            _ = await pair.Receive.ReadSequenceAsync() ?? throw new EndOfStreamException("the echo ended early");
+            samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+
+        return TransportBenchmark.Percentiles(samples);
+    }
+}
