@@ -19,13 +19,7 @@ internal static class ChannelsBenchmark
         var certificates = new BenchmarkCertificates();
         await using var ssl = new SslStreamPairs(certificates);
         await using var transport = await ConecPairs.StartAsync(certificates);
-        await using var coord = await Coord.StartAsync(new CoordConfig
-        {
-            Address = IPAddress.Loopback,
-            Port = 0,
-            Certificate = certificates.ServerCertificate,
-            Transport = TransportMode.Tcp,
-        });
+        await using var coord = await CoordinationBenchmark.StartCoordAsync(certificates);
         var endPoint = new IPEndPoint(IPAddress.Loopback, coord.LocalEndPoint.Port);
         await using var a = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "bench-a");
         await using var b = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "bench-b");

@@ -19,13 +19,7 @@ internal static class CoordinationBenchmark
         var certificates = new BenchmarkCertificates();
         await using var ssl = new SslStreamPairs(certificates);
         await using var direct = await ConecPairs.StartAsync(certificates);
-        await using var coord = await Coord.StartAsync(new CoordConfig
-        {
-            Address = IPAddress.Loopback,
-            Port = 0,
-            Certificate = certificates.ServerCertificate,
-            Transport = TransportMode.Tcp,
-        });
+        await using var coord = await StartCoordAsync(certificates);
         var endPoint = new IPEndPoint(IPAddress.Loopback, coord.LocalEndPoint.Port);
         await using var sender = await ConnectAsync(endPoint, certificates, "bench-a");
         await using var receiver = await ConnectAsync(endPoint, certificates, "bench-b");
@@ -66,6 +60,15 @@ internal static class CoordinationBenchmark
         table.Add("  of which outside the GC heap", "KiB", native, "bare TLS server per conn.", tlsNative, lowerIsBetter: true);
         return table;
     }
+
+    /// <summary>A coordinator in this process on a loopback port, over TCP (the transport the baselines use).</summary>
+    internal static Task<Coord> StartCoordAsync(BenchmarkCertificates certificates) => Coord.StartAsync(new CoordConfig
+    {
+        Address = IPAddress.Loopback,
+        Port = 0,
+        Certificate = certificates.ServerCertificate,
+        Transport = TransportMode.Tcp,
+    });
 
     internal static Task<Client> ConnectAsync(IPEndPoint endPoint, BenchmarkCertificates certificates, string id, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null) =>
         Client.ConnectAsync(new ClientConfig(id, "localhost")

@@ -89,13 +89,7 @@ internal static class LoadBenchmark
     /// </summary>
     private static async Task<EchoFigures> EchoUnderBroadcastAsync(BenchmarkCertificates certificates, int members, int roundTrips)
     {
-        await using var coord = await Coord.StartAsync(new CoordConfig
-        {
-            Address = IPAddress.Loopback,
-            Port = 0,
-            Certificate = certificates.ServerCertificate,
-            Transport = TransportMode.Tcp,
-        });
+        await using var coord = await CoordinationBenchmark.StartCoordAsync(certificates);
         var endPoint = new IPEndPoint(IPAddress.Loopback, coord.LocalEndPoint.Port);
         await using var pinger = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "pinger");
         await using var ponger = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "ponger");

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.RegularExpressions;
 using Conec.Tests.Coordination;
 using Conec.Tests.Transport;
 
@@ -10,7 +9,7 @@ namespace Conec.Tests.Processes;
 /// re-join their broadcast, and sequence numbers show exactly what was delivered, what was not, and that the
 /// application can resume without a gap or a duplicate.
 /// </summary>
-public sealed partial class CoordinatorRestartTests : IDisposable
+public sealed class CoordinatorRestartTests : IDisposable
 {
     // 16 MB in all: several flow-control windows, so the producer is blocked mid-transfer when the coordinator dies.
     private const int Total = 2_000;
@@ -24,12 +23,8 @@ public sealed partial class CoordinatorRestartTests : IDisposable
     {
         TransportPair.RequireSupported(mode);
         var ct = Timeouts.Token(TimeSpan.FromSeconds(90));
-        var certificate = Path.Combine(_directory, "localhost.pem");
-        var key = Path.Combine(_directory, "localhost.key");
-        ConecCertificates.Save(TestCertificates.Server, certificate, key);
-
-        await using var first = await StartCoordinatorAsync(mode, 0, certificate, key, ct);
-        var port = int.Parse(ListeningPort().Match(first.Output).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        await using var first = await CoordProcess.StartAsync(_directory, mode, IPAddress.Loopback, 0, ct);
+        var port = first.EndPoint.Port;
         await using var producer = await Client.ConnectAsync(Config("producer", mode, port), ct);
         await using var consumer = await Client.ConnectAsync(Config("consumer", mode, port), ct);
         var producerBack = Reconnected(producer);
@@ -73,7 +68,7 @@ public sealed partial class CoordinatorRestartTests : IDisposable
         Assert.Contains(hearError.Error, LostConnection);
 
         // Phase 2: a new coordinator on the same port; both clients come back by themselves, in the broadcast.
-        await using var second = await StartCoordinatorAsync(mode, port, certificate, key, ct);
+        await using var second = await CoordProcess.StartAsync(_directory, mode, IPAddress.Loopback, port, ct);
         var producerRejoined = Assert.Single((await producerBack.Task.WaitAsync(ct)).Broadcasts);
         var consumerRejoined = Assert.Single((await consumerBack.Task.WaitAsync(ct)).Broadcasts);
         Assert.Equal(("ticks", "ticks"), (producerRejoined.Channel, consumerRejoined.Channel));
@@ -187,16 +182,5 @@ public sealed partial class CoordinatorRestartTests : IDisposable
         Reconnect = new ReconnectPolicy { Enabled = true, InitialDelay = TimeSpan.FromMilliseconds(50), MaxDelay = TimeSpan.FromMilliseconds(250) },
     };
 
-    private static async Task<ProcessRunner> StartCoordinatorAsync(TransportMode mode, int port, string certificate, string key, CancellationToken ct)
-    {
-        var coord = ProcessRunner.Start(ProcessRunner.Program("src/Conec.Cli", "conec"), "coord", "--address", "127.0.0.1",
-            "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--cert", certificate, "--key", key, "--transport", mode.ToString());
-        await coord.WaitForOutputAsync("Ctrl+C stops it.", ct);
-        return coord;
-    }
-
     public void Dispose() => Directory.Delete(_directory, recursive: true);
-
-    [GeneratedRegex(@"listening on [^\s]+:(\d+)\.")]
-    private static partial Regex ListeningPort();
 }

@@ -67,9 +67,6 @@ internal sealed class ImpairedLink : IDisposable
         return (link, null);
     }
 
-    /// <summary>The arguments that run <c>dotnet <paramref name="dll"/></c> inside the namespace.</summary>
-    public string[] Inside(string dll, params string[] arguments) => ["netns", "exec", Name, "dotnet", dll, .. arguments];
-
     /// <summary>Deletes the namespace, which deletes the veth pair with it.</summary>
     public void Dispose()
     {

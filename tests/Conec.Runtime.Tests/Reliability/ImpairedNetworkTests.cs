@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text.RegularExpressions;
 using Conec.Tests.Coordination;
 using Conec.Tests.Processes;
 using Conec.Tests.Transport;
@@ -11,7 +10,7 @@ namespace Conec.Tests.Reliability;
 /// A coordinator in its own network namespace, reached over a veth link with 20 ms of delay each way and 2% packet
 /// loss in both directions: proxied streams and broadcasts still deliver every message intact, in order, once.
 /// </summary>
-public sealed partial class ImpairedNetworkTests : IDisposable
+public sealed class ImpairedNetworkTests : IDisposable
 {
     private const string Netem = "delay 20ms 5ms loss 2%";
     private const int Count = 400;
@@ -32,13 +31,9 @@ public sealed partial class ImpairedNetworkTests : IDisposable
 
         using var _ = link;
         var ct = Timeouts.Token(TimeSpan.FromSeconds(120));
-        var certificate = Path.Combine(_directory, "localhost.pem");
-        var key = Path.Combine(_directory, "localhost.key");
-        ConecCertificates.Save(TestCertificates.Server, certificate, key);
-        await using var coord = ProcessRunner.StartCommand("ip", link.Inside(ProcessRunner.Program("src/Conec.Cli", "conec"),
-            "coord", "--address", link.InsideAddress.ToString(), "--port", "0", "--cert", certificate, "--key", key, "--transport", mode.ToString()));
-        await coord.WaitForOutputAsync("Ctrl+C stops it.", ct);
-        var endPoint = new IPEndPoint(link.InsideAddress, int.Parse(ListeningPort().Match(coord.Output).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        await using var coord = await CoordProcess.StartAsync(_directory, mode, link.InsideAddress, 0, ct,
+            command => ProcessRunner.StartCommand("ip", ["netns", "exec", link.Name, .. command]));
+        var endPoint = coord.EndPoint;
 
         await using var sender = await Client.ConnectAsync(Config("sender", mode, endPoint), ct);
         await using var echoer = await Client.ConnectAsync(Config("echoer", mode, endPoint), ct);
@@ -99,7 +94,4 @@ public sealed partial class ImpairedNetworkTests : IDisposable
     };
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
-
-    [GeneratedRegex(@"listening on [^\s]+:(\d+)\.")]
-    private static partial Regex ListeningPort();
 }
