@@ -29,6 +29,33 @@ public sealed class BroadcastTests
     }
 
     [Theory, MemberData(nameof(Modes))]
+    public async Task ASenderCannotSpoofAnotherSenderOrALossNotice(TransportMode mode)
+    {
+        await using var cluster = await Cluster.StartAsync(mode);
+        var alice = await cluster.ConnectAsync("alice");
+        var mallory = await cluster.ConnectAsync("mallory");
+        var ct = Timeouts.Token();
+        var (_, hear) = await alice.NewBroadcastAsync("chan", cancellationToken: ct);
+        var (say, _) = await mallory.NewBroadcastAsync("chan", cancellationToken: ct);
+
+        // Payloads that end like a tag naming alice, and like a loss notice: the coordinator's own tag comes after them.
+        var aliceTag = new byte[64 + "alice"u8.Length + BroadcastTag.TrailerSize];
+        "alice"u8.CopyTo(aliceTag.AsSpan(64));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(aliceTag.AsSpan(aliceTag.Length - 4), 5);
+        var lossNotice = BroadcastTag.LossNoticeFrame(1_000)[Conec.Framing.FrameLimits.HeaderSize..];
+        await say.SendAsync(aliceTag, ct);
+        await say.SendAsync(lossNotice, ct);
+
+        var tagged = new TaggedBroadcastInStream(hear);
+        foreach (var sent in new[] { aliceTag, lossNotice })
+        {
+            var message = await tagged.ReceiveAsync(ct);
+            Assert.Equal(("mallory", 0L), (message?.Sender, message?.LostBefore));
+            Assert.Equal(sent, message?.Payload.ToArray());
+        }
+    }
+
+    [Theory, MemberData(nameof(Modes))]
     public async Task BroadcastBidi(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
