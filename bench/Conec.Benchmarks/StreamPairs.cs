@@ -14,21 +14,22 @@ internal abstract class StreamPairs : IAsyncDisposable
 
     public abstract ValueTask DisposeAsync();
 
-    protected static async Task<(SslStream Client, SslStream Server)> TlsPairAsync(BenchmarkCertificates certificates)
+    /// <summary>A TCP connection on loopback with TLS on both ends; <paramref name="client"/> overrides the shared client identity.</summary>
+    internal static async Task<(SslStream Client, SslStream Server)> TlsPairAsync(BenchmarkCertificates certificates, TransportClientTls? client = null)
     {
         using var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen();
-        var client = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        var connecting = client.ConnectAsync(listener.LocalEndPoint!);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var connecting = socket.ConnectAsync(listener.LocalEndPoint!);
         var accepted = await listener.AcceptAsync();
         accepted.NoDelay = true;
         await connecting;
-        var clientSsl = new SslStream(new NetworkStream(client, ownsSocket: true));
+        var clientSsl = new SslStream(new NetworkStream(socket, ownsSocket: true));
         var serverSsl = new SslStream(new NetworkStream(accepted, ownsSocket: true));
         var failure = new HandshakeFailure();
         await Task.WhenAll(
-            clientSsl.AuthenticateAsClientAsync(TransportTls.ClientOptions(certificates.ClientTls, failure)),
+            clientSsl.AuthenticateAsClientAsync(TransportTls.ClientOptions(client ?? certificates.ClientTls, failure)),
             serverSsl.AuthenticateAsServerAsync(TransportTls.ServerOptions(certificates.ServerTls, failure)));
         return (clientSsl, serverSsl);
     }

@@ -17,6 +17,7 @@ internal static class TransportTls
         ClientCertificateRequired = true,
         EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls13,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        CertificateChainPolicy = NoSystemTrust(),
         ApplicationProtocols = [Alpn],
         RemoteCertificateValidationCallback = (_, certificate, _, _) =>
         {
@@ -37,12 +38,25 @@ internal static class TransportTls
         ClientCertificateContext = tls.CertificateContext,
         EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls13,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        CertificateChainPolicy = tls.TrustSystemRoots ? null : NoSystemTrust(),
         ApplicationProtocols = [tls.ApplicationProtocol ?? Alpn],
         RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
         {
             failure.Reason = CheckServer(tls, certificate as X509Certificate2, chain, errors);
             return failure.Reason is null;
         },
+    };
+
+    /// <summary>
+    /// The chain SslStream builds before calling our callback, built without searching the system's trust store.
+    /// The callbacks decide trust themselves (by pinning, signature or <see cref="CertificatePolicy"/>), so that
+    /// search only cost time: several milliseconds per new peer certificate, most of a handshake's CPU on Linux.
+    /// </summary>
+    private static X509ChainPolicy NoSystemTrust() => new()
+    {
+        TrustMode = X509ChainTrustMode.CustomRootTrust,
+        RevocationMode = X509RevocationMode.NoCheck,
+        DisableCertificateDownloads = true,
     };
 
     private static string? CheckServer(TransportClientTls tls, X509Certificate2? certificate, X509Chain? chain, SslPolicyErrors errors)

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Conec.Tests.Transport;
 
 namespace Conec.Tests.Coordination;
@@ -41,6 +43,58 @@ public sealed class ConfigurationTests : IDisposable
         }, Timeouts.Token());
         Assert.Equal(1, coord.ClientCount);
         Assert.Equal(mode, client.Transport);
+    }
+
+    [Theory, MemberData(nameof(Modes))]
+    public async Task ACoordinatorIssuedByAnIntermediateIsTrustedThroughItsRoot(TransportMode mode)
+    {
+        TransportPair.RequireSupported(mode);
+        using var root = Authority("root", issuer: null);
+        using var intermediate = Authority("intermediate", root);
+        using var leaf = ConecCertificates.CreateSigned("localhost", intermediate);
+        using var unrelated = ConecCertificates.CreateAuthority("unrelated");
+
+        // The coordinator sends its chain; a client trusting only the root must accept it, one trusting another CA not.
+        await using var coord = await Coord.StartAsync(new CoordConfig
+        {
+            Address = IPAddress.Loopback,
+            Port = 0,
+            Certificate = leaf,
+            CertificateChain = [intermediate],
+            Transport = mode,
+        }, Timeouts.Token());
+        ClientConfig Trusting(string id, X509Certificate2 anchor) => new(id, "localhost")
+        {
+            CoordinatorEndPoint = new IPEndPoint(IPAddress.Loopback, coord.LocalEndPoint.Port),
+            CoordinatorAuthority = anchor,
+            TrustSystemRoots = false,
+            Transport = mode,
+        };
+
+        await using var client = await Client.ConnectAsync(Trusting("client1", root), Timeouts.Token());
+        Assert.Equal(1, coord.ClientCount);
+        var refused = await Assert.ThrowsAsync<ConecException>(async () => await Client.ConnectAsync(Trusting("client2", unrelated), Timeouts.Token()));
+        Assert.Equal(ConecError.HandshakeFailed, refused.Error);
+        Assert.Contains("not trusted", refused.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A CA that may sign one more CA below it (ConecCertificates makes path-length-0 ones only).</summary>
+    private static X509Certificate2 Authority(string name, X509Certificate2? issuer)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, issuer is null ? 1 : 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        var now = DateTimeOffset.UtcNow;
+        if (issuer is null)
+        {
+            return request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
+        }
+
+        using var issued = request.Create(issuer, now.AddMinutes(-5), now.AddDays(1), [1, 2, 3, 4]);
+        using var withKey = issued.CopyWithPrivateKey(key);
+        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
     }
 
     [Fact]
