@@ -15,7 +15,7 @@ internal sealed class TransportClientTls
 
         TargetHost = targetHost;
         Certificate = certificate;
-        CertificateContext = SslStreamCertificateContext.Create(certificate, null, offline: true);
+        CertificateContext = CertificateContexts.For(certificate);
     }
 
     /// <summary>The name the server's certificate must be valid for (also sent as SNI).</summary>

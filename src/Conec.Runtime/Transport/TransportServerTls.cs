@@ -14,7 +14,7 @@ internal sealed class TransportServerTls
         }
 
         Certificate = certificate;
-        CertificateContext = SslStreamCertificateContext.Create(certificate, chain, offline: true);
+        CertificateContext = chain is null ? CertificateContexts.For(certificate) : SslStreamCertificateContext.Create(certificate, chain, offline: true);
         ValidateClientCertificate = validateClientCertificate;
     }
 
