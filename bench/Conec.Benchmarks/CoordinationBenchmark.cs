@@ -205,12 +205,16 @@ internal static class CoordinationBenchmark
         }
     }
 
-    internal static async Task<IAsyncDisposable> ConnectTlsAsync(IPEndPoint endPoint, BenchmarkCertificates certificates)
+    /// <summary>A bare TLS connection; <paramref name="identity"/> gives it its own client certificate, as each Conec client has (no session resumption).</summary>
+    internal static async Task<IAsyncDisposable> ConnectTlsAsync(IPEndPoint endPoint, BenchmarkCertificates certificates, System.Security.Cryptography.X509Certificates.X509Certificate2? identity = null)
     {
+        var tls = identity is null
+            ? certificates.ClientTls
+            : new TransportClientTls("localhost", identity) { TrustedAuthorities = [certificates.ServerCertificate], TrustSystemRoots = false };
         var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
         await socket.ConnectAsync(endPoint);
         var ssl = new System.Net.Security.SslStream(new System.Net.Sockets.NetworkStream(socket, ownsSocket: true));
-        await ssl.AuthenticateAsClientAsync(TransportTls.ClientOptions(certificates.ClientTls, new HandshakeFailure()));
+        await ssl.AuthenticateAsClientAsync(TransportTls.ClientOptions(tls, new HandshakeFailure()));
         return ssl;
     }
 }

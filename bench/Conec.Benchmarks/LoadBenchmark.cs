@@ -30,14 +30,16 @@ internal static class LoadBenchmark
             // Identities are made beforehand: a deployed client has its certificate already.
             progress.WriteLine($"making {clients} client certificates…");
             var identities = Enumerable.Range(0, clients).Select(i => ConecCertificates.CreateSelfSigned($"storm{i}")).ToArray();
+            var tlsIdentities = Enumerable.Range(0, clients).Select(i => ConecCertificates.CreateSelfSigned($"tls{i}")).ToArray();
 
             progress.WriteLine($"connect storm of {clients} clients…");
-            var (conecRate, conecMemory) = await StormAsync("coord-child", certificatePath, keyPath, clients,
+            var (conecRate, conecMemory, conecManaged) = await StormAsync("coord-child", certificatePath, keyPath, clients,
                 async (endPoint, i) => await CoordinationBenchmark.ConnectAsync(endPoint, certificates, $"storm{i}", identities[i]));
-            var (tlsRate, tlsMemory) = await StormAsync("tls-child", certificatePath, keyPath, clients,
-                async (endPoint, _) => await CoordinationBenchmark.ConnectTlsAsync(endPoint, certificates));
+            var (tlsRate, tlsMemory, tlsManaged) = await StormAsync("tls-child", certificatePath, keyPath, clients,
+                async (endPoint, i) => await CoordinationBenchmark.ConnectTlsAsync(endPoint, certificates, tlsIdentities[i]));
             table.Add($"connect storm, {clients} clients", "clients/s", conecRate, "TLS-only server, handshakes/s", tlsRate);
             table.Add($"coordinator, {clients} idle clients", "MiB", conecMemory, "TLS-only server, same count", tlsMemory, lowerIsBetter: true);
+            table.Add("  of which live managed heap", "MiB", conecManaged, "TLS-only server, same count", tlsManaged, lowerIsBetter: true);
 
             progress.WriteLine($"proxied echo beside a {members}-member broadcast…");
             var echo = await EchoUnderBroadcastAsync(certificates, members, scale.RoundTrips);
@@ -54,8 +56,11 @@ internal static class LoadBenchmark
         }
     }
 
-    /// <summary>Connects <paramref name="count"/> peers, <see cref="StormConcurrency"/> at a time, to a fresh server process; returns peers per second and the process's memory (MiB) with all of them idle.</summary>
-    private static async Task<(double Rate, double MemoryMiB)> StormAsync(
+    /// <summary>
+    /// Connects <paramref name="count"/> peers, <see cref="StormConcurrency"/> at a time, to a fresh server process; returns
+    /// peers per second, and the process's private memory and live managed heap (MiB) with all of them idle.
+    /// </summary>
+    private static async Task<(double Rate, double PrivateMiB, double ManagedMiB)> StormAsync(
         string mode, string certificatePath, string keyPath, int count, Func<IPEndPoint, int, Task<IAsyncDisposable>> connect)
     {
         await using var child = await CoordinatorProcess.StartAsync(mode, certificatePath, keyPath);
@@ -72,13 +77,13 @@ internal static class LoadBenchmark
             }
         })));
         var rate = count / clock.Elapsed.TotalSeconds;
-        var (_, privateBytes, _) = await child.MeasureAsync();
+        var (managedBytes, privateBytes, _) = await child.MeasureAsync();
         foreach (var peer in peers)
         {
             await peer.DisposeAsync();
         }
 
-        return (rate, privateBytes / 1024.0 / 1024.0);
+        return (rate, privateBytes / 1024.0 / 1024.0, managedBytes / 1024.0 / 1024.0);
     }
 
     private sealed record EchoFigures((double P50, double P99) Quiet, (double P50, double P99) FlatOut, (double P50, double P99) Half, double FlatOutDeliveries);

@@ -22,6 +22,7 @@ internal sealed class BroadcastChannel
         new BoundedChannelOptions(FanInCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
     private readonly CancellationToken _shutdown;
+    private BroadcastMember[]? _targets; // the members as the fan-out loop sees them; reset under _lock on every change
     private Task? _fanOut;
     private bool _closing;
 
@@ -45,6 +46,7 @@ internal sealed class BroadcastChannel
             }
 
             _members.Add(member);
+            _targets = null;
             _fanOut ??= Task.Run(FanOutAsync);
             return true;
         }
@@ -56,6 +58,7 @@ internal sealed class BroadcastChannel
         lock (_lock)
         {
             _members.Remove(member);
+            _targets = null;
             ended = _members.Count == 0 && BeginClosingLocked(receiversGone: false);
         }
 
@@ -162,16 +165,18 @@ internal sealed class BroadcastChannel
         {
             await foreach (var frame in _fanIn.Reader.ReadAllAsync(_shutdown))
             {
-                BroadcastMember[] targets;
-                lock (_lock)
-                {
-                    targets = [.. _members.Where(m => m.OutputOpen)];
-                }
-
+                // The member list is copied once per membership change, not once per message.
+                var targets = Volatile.Read(ref _targets) ?? Targets();
                 Diagnostics.ConecTelemetry.BroadcastMessages.Add(1);
                 frame.AddReferences(targets.Length);
                 foreach (var target in targets)
                 {
+                    if (!target.OutputOpen)
+                    {
+                        frame.Release();
+                        continue;
+                    }
+
                     var outcome = await target.Queue.EnqueueAsync(frame, _shutdown);
                     if (outcome != MemberQueue.Outcome.Queued)
                     {
@@ -204,6 +209,14 @@ internal sealed class BroadcastChannel
         lock (_lock)
         {
             CompleteQueuesLocked();
+        }
+    }
+
+    private BroadcastMember[] Targets()
+    {
+        lock (_lock)
+        {
+            return _targets ??= [.. _members];
         }
     }
 
