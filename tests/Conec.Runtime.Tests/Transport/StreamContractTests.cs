@@ -174,4 +174,53 @@ public sealed class StreamContractTests
             Assert.Equal(StreamIo.Pattern(chunk, i), received.AsSpan(i * chunk, chunk).ToArray());
         }
     }
+
+    [Theory]
+    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    public async Task Streams_whose_reader_caught_up_and_paused_leave_the_connection_window_to_the_others(TransportMode mode)
+    {
+        // 64 streams of 8 KiB each: twice the connection window. Each is read to its last byte and then left alone
+        // (its reader busy elsewhere); a stream after them must still get its data, so reading everything must give
+        // the connection credit back even though the reader never calls ReadAsync on that stream again.
+        var settings = new TransportSettings { StreamReceiveWindow = 64 * 1024, ConnectionReceiveWindow = 256 * 1024 };
+        await using var pair = await TransportPair.StartAsync(mode, server: settings, client: settings);
+        var ct = Timeouts.Token();
+        // Held to the end, one list per task: a collected QUIC stream is aborted by its finalizer.
+        var sent = new List<TransportStream>();
+        var accepted = new List<TransportStream>();
+        var sending = Task.Run(async () =>
+        {
+            for (var i = 0; i < 64; i++)
+            {
+                var stream = await pair.Client.OpenStreamAsync(ct);
+                sent.Add(stream);
+                await stream.WriteAsync(StreamIo.Pattern(8 * 1024, i), completeWrites: false, ct);
+            }
+
+            var last = await pair.Client.OpenStreamAsync(ct);
+            sent.Add(last);
+            await last.WriteAsync(StreamIo.Pattern(1024 * 1024, 64), completeWrites: true, ct);
+        }, ct);
+
+        for (var i = 0; i < 64; i++)
+        {
+            var stream = await pair.Server.AcceptStreamAsync(ct);
+            accepted.Add(stream);
+            var received = 0L;
+            while (received < 8 * 1024)
+            {
+                var result = await stream.Input.ReadAsync(ct);
+                received += result.Buffer.Length;
+                stream.Input.AdvanceTo(result.Buffer.End);
+            }
+
+            Assert.Equal(8 * 1024, received);
+        }
+
+        var tail = await StreamIo.ReadToEndAsync(await pair.Server.AcceptStreamAsync(ct), ct);
+        Assert.Equal(StreamIo.Pattern(1024 * 1024, 64), tail);
+        await sending.WaitAsync(ct);
+        GC.KeepAlive(sent);
+        GC.KeepAlive(accepted);
+    }
 }

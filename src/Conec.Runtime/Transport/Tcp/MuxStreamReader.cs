@@ -11,9 +11,10 @@ namespace Conec.Transport.Tcp;
 /// Examined bytes count as well as consumed ones: a framing reader that waits for the rest of a message larger
 /// than the window has examined everything it holds, and must get more, as a reader over a QUIC stream does.
 /// What it may hold is then bounded by its own message limit, not by the window.
-/// Credit is returned in batches of <see cref="CreditBatch"/> bytes, and always before a read has to wait: a
-/// reader of small messages then takes the stream's locks once per batch rather than once per message, and a
-/// sender waiting for credit is never left waiting on a reader that is waiting for data.
+/// Credit is returned in batches of <see cref="CreditBatch"/> bytes, and at once when the reader has consumed all it
+/// was given or is about to wait: a reader of small messages takes the stream's locks once per read rather than once
+/// per message, while a stream whose reader caught up and then paused holds no connection credit back (with many
+/// such streams, the others would starve).
 /// </remarks>
 internal sealed class MuxStreamReader(PipeReader inner, MuxStream owner) : PipeReader
 {
@@ -60,6 +61,7 @@ internal sealed class MuxStreamReader(PipeReader inner, MuxStream owner) : PipeR
 
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
+        var lastLength = _lastBuffer.Length;
         var consumedCount = _lastBuffer.Slice(_lastBuffer.Start, consumed).Length;
         var examinedCount = _lastBuffer.Slice(_lastBuffer.Start, examined).Length;
         _lastBuffer = default;
@@ -70,7 +72,7 @@ internal sealed class MuxStreamReader(PipeReader inner, MuxStream owner) : PipeR
         var creditedNow = Math.Max(examinedCount, consumedCount);
         _examinedAhead = Math.Max(creditedNow, creditedBefore) - consumedCount;
         _owed += Math.Max(0, creditedNow - creditedBefore);
-        if (_owed >= CreditBatch || _lastWasFinal)
+        if (_owed >= CreditBatch || _lastWasFinal || consumedCount == lastLength)
         {
             ReturnCredit();
         }
