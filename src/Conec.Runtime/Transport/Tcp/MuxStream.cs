@@ -4,12 +4,14 @@ namespace Conec.Transport.Tcp;
 
 /// <summary>
 /// One multiplexed stream. Received bytes go into a <see cref="Pipe"/> that never pauses its writer: the stream
-/// window already bounds what can be buffered, and the reader loop must never wait on one slow stream.
+/// window already bounds what can be buffered, and the reader loop must never wait on one slow stream. Segments
+/// stay at the pipe's usual 4 KiB: a coordinator with thousands of streams each holding a few small messages would
+/// otherwise hold a large segment per stream.
 /// </summary>
 internal sealed partial class MuxStream : TransportStream
 {
     private static readonly PipeOptions ReceivePipeOptions = new(
-        pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: 32 * 1024, useSynchronizationContext: false);
+        pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: 4096, useSynchronizationContext: false);
 
     private readonly MuxConnection _connection;
     private readonly Lock _gate = new();
