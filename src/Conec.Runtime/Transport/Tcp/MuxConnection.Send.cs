@@ -5,9 +5,7 @@ using System.Text;
 
 namespace Conec.Transport.Tcp;
 
-/// <summary>
-/// The send half: frames are appended to a buffer under one lock and a single writer loop sends them.
-/// </summary>
+/// <summary>The send half: frames are appended to a buffer under one lock and a single writer loop sends them.</summary>
 internal sealed partial class MuxConnection
 {
     // Small frames written between two passes of the writer loop leave in one TLS write: that is the coalescing.
@@ -62,7 +60,7 @@ internal sealed partial class MuxConnection
         }
     }
 
-    /// <summary>Takes send credit back up to a new stream limit from the peer.</summary>
+    /// <summary>Raises a stream's send limit to the peer's new MAX_STREAM_DATA; a stale, lower one changes nothing.</summary>
     internal void RaiseSendLimit(MuxStream stream, long limit)
     {
         lock (_sendLock)
