@@ -4,24 +4,28 @@ using Conec.Generators.Model;
 namespace Conec.Generators.Emit;
 
 /// <summary>
-/// MessagePack formatters for the contract's own message types, and a resolver that serves them ahead of MessagePack's
-/// built-in ones, so no user type goes through the dynamic (Reflection.Emit) resolver.
+/// The contract's value code: a class of Write…/Read… pairs over MessagePackWriter/MessagePackReader for its own
+/// message types, nullable values and collections (what the generated senders, receivers and RPC use), and a
+/// MessagePack resolver over the same pairs for users who serialize those types with MessagePackSerializer.
 /// </summary>
 internal static partial class ContractEmitter
 {
     private const string Formatter = "global::MessagePack.Formatters.IMessagePackFormatter";
+    private const string Writer = "ref global::MessagePack.MessagePackWriter writer";
+    private const string Reader = "ref global::MessagePack.MessagePackReader reader";
 
     private static void EmitResolver(SourceWriter w, ContractModel c, string access)
     {
         w.Line($"/// <summary>");
-        w.Line($"/// Serves generated MessagePack formatters for the message types of <see cref=\"{c.InterfaceReference}\"/>, then");
-        w.Line($"/// MessagePack's standard resolver for built-in types. <see cref=\"Options\"/> is what the generated types use by default.");
+        w.Line($"/// Serves the generated MessagePack formatters of the message types of <see cref=\"{c.InterfaceReference}\"/>, for");
+        w.Line($"/// code that serializes them with <c>MessagePackSerializer</c>. The generated senders, receivers and RPC types do not");
+        w.Line($"/// need it: they call the same code directly, without <c>MessagePackSerializerOptions</c>.");
         w.Line($"/// </summary>");
         w.Open($"{access} sealed class {c.BaseName}Resolver : global::MessagePack.IFormatterResolver");
         w.Line($"/// <summary>The resolver.</summary>");
         w.Line($"public static readonly {c.BaseName}Resolver Instance = new {c.BaseName}Resolver();");
         w.Line();
-        w.Line($"/// <summary>Options that use the generated formatters first.</summary>");
+        w.Line($"/// <summary>Options that use the generated formatters first, then MessagePack's standard resolver.</summary>");
         w.Line($"public static readonly {Names.Options} Options = global::MessagePack.MessagePackSerializerOptions.Standard.WithResolver(");
         w.Line($"    global::MessagePack.Resolvers.CompositeResolver.Create(Instance, global::MessagePack.Resolvers.StandardResolver.Instance));");
         w.Line();
@@ -48,37 +52,49 @@ internal static partial class ContractEmitter
         w.Close();
         foreach (var type in c.MessageTypes)
         {
+            var nullable = type.IsValueType ? type.FullName : type.FullName + "?";
             w.Line();
-            if (type.EnumUnderlyingType is { } underlying)
-            {
-                EmitEnumFormatter(w, type, underlying);
-            }
-            else
-            {
-                EmitObjectFormatter(w, type);
-            }
+            w.Open($"private sealed class {type.SafeName}Formatter : {Formatter}<{nullable}>");
+            w.Line($"public void Serialize({Writer}, {nullable} value, {Names.Options} options) =>");
+            w.Line($"    {type.Codec.WriteOf("value")};");
+            w.Line();
+            w.Line($"public {nullable} Deserialize({Reader}, {Names.Options} options) =>");
+            w.Line($"    {type.Codec.Read};");
+            w.Close();
         }
 
         w.Close();
         w.Line();
     }
 
-    private static void EmitEnumFormatter(SourceWriter w, MessageTypeModel type, string underlying)
+    private static void EmitValues(SourceWriter w, ContractModel c)
     {
-        w.Open($"private sealed class {type.SafeName}Formatter : {Formatter}<{type.FullName}>");
-        w.Line($"public void Serialize(ref global::MessagePack.MessagePackWriter writer, {type.FullName} value, {Names.Options} options) => writer.Write(({underlying})value);");
-        w.Line();
-        w.Line($"public {type.FullName} Deserialize(ref global::MessagePack.MessagePackReader reader, {Names.Options} options) =>");
-        w.Line($"    ({type.FullName})global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<{underlying}>(options.Resolver).Deserialize(ref reader, options);");
+        w.Line($"/// <summary>");
+        w.Line($"/// Writes and reads the values the messages of <see cref=\"{c.InterfaceReference}\"/> carry, in MessagePack's own layout:");
+        w.Line($"/// int-keyed objects as arrays, collections as arrays and maps, enums as their numbers.");
+        w.Line($"/// </summary>");
+        w.Open($"internal static class {c.BaseName}Values");
+        foreach (var type in c.MessageTypes.Where(t => t.EnumUnderlyingType is null))
+        {
+            EmitObjectPair(w, type);
+        }
+
+        foreach (var helper in c.Helpers)
+        {
+            EmitHelperPair(w, helper);
+        }
+
+        w.TrimBlankLine();
         w.Close();
+        w.Line();
     }
 
-    private static void EmitObjectFormatter(SourceWriter w, MessageTypeModel type)
+    private static void EmitObjectPair(SourceWriter w, MessageTypeModel type)
     {
         var nullable = type.IsValueType ? type.FullName : type.FullName + "?";
         var length = type.Members.Count == 0 ? 0 : type.Members.Max(m => m.Key) + 1;
-        w.Open($"private sealed class {type.SafeName}Formatter : {Formatter}<{nullable}>");
-        w.Open($"public void Serialize(ref global::MessagePack.MessagePackWriter writer, {nullable} value, {Names.Options} options)");
+        w.Line($"/// <summary>Writes a <see cref=\"{type.FullName}\"/> as an array indexed by its keys.</summary>");
+        w.Open($"public static void Write{type.HelperName}({Writer}, {nullable} value)");
         if (!type.IsValueType)
         {
             w.Open("if (value is null)");
@@ -92,14 +108,13 @@ internal static partial class ContractEmitter
         for (var key = 0; key < length; key++)
         {
             var member = type.Members.FirstOrDefault(m => m.Key == key);
-            w.Line(member is null
-                ? "writer.WriteNil();"
-                : $"global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<{member.Type}>(options.Resolver).Serialize(ref writer, value.{member.Name}, options);");
+            w.Line(member is null ? "writer.WriteNil();" : member.Codec.WriteOf("value." + member.Name) + ";");
         }
 
         w.Close();
         w.Line();
-        w.Open($"public {nullable} Deserialize(ref global::MessagePack.MessagePackReader reader, {Names.Options} options)");
+        w.Line($"/// <summary>Reads a <see cref=\"{type.FullName}\"/>; keys it does not know are skipped, keys it lacks keep their defaults.</summary>");
+        w.Open($"public static {nullable} Read{type.HelperName}({Reader})");
         if (!type.IsValueType)
         {
             w.Open("if (reader.TryReadNil())");
@@ -108,6 +123,7 @@ internal static partial class ContractEmitter
             w.Line();
         }
 
+        w.Line($"{Names.Typed}.EnterNested(ref reader);");
         foreach (var member in type.Members)
         {
             w.Line($"{member.Type} {Local(member)} = default!;");
@@ -119,7 +135,7 @@ internal static partial class ContractEmitter
         foreach (var member in type.Members)
         {
             w.Line($"case {member.Key}:");
-            w.Line($"    {Local(member)} = global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<{member.Type}>(options.Resolver).Deserialize(ref reader, options);");
+            w.Line($"    {Local(member)} = {member.Codec.Read};");
             w.Line("    break;");
         }
 
@@ -129,13 +145,113 @@ internal static partial class ContractEmitter
         w.Close();
         w.Close();
         w.Line();
+        w.Line($"{Names.Typed}.LeaveNested(ref reader);");
         var arguments = string.Join(", ", type.ConstructorMembers.Select(name => Local(type.Members.First(m => m.Name == name.Value))));
         var assigned = type.Members.Where(m => m.Settable && !type.ConstructorMembers.Any(n => n.Value == m.Name)).ToArray();
         var initializer = assigned.Length == 0 ? "" : " { " + string.Join(", ", assigned.Select(m => $"{m.Name} = {Local(m)}")) + " }";
         w.Line($"return new {type.FullName}({arguments}){initializer};");
         w.Close();
-        w.Close();
+        w.Line();
     }
+
+    private static void EmitHelperPair(SourceWriter w, HelperModel helper)
+    {
+        var (shape, construct) = helper.Kind switch
+        {
+            HelperKind.Array => ("an array", $"new {ArrayOf(helper.ElementType, "count")}"),
+            HelperKind.List => ("a list", $"new global::System.Collections.Generic.List<{helper.ElementType}>(count)"),
+            HelperKind.Dictionary => ("a dictionary", $"new global::System.Collections.Generic.Dictionary<{helper.ElementType}, {helper.ValueType}>(count)"),
+            _ => ("a nullable value", ""),
+        };
+        w.Line($"/// <summary>Writes {shape} of type <c>{Escape(helper.Type)}</c>.</summary>");
+        w.Open($"public static void Write{helper.Name}({Writer}, {helper.Type} value)");
+        w.Open("if (value is null)");
+        w.Line("writer.WriteNil();");
+        w.Line("return;");
+        w.Close();
+        w.Line();
+        switch (helper.Kind)
+        {
+            case HelperKind.Nullable:
+                w.Line(helper.Element.WriteOf("value.Value") + ";");
+                break;
+            case HelperKind.Dictionary:
+                w.Line("writer.WriteMapHeader(value.Count);");
+                w.Open("foreach (var entry in value)");
+                w.Line(helper.Element.WriteOf("entry.Key") + ";");
+                w.Line(helper.Value!.WriteOf("entry.Value") + ";");
+                w.Close();
+                break;
+            default:
+                w.Line($"writer.WriteArrayHeader(value.{(helper.Kind == HelperKind.Array ? "Length" : "Count")});");
+                w.Open("foreach (var item in value)");
+                w.Line(helper.Element.WriteOf("item") + ";");
+                w.Close();
+                break;
+        }
+
+        w.Close();
+        w.Line();
+        w.Line($"/// <summary>Reads {shape} of type <c>{Escape(helper.Type)}</c>.</summary>");
+        w.Open($"public static {helper.Type} Read{helper.Name}({Reader})");
+        w.Open("if (reader.TryReadNil())");
+        w.Line("return null;");
+        w.Close();
+        w.Line();
+        if (helper.Kind == HelperKind.Nullable)
+        {
+            w.Line($"return {helper.Element.Read};");
+            w.Close();
+            w.Line();
+            return;
+        }
+
+        w.Line($"{Names.Typed}.EnterNested(ref reader);");
+        w.Line($"var count = reader.Read{(helper.Kind == HelperKind.Dictionary ? "Map" : "Array")}Header();");
+        w.Line($"var result = {construct};");
+        w.Open("for (var i = 0; i < count; i++)");
+        switch (helper.Kind)
+        {
+            case HelperKind.Array:
+                w.Line($"result[i] = {helper.Element.Read};");
+                break;
+            case HelperKind.List:
+                w.Line($"result.Add({helper.Element.Read});");
+                break;
+            default:
+                w.Line($"var key = {helper.Element.Read};");
+                w.Line($"result[key] = {helper.Value!.Read};");
+                break;
+        }
+
+        w.Close();
+        w.Line();
+        w.Line($"{Names.Typed}.LeaveNested(ref reader);");
+        w.Line("return result;");
+        w.Close();
+        w.Line();
+    }
+
+    /// <summary>
+    /// <c>new T[count]</c>, where the element type may itself be an array: C# puts the count in the first brackets,
+    /// before the element's own (<c>new int[count][]</c>), whose nullability does not matter in a creation.
+    /// </summary>
+    private static string ArrayOf(string elementType, string count)
+    {
+        var depth = 0;
+        for (var i = 0; i < elementType.Length; i++)
+        {
+            depth += elementType[i] switch { '<' or '(' => 1, '>' or ')' => -1, _ => 0 };
+            if (depth == 0 && elementType[i] == '[')
+            {
+                return $"{elementType.Substring(0, i)}[{count}]{elementType.Substring(i).Replace("?", "")}";
+            }
+        }
+
+        return $"{elementType.TrimEnd('?')}[{count}]";
+    }
+
+    private static string Escape(string type) => type.Replace("<", "&lt;").Replace(">", "&gt;");
 
     private static string Local(MemberModel member) => "__" + member.Name;
 }

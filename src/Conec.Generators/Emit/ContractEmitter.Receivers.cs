@@ -31,12 +31,10 @@ internal static partial class ContractEmitter
         w.Line($"/// <summary>Reads <see cref=\"{c.InterfaceReference}\"/> messages from a stream, as <see cref=\"{message}\"/> values or by dispatching them.</summary>");
         w.Open($"{access} sealed class {c.BaseName}Receiver : global::System.Collections.Generic.IAsyncEnumerable<{message}>, global::System.IAsyncDisposable");
         w.Line("private readonly global::Conec.IMessageSource _source;");
-        w.Line($"private readonly {Names.Options} _options;");
         w.Line();
         w.Line("/// <summary>Reads from <paramref name=\"source\"/> (an <see cref=\"global::Conec.InStream\"/> or an adapter over one).</summary>");
-        w.Open($"public {c.BaseName}Receiver(global::Conec.IMessageSource source, {Names.Options}? options = null)");
+        w.Open($"public {c.BaseName}Receiver(global::Conec.IMessageSource source)");
         w.Line("_source = source ?? throw new global::System.ArgumentNullException(nameof(source));");
-        w.Line($"_options = options ?? {c.BaseName}Resolver.Options;");
         w.Close();
         w.Line();
         w.Line("/// <summary>The next message, or <see langword=\"null\"/> at the end of the stream.</summary>");
@@ -44,11 +42,11 @@ internal static partial class ContractEmitter
         w.Open("if (_source is global::Conec.InStream stream)");
         w.Line("// Decoded in place from the stream's buffer: no copy of the message.");
         w.Line("var borrowed = await stream.ReadSequenceAsync(cancellationToken).ConfigureAwait(false);");
-        w.Line("return borrowed is { } sequence ? Decode(sequence, _options) : null;");
+        w.Line("return borrowed is { } sequence ? Decode(sequence) : null;");
         w.Close();
         w.Line();
         w.Line("var received = await _source.ReceiveAsync(cancellationToken).ConfigureAwait(false);");
-        w.Line("return received is { } m ? Decode(m.Payload, _options) : null;");
+        w.Line("return received is { } m ? Decode(m.Payload) : null;");
         w.Close();
         w.Line();
         w.Line("/// <inheritdoc/>");
@@ -82,18 +80,18 @@ internal static partial class ContractEmitter
         w.Close();
         w.Line();
         w.Line("/// <summary>Decodes one message; a message that does not match the contract is a <see cref=\"global::Conec.ConecException\"/>.</summary>");
-        w.Line($"public static {message} Decode({Names.Memory} payload, {Names.Options} options) =>");
-        w.Line("    Decode(new global::System.Buffers.ReadOnlySequence<byte>(payload), options);");
+        w.Line($"public static {message} Decode({Names.Memory} payload) =>");
+        w.Line("    Decode(new global::System.Buffers.ReadOnlySequence<byte>(payload));");
         w.Line();
         w.Line("/// <summary>Decodes one message from a (possibly segmented) buffer.</summary>");
-        w.Open($"public static {message} Decode(global::System.Buffers.ReadOnlySequence<byte> payload, {Names.Options} options)");
+        w.Open($"public static {message} Decode(global::System.Buffers.ReadOnlySequence<byte> payload)");
         w.Open("try");
         w.Line("var reader = new global::MessagePack.MessagePackReader(payload);");
         w.Line($"var methodId = {Names.Typed}.ReadMethodId(ref reader, out _);");
         w.Open("switch (methodId)");
         foreach (var method in oneWay)
         {
-            var reads = method.Parameters.Select(p => $"{Names.Serializer}.Deserialize<{p.Type}>(ref reader, options)");
+            var reads = method.Parameters.Select(p => p.Codec.Read);
             w.Line($"case {c.BaseName}MethodIds.{method.Name}:");
             w.Line($"    return new {message}.{method.Name}({string.Join(", ", reads)});");
         }
@@ -135,12 +133,10 @@ internal static partial class ContractEmitter
         w.Line($"/// <summary>Reads a broadcast of <see cref=\"{c.InterfaceReference}\"/> messages as (sender id, message) pairs.</summary>");
         w.Open($"{access} sealed class {c.BaseName}BroadcastReader : global::System.Collections.Generic.IAsyncEnumerable<(string Sender, {message} Message)>, global::System.IAsyncDisposable");
         w.Line("private readonly global::Conec.TaggedBroadcastInStream _source;");
-        w.Line($"private readonly {Names.Options} _options;");
         w.Line();
         w.Line("/// <summary>Reads the broadcast reader <paramref name=\"broadcast\"/> (from <c>NewBroadcastAsync</c>, or an adapter over it).</summary>");
-        w.Open($"public {c.BaseName}BroadcastReader(global::Conec.IMessageSource broadcast, {Names.Options}? options = null)");
+        w.Open($"public {c.BaseName}BroadcastReader(global::Conec.IMessageSource broadcast)");
         w.Line("_source = new global::Conec.TaggedBroadcastInStream(broadcast ?? throw new global::System.ArgumentNullException(nameof(broadcast)));");
-        w.Line($"_options = options ?? {c.BaseName}Resolver.Options;");
         w.Close();
         w.Line();
         w.Line("/// <summary>Messages the coordinator dropped for this reader so far (only under <see cref=\"global::Conec.SlowReceiverPolicy.DropOldest\"/>).</summary>");
@@ -153,7 +149,7 @@ internal static partial class ContractEmitter
         w.Close();
         w.Line();
         w.Line("Lost += tagged.LostBefore;");
-        w.Line($"return (tagged.Sender, {c.BaseName}Receiver.Decode(tagged.Payload, _options));");
+        w.Line($"return (tagged.Sender, {c.BaseName}Receiver.Decode(tagged.Payload));");
         w.Close();
         w.Line();
         w.Line("/// <inheritdoc/>");

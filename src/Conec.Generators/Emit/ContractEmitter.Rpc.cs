@@ -14,24 +14,23 @@ internal static partial class ContractEmitter
         w.Line($"/// </summary>");
         w.Open($"{access} sealed class {c.BaseName}Client : {c.InterfaceReference}, global::System.IAsyncDisposable");
         w.Line("private readonly global::Conec.RpcClient _rpc;");
-        w.Line($"private readonly {Names.Options} _options;");
         w.Line();
         w.Line("/// <summary>Calls over <paramref name=\"stream\"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>");
-        w.Open($"public {c.BaseName}Client(global::Conec.StreamPair stream, {Names.Options}? options = null)");
-        w.Line($"_options = options ?? {c.BaseName}Resolver.Options;");
-        w.Line("_rpc = new global::Conec.RpcClient(stream.Send, stream.Receive, _options);");
+        w.Open($"public {c.BaseName}Client(global::Conec.StreamPair stream)");
+        w.Line("_rpc = new global::Conec.RpcClient(stream.Send, stream.Receive);");
         w.Close();
         foreach (var method in c.Methods)
         {
             var token = method.CancellationTokenName is { } t ? Names.Escape(t) : "default";
-            var encode = $"{c.BaseName}Codec.Encode{method.Name}({Suffix(Names.ArgumentList(method))}_options)";
+            var encode = $"{c.BaseName}Codec.Encode{method.Name}({Names.ArgumentList(method)})";
+            var decode = $"{c.BaseName}Codec.Decode{method.Name}Result";
             var id = $"{c.BaseName}MethodIds.{method.Name}";
             var call = method.Kind switch
             {
                 MessageKind.OneWay => $"_rpc.NotifyAsync({id}, {encode}, {token})",
                 MessageKind.Call => $"_rpc.CallAsync({id}, {encode}, {token})",
-                MessageKind.Stream => $"_rpc.StreamAsync<{method.ResultType}>({id}, {encode}, {token})",
-                _ => $"_rpc.CallAsync<{method.ResultType}>({id}, {encode}, {token})",
+                MessageKind.Stream => $"_rpc.StreamAsync<{method.ResultType}>({id}, {encode}, {decode}, {token})",
+                _ => $"_rpc.CallAsync<{method.ResultType}>({id}, {encode}, {decode}, {token})",
             };
             w.Line();
             w.Line("/// <inheritdoc/>");
@@ -51,17 +50,16 @@ internal static partial class ContractEmitter
         w.Line($"/// <summary>Serves calls to <see cref=\"{c.InterfaceReference}\"/> arriving on one stream, concurrently.</summary>");
         w.Open($"{access} static class {c.BaseName}Server");
         w.Line("/// <summary>Serves until the caller ends the stream or <paramref name=\"cancellationToken\"/> is cancelled.</summary>");
-        w.Open($"public static global::System.Threading.Tasks.Task ServeAsync({c.InterfaceReference} implementation, global::Conec.StreamPair stream, {Names.Options}? options = null, {Names.Token} cancellationToken = default)");
+        w.Open($"public static global::System.Threading.Tasks.Task ServeAsync({c.InterfaceReference} implementation, global::Conec.StreamPair stream, {Names.Token} cancellationToken = default)");
         w.Line("if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));");
-        w.Line($"var resolved = options ?? {c.BaseName}Resolver.Options;");
-        w.Line("return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, resolved, token), cancellationToken);");
+        w.Line("return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, token), cancellationToken);");
         w.Close();
         w.Line();
         w.Line("/// <summary>Serves calls arriving on an incoming stream.</summary>");
-        w.Line($"public static global::System.Threading.Tasks.Task ServeAsync({c.InterfaceReference} implementation, global::Conec.IncomingStream stream, {Names.Options}? options = null, {Names.Token} cancellationToken = default) =>");
-        w.Line("    ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), options, cancellationToken);");
+        w.Line($"public static global::System.Threading.Tasks.Task ServeAsync({c.InterfaceReference} implementation, global::Conec.IncomingStream stream, {Names.Token} cancellationToken = default) =>");
+        w.Line("    ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);");
         w.Line();
-        w.Open($"private static async {Names.ValueTask}<global::Conec.RpcResult> DispatchAsync({c.InterfaceReference} implementation, int methodId, {Names.Memory} arguments, global::Conec.RpcItemSink items, {Names.Options} options, {Names.Token} cancellationToken)");
+        w.Open($"private static async {Names.ValueTask}<global::Conec.RpcResult> DispatchAsync({c.InterfaceReference} implementation, int methodId, {Names.Memory} arguments, global::Conec.RpcItemSink items, {Names.Token} cancellationToken)");
         w.Line("_ = items;");
         w.Open("switch (methodId)");
         foreach (var method in c.Methods)
@@ -76,7 +74,7 @@ internal static partial class ContractEmitter
             };
             if (method.Parameters.Count > 0)
             {
-                w.Line($"var args = {c.BaseName}Codec.Read{method.Name}(arguments, options);");
+                w.Line($"var args = {c.BaseName}Codec.Read{method.Name}(arguments);");
             }
 
             if (method.CancellationTokenName is not null)
@@ -88,7 +86,7 @@ internal static partial class ContractEmitter
             if (method.Kind == MessageKind.Stream)
             {
                 w.Open($"await foreach (var item in global::System.Threading.Tasks.TaskAsyncEnumerableExtensions.WithCancellation({invoke}, cancellationToken).ConfigureAwait(false))");
-                w.Line("await items.SendAsync(item, options).ConfigureAwait(false);");
+                w.Line($"await items.SendAsync({c.BaseName}Codec.Encode{method.Name}Result(item)).ConfigureAwait(false);");
                 w.Close();
                 w.Line();
                 w.Line("return global::Conec.RpcResult.Void;");
@@ -96,7 +94,7 @@ internal static partial class ContractEmitter
             else if (method.Kind == MessageKind.CallWithResult)
             {
                 w.Line($"var result = await {invoke}.ConfigureAwait(false);");
-                w.Line("return global::Conec.RpcResult.From(result, options);");
+                w.Line($"return global::Conec.RpcResult.FromSerialized({c.BaseName}Codec.Encode{method.Name}Result(result));");
             }
             else
             {

@@ -21,6 +21,11 @@ internal static partial class ContractEmitter
         var oneWay = contract.Methods.Where(m => m.Kind == MessageKind.OneWay).ToArray();
         EmitIds(w, contract, access);
         EmitResolver(w, contract, access);
+        if (contract.Helpers.Count > 0 || contract.MessageTypes.Any(t => t.EnumUnderlyingType is null))
+        {
+            EmitValues(w, contract);
+        }
+
         EmitCodec(w, contract);
         if (oneWay.Length > 0)
         {
@@ -58,33 +63,31 @@ internal static partial class ContractEmitter
         w.Line();
     }
 
-    /// <summary>Argument encoding shared by the sender and the RPC client, decoding shared by the receiver and the server.</summary>
+    /// <summary>
+    /// Argument encoding shared by the sender and the RPC client, decoding shared by the receiver and the server, and the
+    /// RPC results' encoding and decoding.
+    /// </summary>
     private static void EmitCodec(SourceWriter w, ContractModel c)
     {
-        w.Line($"/// <summary>Reads and writes the arguments of <see cref=\"{c.InterfaceReference}\"/> methods as MessagePack.</summary>");
+        w.Line($"/// <summary>Reads and writes the arguments and results of <see cref=\"{c.InterfaceReference}\"/> methods as MessagePack.</summary>");
         w.Open($"internal static class {c.BaseName}Codec");
         foreach (var method in c.Methods)
         {
             w.Line($"/// <summary>Writes the arguments of <c>{method.Name}</c>, one MessagePack value each.</summary>");
-            w.Open($"public static void Write{method.Name}(ref global::MessagePack.MessagePackWriter writer{Prefix(Names.ParameterList(method, false))}, {Names.Options} options)");
+            w.Open($"public static void Write{method.Name}(ref global::MessagePack.MessagePackWriter writer{Prefix(Names.ParameterList(method, false))})");
             foreach (var p in method.Parameters)
             {
-                w.Line($"{Names.Serializer}.Serialize(ref writer, {Names.Escape(p.Name)}, options);");
-            }
-
-            if (method.Parameters.Count == 0)
-            {
-                w.Line("_ = options;");
+                w.Line(p.Codec.WriteOf(Names.Escape(p.Name)) + ";");
             }
 
             w.Close();
             w.Line();
             w.Line($"/// <summary>Encodes the arguments of <c>{method.Name}</c> as one array (the RPC form).</summary>");
-            w.Open($"public static {Names.Memory} Encode{method.Name}({Suffix(Names.ParameterList(method, false))}{Names.Options} options)");
+            w.Open($"public static {Names.Memory} Encode{method.Name}({Names.ParameterList(method, false)})");
             w.Line("var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);");
             w.Line("var writer = new global::MessagePack.MessagePackWriter(buffer);");
             w.Line($"writer.WriteArrayHeader({method.Parameters.Count});");
-            w.Line($"Write{method.Name}(ref writer{Prefix(Names.ArgumentList(method))}, options);");
+            w.Line($"Write{method.Name}(ref writer{Prefix(Names.ArgumentList(method))});");
             w.Line("writer.Flush();");
             w.Line("return buffer.WrittenMemory;");
             w.Close();
@@ -95,7 +98,7 @@ internal static partial class ContractEmitter
         {
             var type = ArgumentsType(method);
             w.Line($"/// <summary>Decodes the arguments of <c>{method.Name}</c> from its RPC array.</summary>");
-            w.Open($"public static {type} Read{method.Name}({Names.Memory} arguments, {Names.Options} options)");
+            w.Open($"public static {type} Read{method.Name}({Names.Memory} arguments)");
             w.Open("try");
             w.Line("var reader = new global::MessagePack.MessagePackReader(arguments);");
             w.Line("reader.ReadArrayHeader();");
@@ -104,6 +107,26 @@ internal static partial class ContractEmitter
             w.Open($"catch (global::System.Exception e) when ({Names.Typed}.IsMalformed(e))");
             w.Line($"throw {Names.Typed}.Malformed(e);");
             w.Close();
+            w.Close();
+            w.Line();
+        }
+
+        foreach (var method in c.Methods.Where(m => m.ResultCodec is not null))
+        {
+            var what = method.Kind == MessageKind.Stream ? "one item of the streamed result" : "the result";
+            w.Line($"/// <summary>Encodes {what} of <c>{method.Name}</c>.</summary>");
+            w.Open($"public static {Names.Memory} Encode{method.Name}Result({method.ResultType} value)");
+            w.Line("var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);");
+            w.Line("var writer = new global::MessagePack.MessagePackWriter(buffer);");
+            w.Line(method.ResultCodec!.WriteOf("value") + ";");
+            w.Line("writer.Flush();");
+            w.Line("return buffer.WrittenMemory;");
+            w.Close();
+            w.Line();
+            w.Line($"/// <summary>Decodes {what} of <c>{method.Name}</c>.</summary>");
+            w.Open($"public static {method.ResultType} Decode{method.Name}Result({Names.Memory} value)");
+            w.Line("var reader = new global::MessagePack.MessagePackReader(value);");
+            w.Line($"return {method.ResultCodec.Read};");
             w.Close();
             w.Line();
         }
@@ -122,13 +145,11 @@ internal static partial class ContractEmitter
         w.Line($"/// </summary>");
         w.Open($"{access} sealed class {c.BaseName}Sender{implements}");
         w.Line("private readonly global::Conec.OutStream _stream;");
-        w.Line($"private readonly {Names.Options} _options;");
         w.Line("private readonly global::System.Buffers.ArrayBufferWriter<byte> _buffer = new global::System.Buffers.ArrayBufferWriter<byte>(256);");
         w.Line();
-        w.Line($"/// <summary>Sends on <paramref name=\"stream\"/>; <paramref name=\"options\"/> defaults to <see cref=\"{c.BaseName}Resolver.Options\"/>.</summary>");
-        w.Open($"public {c.BaseName}Sender(global::Conec.OutStream stream, {Names.Options}? options = null)");
+        w.Line($"/// <summary>Sends on <paramref name=\"stream\"/>.</summary>");
+        w.Open($"public {c.BaseName}Sender(global::Conec.OutStream stream)");
         w.Line("_stream = stream ?? throw new global::System.ArgumentNullException(nameof(stream));");
-        w.Line($"_options = options ?? {c.BaseName}Resolver.Options;");
         w.Close();
         foreach (var method in oneWay)
         {
@@ -141,7 +162,7 @@ internal static partial class ContractEmitter
             w.Line();
             w.Open($"private {Names.Memory} Encode{method.Name}({Names.ParameterList(method, false)})");
             w.Line($"var writer = {Names.Typed}.Begin(_buffer, {c.BaseName}MethodIds.{method.Name}, {method.Parameters.Count + 1});");
-            w.Line($"{c.BaseName}Codec.Write{method.Name}(ref writer{Prefix(Names.ArgumentList(method))}, _options);");
+            w.Line($"{c.BaseName}Codec.Write{method.Name}(ref writer{Prefix(Names.ArgumentList(method))});");
             w.Line("writer.Flush();");
             w.Line("return _buffer.WrittenMemory;");
             w.Close();
@@ -157,11 +178,9 @@ internal static partial class ContractEmitter
 
     private static string ReadValues(MethodModel method)
     {
-        var reads = method.Parameters.Select(p => $"{Names.Serializer}.Deserialize<{p.Type}>(ref reader, options)").ToArray();
+        var reads = method.Parameters.Select(p => p.Codec.Read).ToArray();
         return reads.Length == 1 ? reads[0] : "(" + string.Join(", ", reads) + ")";
     }
 
     private static string Prefix(string list) => list.Length == 0 ? "" : ", " + list;
-
-    private static string Suffix(string list) => list.Length == 0 ? "" : list + ", ";
 }

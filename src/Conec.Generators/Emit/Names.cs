@@ -7,7 +7,6 @@ namespace Conec.Generators.Emit;
 internal static class Names
 {
     public const string Options = "global::MessagePack.MessagePackSerializerOptions";
-    public const string Serializer = "global::MessagePack.MessagePackSerializer";
     public const string ValueTask = "global::System.Threading.Tasks.ValueTask";
     public const string Token = "global::System.Threading.CancellationToken";
     public const string Memory = "global::System.ReadOnlyMemory<byte>";

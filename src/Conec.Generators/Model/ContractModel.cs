@@ -11,7 +11,8 @@ internal sealed record ContractModel(
     string BaseName,
     bool IsPublic,
     EquatableArray<MethodModel> Methods,
-    EquatableArray<MessageTypeModel> MessageTypes);
+    EquatableArray<MessageTypeModel> MessageTypes,
+    EquatableArray<HelperModel> Helpers);
 
 /// <summary>One contract method.</summary>
 internal sealed record MethodModel(
@@ -20,11 +21,12 @@ internal sealed record MethodModel(
     MessageKind Kind,
     bool ReturnsTask,
     string? ResultType,
+    CodecModel? ResultCodec,
     EquatableArray<ParameterModel> Parameters,
     string? CancellationTokenName);
 
 /// <summary>One serialized parameter.</summary>
-internal sealed record ParameterModel(string Name, string Type, string PropertyName);
+internal sealed record ParameterModel(string Name, string Type, string PropertyName, CodecModel Codec);
 
 /// <summary>How a method travels.</summary>
 internal enum MessageKind

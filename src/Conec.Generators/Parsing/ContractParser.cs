@@ -45,9 +45,11 @@ internal static class ContractParser
             return new ParseResult(null, new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutable()));
         }
 
+        var name = contract.Name;
+        var baseName = name.Length > 1 && name[0] == 'I' && char.IsUpper(name[1]) ? name.Substring(1) : name;
         var methods = ImmutableArray.CreateBuilder<MethodModel>();
         var ids = new Dictionary<int, string>();
-        var types = new MessageTypeCollector();
+        var types = new MessageTypeCollector(baseName + "Values");
         foreach (var member in contract.GetMembers())
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -77,14 +79,12 @@ internal static class ContractParser
             }
         }
 
-        var name = contract.Name;
-        var baseName = name.Length > 1 && name[0] == 'I' && char.IsUpper(name[1]) ? name.Substring(1) : name;
         var ns = contract.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
         var isPublic = IsEffectivelyPublic(contract);
         var result = diagnostics.Count > 0
             ? null
             : new ContractModel(ns, name, contract.ToDisplayString(TypeFormat), baseName, isPublic,
-                new EquatableArray<MethodModel>(methods.ToImmutable()), types.ToArray());
+                new EquatableArray<MethodModel>(methods.ToImmutable()), types.ToArray(), types.Helpers());
         return new ParseResult(result, new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutable()));
     }
 
@@ -106,6 +106,7 @@ internal static class ContractParser
         var returnName = returnType?.ConstructedFrom.ToDisplayString();
         MessageKind kind;
         string? resultType = null;
+        CodecModel? resultCodec = null;
         switch (returnName)
         {
             case "System.Threading.Tasks.Task" or "System.Threading.Tasks.ValueTask":
@@ -115,13 +116,13 @@ internal static class ContractParser
                 kind = MessageKind.Stream;
                 resultType = returnType!.TypeArguments[0].ToDisplayString(TypeFormat);
                 CheckMessageType(returnType.TypeArguments[0], method.Name, location, diagnostics);
-                types.Add(returnType.TypeArguments[0]);
+                resultCodec = types.Plan(returnType.TypeArguments[0]);
                 break;
             case "System.Threading.Tasks.Task<TResult>" or "System.Threading.Tasks.ValueTask<TResult>":
                 kind = MessageKind.CallWithResult;
                 resultType = returnType!.TypeArguments[0].ToDisplayString(TypeFormat);
                 CheckMessageType(returnType.TypeArguments[0], method.Name, location, diagnostics);
-                types.Add(returnType.TypeArguments[0]);
+                resultCodec = types.Plan(returnType.TypeArguments[0]);
                 break;
             default:
                 diagnostics.Add(DiagnosticInfo.Create(Diagnostics.UnsupportedReturnType, location, method.Name, method.ReturnType.ToDisplayString()));
@@ -154,13 +155,12 @@ internal static class ContractParser
             }
 
             CheckMessageType(parameter.Type, method.Name, parameter.Locations.FirstOrDefault(), diagnostics);
-            types.Add(parameter.Type);
-            parameters.Add(new ParameterModel(parameter.Name, parameter.Type.ToDisplayString(TypeFormat), Pascal(parameter.Name)));
+            parameters.Add(new ParameterModel(parameter.Name, parameter.Type.ToDisplayString(TypeFormat), Pascal(parameter.Name), types.Plan(parameter.Type)));
         }
 
         return valid
             ? new MethodModel(method.Name, id, kind, returnName == "System.Threading.Tasks.Task" || returnName == "System.Threading.Tasks.Task<TResult>",
-                resultType, new EquatableArray<ParameterModel>(parameters.ToImmutable()), tokenName)
+                resultType, resultCodec, new EquatableArray<ParameterModel>(parameters.ToImmutable()), tokenName)
             : null;
     }
 

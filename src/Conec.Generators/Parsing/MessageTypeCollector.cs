@@ -7,53 +7,159 @@ using Microsoft.CodeAnalysis;
 namespace Conec.Generators.Parsing;
 
 /// <summary>
-/// Finds the user types a contract's messages contain (through arrays, generic arguments and members) that need a
-/// formatter: int-keyed [MessagePackObject] types and enums. Built-in and framework types are MessagePack's own.
+/// Decides how each value a contract carries is written and read. Primitives, strings, byte arrays, enums, int-keyed
+/// [MessagePackObject] types, nullable values, arrays, lists and dictionaries get generated code over
+/// MessagePackWriter/MessagePackReader, with MessagePack's own wire layout; anything else goes through
+/// MessagePackSerializer. Generated code never touches MessagePackSerializerOptions, whose static constructor reaches
+/// MessagePack's dynamic resolvers, so a contract built only from the former is clean under Native AOT.
 /// </summary>
 internal sealed class MessageTypeCollector
 {
-    private static readonly SymbolDisplayFormat Format = SymbolDisplayFormat.FullyQualifiedFormat;
-    private readonly Dictionary<string, MessageTypeModel> _found = new();
-    private readonly HashSet<string> _visited = new();
+    private static readonly SymbolDisplayFormat Format = SymbolDisplayFormat.FullyQualifiedFormat.AddMiscellaneousOptions(
+        SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
 
-    public void Add(ITypeSymbol type)
+    private static readonly Dictionary<SpecialType, (string Keyword, string Read)> Primitives = new()
     {
-        if (type is IArrayTypeSymbol array)
+        [SpecialType.System_Boolean] = ("bool", "ReadBoolean"),
+        [SpecialType.System_Char] = ("char", "ReadChar"),
+        [SpecialType.System_SByte] = ("sbyte", "ReadSByte"),
+        [SpecialType.System_Byte] = ("byte", "ReadByte"),
+        [SpecialType.System_Int16] = ("short", "ReadInt16"),
+        [SpecialType.System_UInt16] = ("ushort", "ReadUInt16"),
+        [SpecialType.System_Int32] = ("int", "ReadInt32"),
+        [SpecialType.System_UInt32] = ("uint", "ReadUInt32"),
+        [SpecialType.System_Int64] = ("long", "ReadInt64"),
+        [SpecialType.System_UInt64] = ("ulong", "ReadUInt64"),
+        [SpecialType.System_Single] = ("float", "ReadSingle"),
+        [SpecialType.System_Double] = ("double", "ReadDouble"),
+        [SpecialType.System_DateTime] = ("global::System.DateTime", "ReadDateTime"),
+    };
+
+    private readonly string _values;
+    private readonly Dictionary<string, MessageTypeModel> _found = new();
+    private readonly Dictionary<string, string> _objectHelpers = new();
+    private readonly Dictionary<string, HelperModel> _helpers = new();
+    private readonly HashSet<string> _helperNames = new();
+
+    /// <param name="valuesClass">The generated class that holds the Write…/Read… pairs.</param>
+    public MessageTypeCollector(string valuesClass) => _values = valuesClass;
+
+    /// <summary>How a value of <paramref name="type"/>, as declared, is written and read.</summary>
+    public CodecModel Plan(ITypeSymbol type)
+    {
+        // Helpers take and return the nullable form; a value declared non-nullable is read with '!' (MessagePack's own
+        // formatters also turn nil into null there).
+        var nonNull = type.IsReferenceType && type.NullableAnnotation != NullableAnnotation.Annotated ? "!" : "";
+        var codec = PlanShape(type.WithNullableAnnotation(NullableAnnotation.NotAnnotated));
+        return nonNull.Length == 0 ? codec : codec with { Read = codec.Read + nonNull };
+    }
+
+    private CodecModel PlanShape(ITypeSymbol type)
+    {
+        if (Primitives.TryGetValue(type.SpecialType, out var primitive))
         {
-            Add(array.ElementType);
-            return;
+            return new CodecModel("writer.Write({0})", $"reader.{primitive.Read}()");
         }
 
-        if (type is not INamedTypeSymbol named || named.SpecialType != SpecialType.None || !_visited.Add(named.ToDisplayString(Format)))
+        switch (type)
         {
-            return;
+            case { SpecialType: SpecialType.System_String }:
+                return new CodecModel("writer.Write({0})", "reader.ReadString()");
+            case IArrayTypeSymbol { Rank: 1, ElementType.SpecialType: SpecialType.System_Byte }:
+                return new CodecModel("writer.Write({0})", "global::Conec.TypedMessages.ReadBytes(ref reader)");
+            case IArrayTypeSymbol { Rank: 1 } array:
+                return Helper(HelperKind.Array, type, "ArrayOf" + Describe(array.ElementType), array.ElementType, null);
+            case INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable:
+                return Helper(HelperKind.Nullable, type, "NullableOf" + Describe(nullable.TypeArguments[0]), nullable.TypeArguments[0], null);
+            case INamedTypeSymbol { TypeKind: TypeKind.Enum } enumType:
+                return PlanEnum(enumType);
+            case INamedTypeSymbol named when IsFramework(named):
+                return PlanFramework(named);
+            case INamedTypeSymbol named when PlanObject(named) is { } helper:
+                return new CodecModel($"{_values}.Write{helper}(ref writer, {{0}})", $"{_values}.Read{helper}(ref reader)");
+            default:
+                return Fallback(type);
+        }
+    }
+
+    private CodecModel PlanFramework(INamedTypeSymbol named)
+    {
+        var definition = named.OriginalDefinition.ToDisplayString();
+        var outer = named.Name;
+        switch (definition)
+        {
+            case "System.Guid":
+                return new CodecModel("global::Conec.TypedMessages.WriteGuid(ref writer, {0})", "global::Conec.TypedMessages.ReadGuid(ref reader)");
+            case "System.TimeSpan":
+                return new CodecModel("writer.Write(({0}).Ticks)", "new global::System.TimeSpan(reader.ReadInt64())");
+            case "System.Collections.Generic.List<T>" or "System.Collections.Generic.IList<T>" or "System.Collections.Generic.ICollection<T>"
+                or "System.Collections.Generic.IReadOnlyList<T>" or "System.Collections.Generic.IReadOnlyCollection<T>":
+                return Helper(HelperKind.List, named, outer + "Of" + Describe(named.TypeArguments[0]), named.TypeArguments[0], null);
+            case "System.Collections.Generic.Dictionary<TKey, TValue>" or "System.Collections.Generic.IDictionary<TKey, TValue>"
+                or "System.Collections.Generic.IReadOnlyDictionary<TKey, TValue>":
+                return Helper(HelperKind.Dictionary, named, $"{outer}Of{Describe(named.TypeArguments[0])}And{Describe(named.TypeArguments[1])}",
+                    named.TypeArguments[0], named.TypeArguments[1]);
+            default:
+                return Fallback(named);
+        }
+    }
+
+    private CodecModel PlanEnum(INamedTypeSymbol enumType)
+    {
+        var underlying = Primitives[enumType.EnumUnderlyingType!.SpecialType];
+        var fullName = enumType.ToDisplayString(Format);
+        var codec = new CodecModel($"writer.Write(({underlying.Keyword}){{0}})", $"({fullName})reader.{underlying.Read}()");
+        _found[fullName] = new MessageTypeModel(fullName, SafeName(fullName), "", codec, true, underlying.Keyword,
+            EquatableArray<MemberModel>.Empty, EquatableArray<StringValue>.Empty);
+        return codec;
+    }
+
+    /// <summary>MessagePackSerializer with its default options: correct for any type MessagePack knows, but not AOT-safe.</summary>
+    private static CodecModel Fallback(ITypeSymbol type)
+    {
+        var name = type.ToDisplayString(Format);
+        var nullable = type.IsReferenceType ? name + "?" : name;
+        return new CodecModel("global::MessagePack.MessagePackSerializer.Serialize(ref writer, {0})",
+            $"global::MessagePack.MessagePackSerializer.Deserialize<{nullable}>(ref reader)");
+    }
+
+    private CodecModel Helper(HelperKind kind, ITypeSymbol type, string name, ITypeSymbol element, ITypeSymbol? value)
+    {
+        var fullName = type.ToDisplayString(Format);
+        if (!_helpers.TryGetValue(fullName, out var helper))
+        {
+            var unique = Unique(name);
+            var parameterType = type.IsReferenceType ? fullName + "?" : fullName;
+
+            // Registered before its element is planned, so a type that contains itself ends the recursion here.
+            _helpers[fullName] = helper = new HelperModel(unique, kind, parameterType, "", new CodecModel("", ""), null, null);
+            _helpers[fullName] = helper = helper with
+            {
+                ElementType = element.ToDisplayString(Format),
+                Element = Plan(element),
+                ValueType = value?.ToDisplayString(Format),
+                Value = value is null ? null : Plan(value),
+            };
         }
 
-        foreach (var argument in named.TypeArguments)
-        {
-            Add(argument);
-        }
+        return new CodecModel($"{_values}.Write{helper.Name}(ref writer, {{0}})", $"{_values}.Read{helper.Name}(ref reader)");
+    }
 
-        var ns = named.ContainingNamespace?.ToDisplayString() ?? "";
-        if (ns == "System" || ns.StartsWith("System.", System.StringComparison.Ordinal) || ns.StartsWith("MessagePack", System.StringComparison.Ordinal))
-        {
-            return;
-        }
-
+    /// <summary>The helper name of an int-keyed [MessagePackObject] type the generator can build, else null.</summary>
+    private string? PlanObject(INamedTypeSymbol named)
+    {
         var fullName = named.ToDisplayString(Format);
-        var safe = string.Concat(fullName.Replace("global::", "").Select(c => char.IsLetterOrDigit(c) ? c : '_'));
-        if (named.TypeKind == TypeKind.Enum)
+        if (_objectHelpers.TryGetValue(fullName, out var known))
         {
-            _found[fullName] = new MessageTypeModel(fullName, safe, true, named.EnumUnderlyingType!.ToDisplayString(), EquatableArray<MemberModel>.Empty, EquatableArray<StringValue>.Empty);
-            return;
+            return known;
         }
 
         if (named.IsGenericType || !named.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "MessagePack.MessagePackObjectAttribute"))
         {
-            return;
+            return null;
         }
 
-        var members = new List<MemberModel>();
+        var keyed = new List<(int Key, ISymbol Member, ITypeSymbol Type, bool Settable)>();
         foreach (var member in named.GetMembers().Where(m => !m.IsStatic && m is IPropertySymbol or IFieldSymbol))
         {
             var key = member.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "MessagePack.KeyAttribute");
@@ -64,34 +170,71 @@ internal sealed class MessageTypeCollector
 
             if (key.ConstructorArguments.FirstOrDefault().Value is not int index)
             {
-                return; // String keys are a map; MessagePack's own resolver handles such types.
+                return null; // String keys are a map; MessagePack's own resolver handles such types.
             }
 
-            var (memberType, settable) = member switch
+            keyed.Add(member switch
             {
-                IPropertySymbol p => (p.Type, p.SetMethod is { } set && !set.IsInitOnly && set.DeclaredAccessibility == Accessibility.Public),
-                IFieldSymbol f => (f.Type, !f.IsReadOnly),
-                _ => (null!, false),
-            };
-            members.Add(new MemberModel(index, member.Name, memberType.ToDisplayString(Format.AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier)), settable));
-            Add(memberType);
+                IPropertySymbol p => (index, member, p.Type, p.SetMethod is { } set && !set.IsInitOnly && set.DeclaredAccessibility == Accessibility.Public),
+                IFieldSymbol f => (index, member, f.Type, !f.IsReadOnly),
+                _ => throw new System.InvalidOperationException("only properties and fields are selected"),
+            });
         }
 
         // The constructor whose parameters all name members (a record's primary constructor, typically), else none.
-        var names = new HashSet<string>(members.Select(m => m.Name), System.StringComparer.OrdinalIgnoreCase);
+        var names = new HashSet<string>(keyed.Select(m => m.Member.Name), System.StringComparer.OrdinalIgnoreCase);
         var constructor = named.InstanceConstructors
             .Where(c => c.DeclaredAccessibility == Accessibility.Public && c.Parameters.All(p => names.Contains(p.Name)))
             .OrderByDescending(c => c.Parameters.Length)
             .FirstOrDefault();
-        if (constructor is null || members.Any(m => !m.Settable && !constructor.Parameters.Any(p => string.Equals(p.Name, m.Name, System.StringComparison.OrdinalIgnoreCase))))
+        if (constructor is null || keyed.Any(m => !m.Settable && !constructor.Parameters.Any(p => string.Equals(p.Name, m.Member.Name, System.StringComparison.OrdinalIgnoreCase))))
         {
-            return; // No way to build it from its keys alone: leave it to MessagePack's resolver.
+            return null; // No way to build it from its keys alone: leave it to MessagePack's resolver.
         }
 
-        var order = constructor.Parameters.Select(p => new StringValue(members.First(m => string.Equals(m.Name, p.Name, System.StringComparison.OrdinalIgnoreCase)).Name));
-        _found[fullName] = new MessageTypeModel(fullName, safe, named.IsValueType, null,
-            new EquatableArray<MemberModel>(members.OrderBy(m => m.Key).ToImmutableArray()), new EquatableArray<StringValue>(order.ToImmutableArray()));
+        var helper = Unique(named.Name);
+        _objectHelpers[fullName] = helper; // before the members, so a type that contains itself ends the recursion here
+        var members = keyed
+            .Select(m => new MemberModel(m.Key, m.Member.Name, m.Type.ToDisplayString(Format), Plan(m.Type), m.Settable))
+            .OrderBy(m => m.Key)
+            .ToImmutableArray();
+        var order = constructor.Parameters.Select(p => new StringValue(keyed.First(m => string.Equals(m.Member.Name, p.Name, System.StringComparison.OrdinalIgnoreCase)).Member.Name));
+        var codec = new CodecModel($"{_values}.Write{helper}(ref writer, {{0}})", $"{_values}.Read{helper}(ref reader)");
+        _found[fullName] = new MessageTypeModel(fullName, SafeName(fullName), helper, codec, named.IsValueType, null,
+            new EquatableArray<MemberModel>(members), new EquatableArray<StringValue>(order.ToImmutableArray()));
+        return helper;
     }
 
+    private static bool IsFramework(INamedTypeSymbol named)
+    {
+        var ns = named.ContainingNamespace?.ToDisplayString() ?? "";
+        return ns == "System" || ns.StartsWith("System.", System.StringComparison.Ordinal) || ns.StartsWith("MessagePack", System.StringComparison.Ordinal);
+    }
+
+    /// <summary>A readable name for a type inside a helper's name: <c>Int32</c>, <c>Item</c>, <c>ArrayOfString</c>.</summary>
+    private static string Describe(ITypeSymbol type) => type switch
+    {
+        IArrayTypeSymbol array => "ArrayOf" + Describe(array.ElementType),
+        INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable => "NullableOf" + Describe(nullable.TypeArguments[0]),
+        INamedTypeSymbol { IsGenericType: true } generic => generic.Name + "Of" + string.Join("And", generic.TypeArguments.Select(Describe)),
+        _ => type.Name,
+    };
+
+    private string Unique(string name)
+    {
+        var candidate = name;
+        for (var n = 2; !_helperNames.Add(candidate); n++)
+        {
+            candidate = name + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return candidate;
+    }
+
+    private static string SafeName(string fullName) =>
+        string.Concat(fullName.Replace("global::", "").Select(c => char.IsLetterOrDigit(c) ? c : '_'));
+
     public EquatableArray<MessageTypeModel> ToArray() => new(_found.Values.OrderBy(t => t.FullName, System.StringComparer.Ordinal).ToImmutableArray());
+
+    public EquatableArray<HelperModel> Helpers() => new(_helpers.Values.OrderBy(h => h.Name, System.StringComparer.Ordinal).ToImmutableArray());
 }

@@ -12,7 +12,6 @@ public sealed class RpcClient : IAsyncDisposable
 {
     private readonly OutStream _send;
     private readonly InStream _receive;
-    private readonly MessagePackSerializerOptions _options;
     private readonly ConcurrentDictionary<long, PendingCall> _pending = new();
     private readonly ArrayBufferWriter<byte> _buffer = new(256);
 
@@ -27,31 +26,34 @@ public sealed class RpcClient : IAsyncDisposable
     private ConecException? _failure;
 
     /// <summary>Starts reading results from <paramref name="receive"/>; calls are sent on <paramref name="send"/>.</summary>
-    public RpcClient(OutStream send, InStream receive, MessagePackSerializerOptions options)
+    public RpcClient(OutStream send, InStream receive)
     {
         ArgumentNullException.ThrowIfNull(send);
         ArgumentNullException.ThrowIfNull(receive);
         _send = send;
         _receive = receive;
-        _options = options;
         _responses = Task.Run(ReadResponsesAsync);
         _writer = Task.Run(WriteRequestsAsync);
     }
 
-    /// <summary>Calls method <paramref name="methodId"/> with serialized <paramref name="arguments"/> and returns its result.</summary>
+    /// <summary>
+    /// Calls method <paramref name="methodId"/> with serialized <paramref name="arguments"/> and returns its result,
+    /// read by <paramref name="decode"/> (generated code passes the contract's own reader for the result type).
+    /// </summary>
     /// <exception cref="ConecRemoteException">The remote handler threw.</exception>
-    /// <exception cref="ConecException">The stream failed before the result arrived.</exception>
-    public async ValueTask<T> CallAsync<T>(int methodId, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken = default)
+    /// <exception cref="ConecException">The stream failed before the result arrived, or the result does not decode.</exception>
+    public async ValueTask<T> CallAsync<T>(int methodId, ReadOnlyMemory<byte> arguments, Func<ReadOnlyMemory<byte>, T> decode, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(decode);
         var value = await CallCoreAsync(methodId, arguments, cancellationToken);
-        return Decode<T>(value);
+        return Decode(value, decode);
     }
 
-    private T Decode<T>(ReadOnlyMemory<byte> value)
+    private static T Decode<T>(ReadOnlyMemory<byte> value, Func<ReadOnlyMemory<byte>, T> decode)
     {
         try
         {
-            return MessagePackSerializer.Deserialize<T>(value, _options, CancellationToken.None);
+            return decode(value);
         }
         catch (Exception e) when (TypedMessages.IsMalformed(e))
         {
@@ -64,11 +66,12 @@ public sealed class RpcClient : IAsyncDisposable
         await CallCoreAsync(methodId, arguments, cancellationToken);
 
     /// <summary>
-    /// Calls a method whose result is streamed: yields each item as it arrives. Stopping early, or cancelling
-    /// <paramref name="cancellationToken"/>, cancels the remote handler.
+    /// Calls a method whose result is streamed: yields each item as it arrives, read by <paramref name="decode"/>.
+    /// Stopping early, or cancelling <paramref name="cancellationToken"/>, cancels the remote handler.
     /// </summary>
-    public async IAsyncEnumerable<T> StreamAsync<T>(int methodId, ReadOnlyMemory<byte> arguments, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<T> StreamAsync<T>(int methodId, ReadOnlyMemory<byte> arguments, Func<ReadOnlyMemory<byte>, T> decode, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(decode);
         ThrowIfFailed();
         var callId = Interlocked.Increment(ref _nextCallId);
         var call = new PendingCall { Items = System.Threading.Channels.Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new() { SingleReader = true, SingleWriter = true }) };
@@ -80,7 +83,7 @@ public sealed class RpcClient : IAsyncDisposable
             Enqueue(new Outgoing(RpcFrame.Request, callId, methodId, arguments, null, activity?.Id));
             await foreach (var item in call.Items.Reader.ReadAllAsync(cancellationToken))
             {
-                yield return Decode<T>(item);
+                yield return Decode(item, decode);
             }
         }
         finally

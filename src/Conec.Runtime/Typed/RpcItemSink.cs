@@ -1,5 +1,3 @@
-using MessagePack;
-
 namespace Conec;
 
 /// <summary>Where a generated server writes the items of a streamed (<see cref="IAsyncEnumerable{T}"/>) result, in order.</summary>
@@ -9,6 +7,6 @@ public sealed class RpcItemSink
 
     internal RpcItemSink(Func<ReadOnlyMemory<byte>, ValueTask> send) => _send = send;
 
-    /// <summary>Serializes and sends one item; waits while the stream applies back-pressure.</summary>
-    public ValueTask SendAsync<T>(T value, MessagePackSerializerOptions options) => _send(MessagePackSerializer.Serialize(value, options));
+    /// <summary>Sends one item, already serialized as one MessagePack value; waits while the stream applies back-pressure.</summary>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> serialized) => _send(serialized);
 }

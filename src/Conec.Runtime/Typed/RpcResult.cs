@@ -15,8 +15,8 @@ public readonly struct RpcResult : IEquatable<RpcResult>
     /// <summary>The serialized value (a single MessagePack object).</summary>
     public ReadOnlyMemory<byte> Value { get; }
 
-    /// <summary>Serializes <paramref name="value"/> with <paramref name="options"/>.</summary>
-    public static RpcResult From<T>(T value, MessagePackSerializerOptions options) => new(MessagePackSerializer.Serialize(value, options));
+    /// <summary>A result already serialized as one MessagePack value (generated servers write it with the contract's own writer).</summary>
+    public static RpcResult FromSerialized(ReadOnlyMemory<byte> value) => new(value);
 
     /// <inheritdoc/>
     public bool Equals(RpcResult other) => Value.Span.SequenceEqual(other.Value.Span);

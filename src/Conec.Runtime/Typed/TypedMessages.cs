@@ -6,8 +6,8 @@ namespace Conec;
 /// <summary>Helpers the generated code calls, so every contract reports malformed messages the same way.</summary>
 public static class TypedMessages
 {
-    /// <summary>The options generated code uses when none are given: MessagePack's standard resolver.</summary>
-    public static MessagePackSerializerOptions DefaultOptions => MessagePackSerializer.DefaultOptions;
+    // MessagePack's default limit, kept for the same reason: a peer must not be able to nest deep enough to overflow the stack.
+    private const int MaximumDepth = 500;
 
     /// <summary>Starts a message: an array of <paramref name="fields"/> entries whose first is <paramref name="methodId"/>.</summary>
     public static MessagePackWriter Begin(ArrayBufferWriter<byte> buffer, int methodId, int fields)
@@ -19,6 +19,41 @@ public static class TypedMessages
         writer.Write(methodId);
         return writer;
     }
+
+    /// <summary>Reads a MessagePack binary (or nil) into a new array, as MessagePack's own byte[] formatter does.</summary>
+    public static byte[]? ReadBytes(ref MessagePackReader reader) => reader.ReadBytes() is { } bytes ? bytes.ToArray() : null;
+
+    /// <summary>Writes a <see cref="Guid"/> the way MessagePack's built-in formatter does: its 36-character "D" string.</summary>
+    public static void WriteGuid(ref MessagePackWriter writer, Guid value)
+    {
+        const int length = 36;
+        writer.WriteStringHeader(length);
+        var text = writer.GetSpan(length);
+        value.TryFormat(text, out _, "D");
+        writer.Advance(length);
+    }
+
+    /// <summary>Reads a <see cref="Guid"/> written as its "D" string.</summary>
+    public static Guid ReadGuid(ref MessagePackReader reader)
+    {
+        var text = reader.ReadString() ?? throw new ConecException(ConecError.MalformedMessage, "A Guid is nil.");
+        return Guid.ParseExact(text, "D");
+    }
+
+    /// <summary>
+    /// Enters an object or collection while reading; <see cref="LeaveNested"/> leaves it. Input nested deeper than
+    /// MessagePack's default limit (500) is a malformed message rather than a stack overflow.
+    /// </summary>
+    public static void EnterNested(ref MessagePackReader reader)
+    {
+        if (++reader.Depth > MaximumDepth)
+        {
+            throw new ConecException(ConecError.MalformedMessage, $"A typed message nests deeper than {MaximumDepth} levels.");
+        }
+    }
+
+    /// <summary>Leaves what <see cref="EnterNested"/> entered.</summary>
+    public static void LeaveNested(ref MessagePackReader reader) => reader.Depth--;
 
     /// <summary>Starts reading a message: returns the method id and leaves the reader on the first argument.</summary>
     /// <exception cref="ConecException"><see cref="ConecError.MalformedMessage"/> when the message is not an array starting with an id.</exception>
@@ -40,7 +75,7 @@ public static class TypedMessages
     /// that ends early, or a number that does not fit the declared type.
     /// </summary>
     public static bool IsMalformed(Exception exception) =>
-        exception is MessagePackSerializationException or EndOfStreamException or OverflowException or ArgumentException or InvalidOperationException;
+        exception is MessagePackSerializationException or EndOfStreamException or OverflowException or ArgumentException or InvalidOperationException or FormatException;
 
     /// <summary>The error for a message that does not match its contract.</summary>
     public static ConecException Malformed(Exception cause)

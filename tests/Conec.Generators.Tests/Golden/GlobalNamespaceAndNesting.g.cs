@@ -9,15 +9,16 @@ public static class PingMethodIds
 }
 
 /// <summary>
-/// Serves generated MessagePack formatters for the message types of <see cref="global::Outer.IPing"/>, then
-/// MessagePack's standard resolver for built-in types. <see cref="Options"/> is what the generated types use by default.
+/// Serves the generated MessagePack formatters of the message types of <see cref="global::Outer.IPing"/>, for
+/// code that serializes them with <c>MessagePackSerializer</c>. The generated senders, receivers and RPC types do not
+/// need it: they call the same code directly, without <c>MessagePackSerializerOptions</c>.
 /// </summary>
 public sealed class PingResolver : global::MessagePack.IFormatterResolver
 {
     /// <summary>The resolver.</summary>
     public static readonly PingResolver Instance = new PingResolver();
 
-    /// <summary>Options that use the generated formatters first.</summary>
+    /// <summary>Options that use the generated formatters first, then MessagePack's standard resolver.</summary>
     public static readonly global::MessagePack.MessagePackSerializerOptions Options = global::MessagePack.MessagePackSerializerOptions.Standard.WithResolver(
         global::MessagePack.Resolvers.CompositeResolver.Create(Instance, global::MessagePack.Resolvers.StandardResolver.Instance));
 
@@ -39,34 +40,34 @@ public sealed class PingResolver : global::MessagePack.IFormatterResolver
     }
 }
 
-/// <summary>Reads and writes the arguments of <see cref="global::Outer.IPing"/> methods as MessagePack.</summary>
+/// <summary>Reads and writes the arguments and results of <see cref="global::Outer.IPing"/> methods as MessagePack.</summary>
 internal static class PingCodec
 {
     /// <summary>Writes the arguments of <c>Ping</c>, one MessagePack value each.</summary>
-    public static void WritePing(ref global::MessagePack.MessagePackWriter writer, long @event, global::MessagePack.MessagePackSerializerOptions options)
+    public static void WritePing(ref global::MessagePack.MessagePackWriter writer, long @event)
     {
-        global::MessagePack.MessagePackSerializer.Serialize(ref writer, @event, options);
+        writer.Write(@event);
     }
 
     /// <summary>Encodes the arguments of <c>Ping</c> as one array (the RPC form).</summary>
-    public static global::System.ReadOnlyMemory<byte> EncodePing(long @event, global::MessagePack.MessagePackSerializerOptions options)
+    public static global::System.ReadOnlyMemory<byte> EncodePing(long @event)
     {
         var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
         var writer = new global::MessagePack.MessagePackWriter(buffer);
         writer.WriteArrayHeader(1);
-        WritePing(ref writer, @event, options);
+        WritePing(ref writer, @event);
         writer.Flush();
         return buffer.WrittenMemory;
     }
 
     /// <summary>Decodes the arguments of <c>Ping</c> from its RPC array.</summary>
-    public static long ReadPing(global::System.ReadOnlyMemory<byte> arguments, global::MessagePack.MessagePackSerializerOptions options)
+    public static long ReadPing(global::System.ReadOnlyMemory<byte> arguments)
     {
         try
         {
             var reader = new global::MessagePack.MessagePackReader(arguments);
             reader.ReadArrayHeader();
-            return global::MessagePack.MessagePackSerializer.Deserialize<long>(ref reader, options);
+            return reader.ReadInt64();
         }
         catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
         {
@@ -82,14 +83,12 @@ internal static class PingCodec
 public sealed class PingSender : global::Outer.IPing
 {
     private readonly global::Conec.OutStream _stream;
-    private readonly global::MessagePack.MessagePackSerializerOptions _options;
     private readonly global::System.Buffers.ArrayBufferWriter<byte> _buffer = new global::System.Buffers.ArrayBufferWriter<byte>(256);
 
-    /// <summary>Sends on <paramref name="stream"/>; <paramref name="options"/> defaults to <see cref="PingResolver.Options"/>.</summary>
-    public PingSender(global::Conec.OutStream stream, global::MessagePack.MessagePackSerializerOptions? options = null)
+    /// <summary>Sends on <paramref name="stream"/>.</summary>
+    public PingSender(global::Conec.OutStream stream)
     {
         _stream = stream ?? throw new global::System.ArgumentNullException(nameof(stream));
-        _options = options ?? PingResolver.Options;
     }
 
     /// <summary>Sends one <c>Ping</c> message.</summary>
@@ -99,7 +98,7 @@ public sealed class PingSender : global::Outer.IPing
     private global::System.ReadOnlyMemory<byte> EncodePing(long @event)
     {
         var writer = global::Conec.TypedMessages.Begin(_buffer, PingMethodIds.Ping, 2);
-        PingCodec.WritePing(ref writer, @event, _options);
+        PingCodec.WritePing(ref writer, @event);
         writer.Flush();
         return _buffer.WrittenMemory;
     }
@@ -120,13 +119,11 @@ public abstract record PingMessage
 public sealed class PingReceiver : global::System.Collections.Generic.IAsyncEnumerable<PingMessage>, global::System.IAsyncDisposable
 {
     private readonly global::Conec.IMessageSource _source;
-    private readonly global::MessagePack.MessagePackSerializerOptions _options;
 
     /// <summary>Reads from <paramref name="source"/> (an <see cref="global::Conec.InStream"/> or an adapter over one).</summary>
-    public PingReceiver(global::Conec.IMessageSource source, global::MessagePack.MessagePackSerializerOptions? options = null)
+    public PingReceiver(global::Conec.IMessageSource source)
     {
         _source = source ?? throw new global::System.ArgumentNullException(nameof(source));
-        _options = options ?? PingResolver.Options;
     }
 
     /// <summary>The next message, or <see langword="null"/> at the end of the stream.</summary>
@@ -136,11 +133,11 @@ public sealed class PingReceiver : global::System.Collections.Generic.IAsyncEnum
         {
             // Decoded in place from the stream's buffer: no copy of the message.
             var borrowed = await stream.ReadSequenceAsync(cancellationToken).ConfigureAwait(false);
-            return borrowed is { } sequence ? Decode(sequence, _options) : null;
+            return borrowed is { } sequence ? Decode(sequence) : null;
         }
 
         var received = await _source.ReceiveAsync(cancellationToken).ConfigureAwait(false);
-        return received is { } m ? Decode(m.Payload, _options) : null;
+        return received is { } m ? Decode(m.Payload) : null;
     }
 
     /// <inheritdoc/>
@@ -173,11 +170,11 @@ public sealed class PingReceiver : global::System.Collections.Generic.IAsyncEnum
     }
 
     /// <summary>Decodes one message; a message that does not match the contract is a <see cref="global::Conec.ConecException"/>.</summary>
-    public static PingMessage Decode(global::System.ReadOnlyMemory<byte> payload, global::MessagePack.MessagePackSerializerOptions options) =>
-        Decode(new global::System.Buffers.ReadOnlySequence<byte>(payload), options);
+    public static PingMessage Decode(global::System.ReadOnlyMemory<byte> payload) =>
+        Decode(new global::System.Buffers.ReadOnlySequence<byte>(payload));
 
     /// <summary>Decodes one message from a (possibly segmented) buffer.</summary>
-    public static PingMessage Decode(global::System.Buffers.ReadOnlySequence<byte> payload, global::MessagePack.MessagePackSerializerOptions options)
+    public static PingMessage Decode(global::System.Buffers.ReadOnlySequence<byte> payload)
     {
         try
         {
@@ -186,7 +183,7 @@ public sealed class PingReceiver : global::System.Collections.Generic.IAsyncEnum
             switch (methodId)
             {
                 case PingMethodIds.Ping:
-                    return new PingMessage.Ping(global::MessagePack.MessagePackSerializer.Deserialize<long>(ref reader, options));
+                    return new PingMessage.Ping(reader.ReadInt64());
                 default:
                     throw global::Conec.TypedMessages.UnknownMethod("IPing", methodId);
             }
@@ -212,13 +209,11 @@ public interface IPingBroadcastHandler
 public sealed class PingBroadcastReader : global::System.Collections.Generic.IAsyncEnumerable<(string Sender, PingMessage Message)>, global::System.IAsyncDisposable
 {
     private readonly global::Conec.TaggedBroadcastInStream _source;
-    private readonly global::MessagePack.MessagePackSerializerOptions _options;
 
     /// <summary>Reads the broadcast reader <paramref name="broadcast"/> (from <c>NewBroadcastAsync</c>, or an adapter over it).</summary>
-    public PingBroadcastReader(global::Conec.IMessageSource broadcast, global::MessagePack.MessagePackSerializerOptions? options = null)
+    public PingBroadcastReader(global::Conec.IMessageSource broadcast)
     {
         _source = new global::Conec.TaggedBroadcastInStream(broadcast ?? throw new global::System.ArgumentNullException(nameof(broadcast)));
-        _options = options ?? PingResolver.Options;
     }
 
     /// <summary>Messages the coordinator dropped for this reader so far (only under <see cref="global::Conec.SlowReceiverPolicy.DropOldest"/>).</summary>
@@ -233,7 +228,7 @@ public sealed class PingBroadcastReader : global::System.Collections.Generic.IAs
         }
 
         Lost += tagged.LostBefore;
-        return (tagged.Sender, PingReceiver.Decode(tagged.Payload, _options));
+        return (tagged.Sender, PingReceiver.Decode(tagged.Payload));
     }
 
     /// <inheritdoc/>
@@ -272,18 +267,16 @@ public sealed class PingBroadcastReader : global::System.Collections.Generic.IAs
 public sealed class PingClient : global::Outer.IPing, global::System.IAsyncDisposable
 {
     private readonly global::Conec.RpcClient _rpc;
-    private readonly global::MessagePack.MessagePackSerializerOptions _options;
 
     /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
-    public PingClient(global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null)
+    public PingClient(global::Conec.StreamPair stream)
     {
-        _options = options ?? PingResolver.Options;
-        _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive, _options);
+        _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive);
     }
 
     /// <inheritdoc/>
     public global::System.Threading.Tasks.ValueTask Ping(long @event) =>
-        _rpc.NotifyAsync(PingMethodIds.Ping, PingCodec.EncodePing(@event, _options), default);
+        _rpc.NotifyAsync(PingMethodIds.Ping, PingCodec.EncodePing(@event), default);
 
     /// <summary>Ends the stream: the server stops, and calls still waiting fail.</summary>
     public global::System.Threading.Tasks.ValueTask DisposeAsync() => _rpc.DisposeAsync();
@@ -293,18 +286,17 @@ public sealed class PingClient : global::Outer.IPing, global::System.IAsyncDispo
 public static class PingServer
 {
     /// <summary>Serves until the caller ends the stream or <paramref name="cancellationToken"/> is cancelled.</summary>
-    public static global::System.Threading.Tasks.Task ServeAsync(global::Outer.IPing implementation, global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+    public static global::System.Threading.Tasks.Task ServeAsync(global::Outer.IPing implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
     {
         if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));
-        var resolved = options ?? PingResolver.Options;
-        return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, resolved, token), cancellationToken);
+        return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, token), cancellationToken);
     }
 
     /// <summary>Serves calls arriving on an incoming stream.</summary>
-    public static global::System.Threading.Tasks.Task ServeAsync(global::Outer.IPing implementation, global::Conec.IncomingStream stream, global::MessagePack.MessagePackSerializerOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default) =>
-        ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), options, cancellationToken);
+    public static global::System.Threading.Tasks.Task ServeAsync(global::Outer.IPing implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
+        ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
 
-    private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Outer.IPing implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::MessagePack.MessagePackSerializerOptions options, global::System.Threading.CancellationToken cancellationToken)
+    private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Outer.IPing implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::System.Threading.CancellationToken cancellationToken)
     {
         _ = items;
         switch (methodId)
@@ -312,7 +304,7 @@ public static class PingServer
             case PingMethodIds.Ping:
 
             {
-                var args = PingCodec.ReadPing(arguments, options);
+                var args = PingCodec.ReadPing(arguments);
                 await implementation.Ping(args).ConfigureAwait(false);
                 return global::Conec.RpcResult.Void;
             }

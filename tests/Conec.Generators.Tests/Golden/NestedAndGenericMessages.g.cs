@@ -14,15 +14,16 @@ namespace Demo.Inventory
     }
 
     /// <summary>
-    /// Serves generated MessagePack formatters for the message types of <see cref="global::Demo.Inventory.IInventory"/>, then
-    /// MessagePack's standard resolver for built-in types. <see cref="Options"/> is what the generated types use by default.
+    /// Serves the generated MessagePack formatters of the message types of <see cref="global::Demo.Inventory.IInventory"/>, for
+    /// code that serializes them with <c>MessagePackSerializer</c>. The generated senders, receivers and RPC types do not
+    /// need it: they call the same code directly, without <c>MessagePackSerializerOptions</c>.
     /// </summary>
     internal sealed class InventoryResolver : global::MessagePack.IFormatterResolver
     {
         /// <summary>The resolver.</summary>
         public static readonly InventoryResolver Instance = new InventoryResolver();
 
-        /// <summary>Options that use the generated formatters first.</summary>
+        /// <summary>Options that use the generated formatters first, then MessagePack's standard resolver.</summary>
         public static readonly global::MessagePack.MessagePackSerializerOptions Options = global::MessagePack.MessagePackSerializerOptions.Standard.WithResolver(
             global::MessagePack.Resolvers.CompositeResolver.Create(Instance, global::MessagePack.Resolvers.StandardResolver.Instance));
 
@@ -55,105 +56,269 @@ namespace Demo.Inventory
 
         private sealed class Demo_Inventory_Catalog_ItemFormatter : global::MessagePack.Formatters.IMessagePackFormatter<global::Demo.Inventory.Catalog.Item?>
         {
-            public void Serialize(ref global::MessagePack.MessagePackWriter writer, global::Demo.Inventory.Catalog.Item? value, global::MessagePack.MessagePackSerializerOptions options)
-            {
-                if (value is null)
-                {
-                    writer.WriteNil();
-                    return;
-                }
+            public void Serialize(ref global::MessagePack.MessagePackWriter writer, global::Demo.Inventory.Catalog.Item? value, global::MessagePack.MessagePackSerializerOptions options) =>
+                InventoryValues.WriteItem(ref writer, value);
 
-                writer.WriteArrayHeader(2);
-                global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<string>(options.Resolver).Serialize(ref writer, value.Name, options);
-                global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item>>(options.Resolver).Serialize(ref writer, value.Parts, options);
-            }
-
-            public global::Demo.Inventory.Catalog.Item? Deserialize(ref global::MessagePack.MessagePackReader reader, global::MessagePack.MessagePackSerializerOptions options)
-            {
-                if (reader.TryReadNil())
-                {
-                    return null;
-                }
-
-                string __Name = default!;
-                global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item> __Parts = default!;
-                var count = reader.ReadArrayHeader();
-                for (var i = 0; i < count; i++)
-                {
-                    switch (i)
-                    {
-                        case 0:
-                            __Name = global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<string>(options.Resolver).Deserialize(ref reader, options);
-                            break;
-                        case 1:
-                            __Parts = global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item>>(options.Resolver).Deserialize(ref reader, options);
-                            break;
-                        default:
-                            reader.Skip();
-                            break;
-                    }
-                }
-
-                return new global::Demo.Inventory.Catalog.Item() { Name = __Name, Parts = __Parts };
-            }
+            public global::Demo.Inventory.Catalog.Item? Deserialize(ref global::MessagePack.MessagePackReader reader, global::MessagePack.MessagePackSerializerOptions options) =>
+                InventoryValues.ReadItem(ref reader);
         }
 
         private sealed class Demo_Inventory_UnitFormatter : global::MessagePack.Formatters.IMessagePackFormatter<global::Demo.Inventory.Unit>
         {
-            public void Serialize(ref global::MessagePack.MessagePackWriter writer, global::Demo.Inventory.Unit value, global::MessagePack.MessagePackSerializerOptions options) => writer.Write((int)value);
+            public void Serialize(ref global::MessagePack.MessagePackWriter writer, global::Demo.Inventory.Unit value, global::MessagePack.MessagePackSerializerOptions options) =>
+                writer.Write((int)value);
 
             public global::Demo.Inventory.Unit Deserialize(ref global::MessagePack.MessagePackReader reader, global::MessagePack.MessagePackSerializerOptions options) =>
-                (global::Demo.Inventory.Unit)global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<int>(options.Resolver).Deserialize(ref reader, options);
+                (global::Demo.Inventory.Unit)reader.ReadInt32();
         }
     }
 
-    /// <summary>Reads and writes the arguments of <see cref="global::Demo.Inventory.IInventory"/> methods as MessagePack.</summary>
+    /// <summary>
+    /// Writes and reads the values the messages of <see cref="global::Demo.Inventory.IInventory"/> carry, in MessagePack's own layout:
+    /// int-keyed objects as arrays, collections as arrays and maps, enums as their numbers.
+    /// </summary>
+    internal static class InventoryValues
+    {
+        /// <summary>Writes a <see cref="global::Demo.Inventory.Catalog.Item"/> as an array indexed by its keys.</summary>
+        public static void WriteItem(ref global::MessagePack.MessagePackWriter writer, global::Demo.Inventory.Catalog.Item? value)
+        {
+            if (value is null)
+            {
+                writer.WriteNil();
+                return;
+            }
+
+            writer.WriteArrayHeader(2);
+            writer.Write(value.Name);
+            InventoryValues.WriteListOfItem(ref writer, value.Parts);
+        }
+
+        /// <summary>Reads a <see cref="global::Demo.Inventory.Catalog.Item"/>; keys it does not know are skipped, keys it lacks keep their defaults.</summary>
+        public static global::Demo.Inventory.Catalog.Item? ReadItem(ref global::MessagePack.MessagePackReader reader)
+        {
+            if (reader.TryReadNil())
+            {
+                return null;
+            }
+
+            global::Conec.TypedMessages.EnterNested(ref reader);
+            string __Name = default!;
+            global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item> __Parts = default!;
+            var count = reader.ReadArrayHeader();
+            for (var i = 0; i < count; i++)
+            {
+                switch (i)
+                {
+                    case 0:
+                        __Name = reader.ReadString()!;
+                        break;
+                    case 1:
+                        __Parts = InventoryValues.ReadListOfItem(ref reader)!;
+                        break;
+                    default:
+                        reader.Skip();
+                        break;
+                }
+            }
+
+            global::Conec.TypedMessages.LeaveNested(ref reader);
+            return new global::Demo.Inventory.Catalog.Item() { Name = __Name, Parts = __Parts };
+        }
+
+        /// <summary>Writes an array of type <c>global::Demo.Inventory.Catalog.Item[]?</c>.</summary>
+        public static void WriteArrayOfItem(ref global::MessagePack.MessagePackWriter writer, global::Demo.Inventory.Catalog.Item[]? value)
+        {
+            if (value is null)
+            {
+                writer.WriteNil();
+                return;
+            }
+
+            writer.WriteArrayHeader(value.Length);
+            foreach (var item in value)
+            {
+                InventoryValues.WriteItem(ref writer, item);
+            }
+        }
+
+        /// <summary>Reads an array of type <c>global::Demo.Inventory.Catalog.Item[]?</c>.</summary>
+        public static global::Demo.Inventory.Catalog.Item[]? ReadArrayOfItem(ref global::MessagePack.MessagePackReader reader)
+        {
+            if (reader.TryReadNil())
+            {
+                return null;
+            }
+
+            global::Conec.TypedMessages.EnterNested(ref reader);
+            var count = reader.ReadArrayHeader();
+            var result = new global::Demo.Inventory.Catalog.Item[count];
+            for (var i = 0; i < count; i++)
+            {
+                result[i] = InventoryValues.ReadItem(ref reader)!;
+            }
+
+            global::Conec.TypedMessages.LeaveNested(ref reader);
+            return result;
+        }
+
+        /// <summary>Writes a dictionary of type <c>global::System.Collections.Generic.Dictionary&lt;string, int&gt;?</c>.</summary>
+        public static void WriteDictionaryOfStringAndInt32(ref global::MessagePack.MessagePackWriter writer, global::System.Collections.Generic.Dictionary<string, int>? value)
+        {
+            if (value is null)
+            {
+                writer.WriteNil();
+                return;
+            }
+
+            writer.WriteMapHeader(value.Count);
+            foreach (var entry in value)
+            {
+                writer.Write(entry.Key);
+                writer.Write(entry.Value);
+            }
+        }
+
+        /// <summary>Reads a dictionary of type <c>global::System.Collections.Generic.Dictionary&lt;string, int&gt;?</c>.</summary>
+        public static global::System.Collections.Generic.Dictionary<string, int>? ReadDictionaryOfStringAndInt32(ref global::MessagePack.MessagePackReader reader)
+        {
+            if (reader.TryReadNil())
+            {
+                return null;
+            }
+
+            global::Conec.TypedMessages.EnterNested(ref reader);
+            var count = reader.ReadMapHeader();
+            var result = new global::System.Collections.Generic.Dictionary<string, int>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var key = reader.ReadString()!;
+                result[key] = reader.ReadInt32();
+            }
+
+            global::Conec.TypedMessages.LeaveNested(ref reader);
+            return result;
+        }
+
+        /// <summary>Writes a list of type <c>global::System.Collections.Generic.List&lt;global::Demo.Inventory.Catalog.Item&gt;?</c>.</summary>
+        public static void WriteListOfItem(ref global::MessagePack.MessagePackWriter writer, global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item>? value)
+        {
+            if (value is null)
+            {
+                writer.WriteNil();
+                return;
+            }
+
+            writer.WriteArrayHeader(value.Count);
+            foreach (var item in value)
+            {
+                InventoryValues.WriteItem(ref writer, item);
+            }
+        }
+
+        /// <summary>Reads a list of type <c>global::System.Collections.Generic.List&lt;global::Demo.Inventory.Catalog.Item&gt;?</c>.</summary>
+        public static global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item>? ReadListOfItem(ref global::MessagePack.MessagePackReader reader)
+        {
+            if (reader.TryReadNil())
+            {
+                return null;
+            }
+
+            global::Conec.TypedMessages.EnterNested(ref reader);
+            var count = reader.ReadArrayHeader();
+            var result = new global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item>(count);
+            for (var i = 0; i < count; i++)
+            {
+                result.Add(InventoryValues.ReadItem(ref reader)!);
+            }
+
+            global::Conec.TypedMessages.LeaveNested(ref reader);
+            return result;
+        }
+
+        /// <summary>Writes a list of type <c>global::System.Collections.Generic.List&lt;string&gt;?</c>.</summary>
+        public static void WriteListOfString(ref global::MessagePack.MessagePackWriter writer, global::System.Collections.Generic.List<string>? value)
+        {
+            if (value is null)
+            {
+                writer.WriteNil();
+                return;
+            }
+
+            writer.WriteArrayHeader(value.Count);
+            foreach (var item in value)
+            {
+                writer.Write(item);
+            }
+        }
+
+        /// <summary>Reads a list of type <c>global::System.Collections.Generic.List&lt;string&gt;?</c>.</summary>
+        public static global::System.Collections.Generic.List<string>? ReadListOfString(ref global::MessagePack.MessagePackReader reader)
+        {
+            if (reader.TryReadNil())
+            {
+                return null;
+            }
+
+            global::Conec.TypedMessages.EnterNested(ref reader);
+            var count = reader.ReadArrayHeader();
+            var result = new global::System.Collections.Generic.List<string>(count);
+            for (var i = 0; i < count; i++)
+            {
+                result.Add(reader.ReadString()!);
+            }
+
+            global::Conec.TypedMessages.LeaveNested(ref reader);
+            return result;
+        }
+    }
+
+    /// <summary>Reads and writes the arguments and results of <see cref="global::Demo.Inventory.IInventory"/> methods as MessagePack.</summary>
     internal static class InventoryCodec
     {
         /// <summary>Writes the arguments of <c>Stock</c>, one MessagePack value each.</summary>
-        public static void WriteStock(ref global::MessagePack.MessagePackWriter writer, global::Demo.Inventory.Catalog.Item item, global::System.Collections.Generic.Dictionary<string, int> counts, global::Demo.Inventory.Unit unit, global::MessagePack.MessagePackSerializerOptions options)
+        public static void WriteStock(ref global::MessagePack.MessagePackWriter writer, global::Demo.Inventory.Catalog.Item item, global::System.Collections.Generic.Dictionary<string, int> counts, global::Demo.Inventory.Unit unit)
         {
-            global::MessagePack.MessagePackSerializer.Serialize(ref writer, item, options);
-            global::MessagePack.MessagePackSerializer.Serialize(ref writer, counts, options);
-            global::MessagePack.MessagePackSerializer.Serialize(ref writer, unit, options);
+            InventoryValues.WriteItem(ref writer, item);
+            InventoryValues.WriteDictionaryOfStringAndInt32(ref writer, counts);
+            writer.Write((int)unit);
         }
 
         /// <summary>Encodes the arguments of <c>Stock</c> as one array (the RPC form).</summary>
-        public static global::System.ReadOnlyMemory<byte> EncodeStock(global::Demo.Inventory.Catalog.Item item, global::System.Collections.Generic.Dictionary<string, int> counts, global::Demo.Inventory.Unit unit, global::MessagePack.MessagePackSerializerOptions options)
+        public static global::System.ReadOnlyMemory<byte> EncodeStock(global::Demo.Inventory.Catalog.Item item, global::System.Collections.Generic.Dictionary<string, int> counts, global::Demo.Inventory.Unit unit)
         {
             var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
             var writer = new global::MessagePack.MessagePackWriter(buffer);
             writer.WriteArrayHeader(3);
-            WriteStock(ref writer, item, counts, unit, options);
+            WriteStock(ref writer, item, counts, unit);
             writer.Flush();
             return buffer.WrittenMemory;
         }
 
         /// <summary>Writes the arguments of <c>Find</c>, one MessagePack value each.</summary>
-        public static void WriteFind(ref global::MessagePack.MessagePackWriter writer, global::System.Collections.Generic.List<string> names, global::MessagePack.MessagePackSerializerOptions options)
+        public static void WriteFind(ref global::MessagePack.MessagePackWriter writer, global::System.Collections.Generic.List<string> names)
         {
-            global::MessagePack.MessagePackSerializer.Serialize(ref writer, names, options);
+            InventoryValues.WriteListOfString(ref writer, names);
         }
 
         /// <summary>Encodes the arguments of <c>Find</c> as one array (the RPC form).</summary>
-        public static global::System.ReadOnlyMemory<byte> EncodeFind(global::System.Collections.Generic.List<string> names, global::MessagePack.MessagePackSerializerOptions options)
+        public static global::System.ReadOnlyMemory<byte> EncodeFind(global::System.Collections.Generic.List<string> names)
         {
             var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
             var writer = new global::MessagePack.MessagePackWriter(buffer);
             writer.WriteArrayHeader(1);
-            WriteFind(ref writer, names, options);
+            WriteFind(ref writer, names);
             writer.Flush();
             return buffer.WrittenMemory;
         }
 
         /// <summary>Decodes the arguments of <c>Stock</c> from its RPC array.</summary>
-        public static (global::Demo.Inventory.Catalog.Item, global::System.Collections.Generic.Dictionary<string, int>, global::Demo.Inventory.Unit) ReadStock(global::System.ReadOnlyMemory<byte> arguments, global::MessagePack.MessagePackSerializerOptions options)
+        public static (global::Demo.Inventory.Catalog.Item, global::System.Collections.Generic.Dictionary<string, int>, global::Demo.Inventory.Unit) ReadStock(global::System.ReadOnlyMemory<byte> arguments)
         {
             try
             {
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
-                return (global::MessagePack.MessagePackSerializer.Deserialize<global::Demo.Inventory.Catalog.Item>(ref reader, options), global::MessagePack.MessagePackSerializer.Deserialize<global::System.Collections.Generic.Dictionary<string, int>>(ref reader, options), global::MessagePack.MessagePackSerializer.Deserialize<global::Demo.Inventory.Unit>(ref reader, options));
+                return (InventoryValues.ReadItem(ref reader)!, InventoryValues.ReadDictionaryOfStringAndInt32(ref reader)!, (global::Demo.Inventory.Unit)reader.ReadInt32());
             }
             catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
@@ -162,18 +327,35 @@ namespace Demo.Inventory
         }
 
         /// <summary>Decodes the arguments of <c>Find</c> from its RPC array.</summary>
-        public static global::System.Collections.Generic.List<string> ReadFind(global::System.ReadOnlyMemory<byte> arguments, global::MessagePack.MessagePackSerializerOptions options)
+        public static global::System.Collections.Generic.List<string> ReadFind(global::System.ReadOnlyMemory<byte> arguments)
         {
             try
             {
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
-                return global::MessagePack.MessagePackSerializer.Deserialize<global::System.Collections.Generic.List<string>>(ref reader, options);
+                return InventoryValues.ReadListOfString(ref reader)!;
             }
             catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
                 throw global::Conec.TypedMessages.Malformed(e);
             }
+        }
+
+        /// <summary>Encodes the result of <c>Find</c>.</summary>
+        public static global::System.ReadOnlyMemory<byte> EncodeFindResult(global::Demo.Inventory.Catalog.Item[] value)
+        {
+            var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
+            var writer = new global::MessagePack.MessagePackWriter(buffer);
+            InventoryValues.WriteArrayOfItem(ref writer, value);
+            writer.Flush();
+            return buffer.WrittenMemory;
+        }
+
+        /// <summary>Decodes the result of <c>Find</c>.</summary>
+        public static global::Demo.Inventory.Catalog.Item[] DecodeFindResult(global::System.ReadOnlyMemory<byte> value)
+        {
+            var reader = new global::MessagePack.MessagePackReader(value);
+            return InventoryValues.ReadArrayOfItem(ref reader)!;
         }
     }
 
@@ -184,14 +366,12 @@ namespace Demo.Inventory
     internal sealed class InventorySender
     {
         private readonly global::Conec.OutStream _stream;
-        private readonly global::MessagePack.MessagePackSerializerOptions _options;
         private readonly global::System.Buffers.ArrayBufferWriter<byte> _buffer = new global::System.Buffers.ArrayBufferWriter<byte>(256);
 
-        /// <summary>Sends on <paramref name="stream"/>; <paramref name="options"/> defaults to <see cref="InventoryResolver.Options"/>.</summary>
-        public InventorySender(global::Conec.OutStream stream, global::MessagePack.MessagePackSerializerOptions? options = null)
+        /// <summary>Sends on <paramref name="stream"/>.</summary>
+        public InventorySender(global::Conec.OutStream stream)
         {
             _stream = stream ?? throw new global::System.ArgumentNullException(nameof(stream));
-            _options = options ?? InventoryResolver.Options;
         }
 
         /// <summary>Sends one <c>Stock</c> message.</summary>
@@ -201,7 +381,7 @@ namespace Demo.Inventory
         private global::System.ReadOnlyMemory<byte> EncodeStock(global::Demo.Inventory.Catalog.Item item, global::System.Collections.Generic.Dictionary<string, int> counts, global::Demo.Inventory.Unit unit)
         {
             var writer = global::Conec.TypedMessages.Begin(_buffer, InventoryMethodIds.Stock, 4);
-            InventoryCodec.WriteStock(ref writer, item, counts, unit, _options);
+            InventoryCodec.WriteStock(ref writer, item, counts, unit);
             writer.Flush();
             return _buffer.WrittenMemory;
         }
@@ -222,13 +402,11 @@ namespace Demo.Inventory
     internal sealed class InventoryReceiver : global::System.Collections.Generic.IAsyncEnumerable<InventoryMessage>, global::System.IAsyncDisposable
     {
         private readonly global::Conec.IMessageSource _source;
-        private readonly global::MessagePack.MessagePackSerializerOptions _options;
 
         /// <summary>Reads from <paramref name="source"/> (an <see cref="global::Conec.InStream"/> or an adapter over one).</summary>
-        public InventoryReceiver(global::Conec.IMessageSource source, global::MessagePack.MessagePackSerializerOptions? options = null)
+        public InventoryReceiver(global::Conec.IMessageSource source)
         {
             _source = source ?? throw new global::System.ArgumentNullException(nameof(source));
-            _options = options ?? InventoryResolver.Options;
         }
 
         /// <summary>The next message, or <see langword="null"/> at the end of the stream.</summary>
@@ -238,11 +416,11 @@ namespace Demo.Inventory
             {
                 // Decoded in place from the stream's buffer: no copy of the message.
                 var borrowed = await stream.ReadSequenceAsync(cancellationToken).ConfigureAwait(false);
-                return borrowed is { } sequence ? Decode(sequence, _options) : null;
+                return borrowed is { } sequence ? Decode(sequence) : null;
             }
 
             var received = await _source.ReceiveAsync(cancellationToken).ConfigureAwait(false);
-            return received is { } m ? Decode(m.Payload, _options) : null;
+            return received is { } m ? Decode(m.Payload) : null;
         }
 
         /// <inheritdoc/>
@@ -275,11 +453,11 @@ namespace Demo.Inventory
         }
 
         /// <summary>Decodes one message; a message that does not match the contract is a <see cref="global::Conec.ConecException"/>.</summary>
-        public static InventoryMessage Decode(global::System.ReadOnlyMemory<byte> payload, global::MessagePack.MessagePackSerializerOptions options) =>
-            Decode(new global::System.Buffers.ReadOnlySequence<byte>(payload), options);
+        public static InventoryMessage Decode(global::System.ReadOnlyMemory<byte> payload) =>
+            Decode(new global::System.Buffers.ReadOnlySequence<byte>(payload));
 
         /// <summary>Decodes one message from a (possibly segmented) buffer.</summary>
-        public static InventoryMessage Decode(global::System.Buffers.ReadOnlySequence<byte> payload, global::MessagePack.MessagePackSerializerOptions options)
+        public static InventoryMessage Decode(global::System.Buffers.ReadOnlySequence<byte> payload)
         {
             try
             {
@@ -288,7 +466,7 @@ namespace Demo.Inventory
                 switch (methodId)
                 {
                     case InventoryMethodIds.Stock:
-                        return new InventoryMessage.Stock(global::MessagePack.MessagePackSerializer.Deserialize<global::Demo.Inventory.Catalog.Item>(ref reader, options), global::MessagePack.MessagePackSerializer.Deserialize<global::System.Collections.Generic.Dictionary<string, int>>(ref reader, options), global::MessagePack.MessagePackSerializer.Deserialize<global::Demo.Inventory.Unit>(ref reader, options));
+                        return new InventoryMessage.Stock(InventoryValues.ReadItem(ref reader)!, InventoryValues.ReadDictionaryOfStringAndInt32(ref reader)!, (global::Demo.Inventory.Unit)reader.ReadInt32());
                     default:
                         throw global::Conec.TypedMessages.UnknownMethod("IInventory", methodId);
                 }
@@ -314,13 +492,11 @@ namespace Demo.Inventory
     internal sealed class InventoryBroadcastReader : global::System.Collections.Generic.IAsyncEnumerable<(string Sender, InventoryMessage Message)>, global::System.IAsyncDisposable
     {
         private readonly global::Conec.TaggedBroadcastInStream _source;
-        private readonly global::MessagePack.MessagePackSerializerOptions _options;
 
         /// <summary>Reads the broadcast reader <paramref name="broadcast"/> (from <c>NewBroadcastAsync</c>, or an adapter over it).</summary>
-        public InventoryBroadcastReader(global::Conec.IMessageSource broadcast, global::MessagePack.MessagePackSerializerOptions? options = null)
+        public InventoryBroadcastReader(global::Conec.IMessageSource broadcast)
         {
             _source = new global::Conec.TaggedBroadcastInStream(broadcast ?? throw new global::System.ArgumentNullException(nameof(broadcast)));
-            _options = options ?? InventoryResolver.Options;
         }
 
         /// <summary>Messages the coordinator dropped for this reader so far (only under <see cref="global::Conec.SlowReceiverPolicy.DropOldest"/>).</summary>
@@ -335,7 +511,7 @@ namespace Demo.Inventory
             }
 
             Lost += tagged.LostBefore;
-            return (tagged.Sender, InventoryReceiver.Decode(tagged.Payload, _options));
+            return (tagged.Sender, InventoryReceiver.Decode(tagged.Payload));
         }
 
         /// <inheritdoc/>
@@ -374,22 +550,20 @@ namespace Demo.Inventory
     internal sealed class InventoryClient : global::Demo.Inventory.IInventory, global::System.IAsyncDisposable
     {
         private readonly global::Conec.RpcClient _rpc;
-        private readonly global::MessagePack.MessagePackSerializerOptions _options;
 
         /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
-        public InventoryClient(global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null)
+        public InventoryClient(global::Conec.StreamPair stream)
         {
-            _options = options ?? InventoryResolver.Options;
-            _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive, _options);
+            _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive);
         }
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask Stock(global::Demo.Inventory.Catalog.Item item, global::System.Collections.Generic.Dictionary<string, int> counts, global::Demo.Inventory.Unit unit) =>
-            _rpc.NotifyAsync(InventoryMethodIds.Stock, InventoryCodec.EncodeStock(item, counts, unit, _options), default);
+            _rpc.NotifyAsync(InventoryMethodIds.Stock, InventoryCodec.EncodeStock(item, counts, unit), default);
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask<global::Demo.Inventory.Catalog.Item[]> Find(global::System.Collections.Generic.List<string> names) =>
-            _rpc.CallAsync<global::Demo.Inventory.Catalog.Item[]>(InventoryMethodIds.Find, InventoryCodec.EncodeFind(names, _options), default);
+            _rpc.CallAsync<global::Demo.Inventory.Catalog.Item[]>(InventoryMethodIds.Find, InventoryCodec.EncodeFind(names), InventoryCodec.DecodeFindResult, default);
 
         /// <summary>Ends the stream: the server stops, and calls still waiting fail.</summary>
         public global::System.Threading.Tasks.ValueTask DisposeAsync() => _rpc.DisposeAsync();
@@ -399,18 +573,17 @@ namespace Demo.Inventory
     internal static class InventoryServer
     {
         /// <summary>Serves until the caller ends the stream or <paramref name="cancellationToken"/> is cancelled.</summary>
-        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Inventory.IInventory implementation, global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Inventory.IInventory implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
         {
             if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));
-            var resolved = options ?? InventoryResolver.Options;
-            return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, resolved, token), cancellationToken);
+            return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, token), cancellationToken);
         }
 
         /// <summary>Serves calls arriving on an incoming stream.</summary>
-        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Inventory.IInventory implementation, global::Conec.IncomingStream stream, global::MessagePack.MessagePackSerializerOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default) =>
-            ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), options, cancellationToken);
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Inventory.IInventory implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
+            ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
 
-        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Inventory.IInventory implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::MessagePack.MessagePackSerializerOptions options, global::System.Threading.CancellationToken cancellationToken)
+        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Inventory.IInventory implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::System.Threading.CancellationToken cancellationToken)
         {
             _ = items;
             switch (methodId)
@@ -418,16 +591,16 @@ namespace Demo.Inventory
                 case InventoryMethodIds.Stock:
 
                 {
-                    var args = InventoryCodec.ReadStock(arguments, options);
+                    var args = InventoryCodec.ReadStock(arguments);
                     await implementation.Stock(args.Item1, args.Item2, args.Item3).ConfigureAwait(false);
                     return global::Conec.RpcResult.Void;
                 }
                 case InventoryMethodIds.Find:
 
                 {
-                    var args = InventoryCodec.ReadFind(arguments, options);
+                    var args = InventoryCodec.ReadFind(arguments);
                     var result = await implementation.Find(args).ConfigureAwait(false);
-                    return global::Conec.RpcResult.From(result, options);
+                    return global::Conec.RpcResult.FromSerialized(InventoryCodec.EncodeFindResult(result));
                 }
                 default:
                     throw global::Conec.TypedMessages.UnknownMethod("IInventory", methodId);

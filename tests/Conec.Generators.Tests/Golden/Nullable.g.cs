@@ -14,15 +14,16 @@ namespace Demo.Notes
     }
 
     /// <summary>
-    /// Serves generated MessagePack formatters for the message types of <see cref="global::Demo.Notes.INotes"/>, then
-    /// MessagePack's standard resolver for built-in types. <see cref="Options"/> is what the generated types use by default.
+    /// Serves the generated MessagePack formatters of the message types of <see cref="global::Demo.Notes.INotes"/>, for
+    /// code that serializes them with <c>MessagePackSerializer</c>. The generated senders, receivers and RPC types do not
+    /// need it: they call the same code directly, without <c>MessagePackSerializerOptions</c>.
     /// </summary>
     public sealed class NotesResolver : global::MessagePack.IFormatterResolver
     {
         /// <summary>The resolver.</summary>
         public static readonly NotesResolver Instance = new NotesResolver();
 
-        /// <summary>Options that use the generated formatters first.</summary>
+        /// <summary>Options that use the generated formatters first, then MessagePack's standard resolver.</summary>
         public static readonly global::MessagePack.MessagePackSerializerOptions Options = global::MessagePack.MessagePackSerializerOptions.Standard.WithResolver(
             global::MessagePack.Resolvers.CompositeResolver.Create(Instance, global::MessagePack.Resolvers.StandardResolver.Instance));
 
@@ -44,53 +45,83 @@ namespace Demo.Notes
         }
     }
 
-    /// <summary>Reads and writes the arguments of <see cref="global::Demo.Notes.INotes"/> methods as MessagePack.</summary>
+    /// <summary>
+    /// Writes and reads the values the messages of <see cref="global::Demo.Notes.INotes"/> carry, in MessagePack's own layout:
+    /// int-keyed objects as arrays, collections as arrays and maps, enums as their numbers.
+    /// </summary>
+    internal static class NotesValues
+    {
+        /// <summary>Writes a nullable value of type <c>int?</c>.</summary>
+        public static void WriteNullableOfInt32(ref global::MessagePack.MessagePackWriter writer, int? value)
+        {
+            if (value is null)
+            {
+                writer.WriteNil();
+                return;
+            }
+
+            writer.Write(value.Value);
+        }
+
+        /// <summary>Reads a nullable value of type <c>int?</c>.</summary>
+        public static int? ReadNullableOfInt32(ref global::MessagePack.MessagePackReader reader)
+        {
+            if (reader.TryReadNil())
+            {
+                return null;
+            }
+
+            return reader.ReadInt32();
+        }
+    }
+
+    /// <summary>Reads and writes the arguments and results of <see cref="global::Demo.Notes.INotes"/> methods as MessagePack.</summary>
     internal static class NotesCodec
     {
         /// <summary>Writes the arguments of <c>Note</c>, one MessagePack value each.</summary>
-        public static void WriteNote(ref global::MessagePack.MessagePackWriter writer, string? title, string body, int? priority, global::MessagePack.MessagePackSerializerOptions options)
+        public static void WriteNote(ref global::MessagePack.MessagePackWriter writer, string? title, string body, int? priority)
         {
-            global::MessagePack.MessagePackSerializer.Serialize(ref writer, title, options);
-            global::MessagePack.MessagePackSerializer.Serialize(ref writer, body, options);
-            global::MessagePack.MessagePackSerializer.Serialize(ref writer, priority, options);
+            writer.Write(title);
+            writer.Write(body);
+            NotesValues.WriteNullableOfInt32(ref writer, priority);
         }
 
         /// <summary>Encodes the arguments of <c>Note</c> as one array (the RPC form).</summary>
-        public static global::System.ReadOnlyMemory<byte> EncodeNote(string? title, string body, int? priority, global::MessagePack.MessagePackSerializerOptions options)
+        public static global::System.ReadOnlyMemory<byte> EncodeNote(string? title, string body, int? priority)
         {
             var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
             var writer = new global::MessagePack.MessagePackWriter(buffer);
             writer.WriteArrayHeader(3);
-            WriteNote(ref writer, title, body, priority, options);
+            WriteNote(ref writer, title, body, priority);
             writer.Flush();
             return buffer.WrittenMemory;
         }
 
         /// <summary>Writes the arguments of <c>Lookup</c>, one MessagePack value each.</summary>
-        public static void WriteLookup(ref global::MessagePack.MessagePackWriter writer, string? key, global::MessagePack.MessagePackSerializerOptions options)
+        public static void WriteLookup(ref global::MessagePack.MessagePackWriter writer, string? key)
         {
-            global::MessagePack.MessagePackSerializer.Serialize(ref writer, key, options);
+            writer.Write(key);
         }
 
         /// <summary>Encodes the arguments of <c>Lookup</c> as one array (the RPC form).</summary>
-        public static global::System.ReadOnlyMemory<byte> EncodeLookup(string? key, global::MessagePack.MessagePackSerializerOptions options)
+        public static global::System.ReadOnlyMemory<byte> EncodeLookup(string? key)
         {
             var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
             var writer = new global::MessagePack.MessagePackWriter(buffer);
             writer.WriteArrayHeader(1);
-            WriteLookup(ref writer, key, options);
+            WriteLookup(ref writer, key);
             writer.Flush();
             return buffer.WrittenMemory;
         }
 
         /// <summary>Decodes the arguments of <c>Note</c> from its RPC array.</summary>
-        public static (string?, string, int?) ReadNote(global::System.ReadOnlyMemory<byte> arguments, global::MessagePack.MessagePackSerializerOptions options)
+        public static (string?, string, int?) ReadNote(global::System.ReadOnlyMemory<byte> arguments)
         {
             try
             {
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
-                return (global::MessagePack.MessagePackSerializer.Deserialize<string?>(ref reader, options), global::MessagePack.MessagePackSerializer.Deserialize<string>(ref reader, options), global::MessagePack.MessagePackSerializer.Deserialize<int?>(ref reader, options));
+                return (reader.ReadString(), reader.ReadString()!, NotesValues.ReadNullableOfInt32(ref reader));
             }
             catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
@@ -99,18 +130,35 @@ namespace Demo.Notes
         }
 
         /// <summary>Decodes the arguments of <c>Lookup</c> from its RPC array.</summary>
-        public static string? ReadLookup(global::System.ReadOnlyMemory<byte> arguments, global::MessagePack.MessagePackSerializerOptions options)
+        public static string? ReadLookup(global::System.ReadOnlyMemory<byte> arguments)
         {
             try
             {
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
-                return global::MessagePack.MessagePackSerializer.Deserialize<string?>(ref reader, options);
+                return reader.ReadString();
             }
             catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
                 throw global::Conec.TypedMessages.Malformed(e);
             }
+        }
+
+        /// <summary>Encodes the result of <c>Lookup</c>.</summary>
+        public static global::System.ReadOnlyMemory<byte> EncodeLookupResult(string? value)
+        {
+            var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
+            var writer = new global::MessagePack.MessagePackWriter(buffer);
+            writer.Write(value);
+            writer.Flush();
+            return buffer.WrittenMemory;
+        }
+
+        /// <summary>Decodes the result of <c>Lookup</c>.</summary>
+        public static string? DecodeLookupResult(global::System.ReadOnlyMemory<byte> value)
+        {
+            var reader = new global::MessagePack.MessagePackReader(value);
+            return reader.ReadString();
         }
     }
 
@@ -121,14 +169,12 @@ namespace Demo.Notes
     public sealed class NotesSender
     {
         private readonly global::Conec.OutStream _stream;
-        private readonly global::MessagePack.MessagePackSerializerOptions _options;
         private readonly global::System.Buffers.ArrayBufferWriter<byte> _buffer = new global::System.Buffers.ArrayBufferWriter<byte>(256);
 
-        /// <summary>Sends on <paramref name="stream"/>; <paramref name="options"/> defaults to <see cref="NotesResolver.Options"/>.</summary>
-        public NotesSender(global::Conec.OutStream stream, global::MessagePack.MessagePackSerializerOptions? options = null)
+        /// <summary>Sends on <paramref name="stream"/>.</summary>
+        public NotesSender(global::Conec.OutStream stream)
         {
             _stream = stream ?? throw new global::System.ArgumentNullException(nameof(stream));
-            _options = options ?? NotesResolver.Options;
         }
 
         /// <summary>Sends one <c>Note</c> message.</summary>
@@ -138,7 +184,7 @@ namespace Demo.Notes
         private global::System.ReadOnlyMemory<byte> EncodeNote(string? title, string body, int? priority)
         {
             var writer = global::Conec.TypedMessages.Begin(_buffer, NotesMethodIds.Note, 4);
-            NotesCodec.WriteNote(ref writer, title, body, priority, _options);
+            NotesCodec.WriteNote(ref writer, title, body, priority);
             writer.Flush();
             return _buffer.WrittenMemory;
         }
@@ -159,13 +205,11 @@ namespace Demo.Notes
     public sealed class NotesReceiver : global::System.Collections.Generic.IAsyncEnumerable<NotesMessage>, global::System.IAsyncDisposable
     {
         private readonly global::Conec.IMessageSource _source;
-        private readonly global::MessagePack.MessagePackSerializerOptions _options;
 
         /// <summary>Reads from <paramref name="source"/> (an <see cref="global::Conec.InStream"/> or an adapter over one).</summary>
-        public NotesReceiver(global::Conec.IMessageSource source, global::MessagePack.MessagePackSerializerOptions? options = null)
+        public NotesReceiver(global::Conec.IMessageSource source)
         {
             _source = source ?? throw new global::System.ArgumentNullException(nameof(source));
-            _options = options ?? NotesResolver.Options;
         }
 
         /// <summary>The next message, or <see langword="null"/> at the end of the stream.</summary>
@@ -175,11 +219,11 @@ namespace Demo.Notes
             {
                 // Decoded in place from the stream's buffer: no copy of the message.
                 var borrowed = await stream.ReadSequenceAsync(cancellationToken).ConfigureAwait(false);
-                return borrowed is { } sequence ? Decode(sequence, _options) : null;
+                return borrowed is { } sequence ? Decode(sequence) : null;
             }
 
             var received = await _source.ReceiveAsync(cancellationToken).ConfigureAwait(false);
-            return received is { } m ? Decode(m.Payload, _options) : null;
+            return received is { } m ? Decode(m.Payload) : null;
         }
 
         /// <inheritdoc/>
@@ -212,11 +256,11 @@ namespace Demo.Notes
         }
 
         /// <summary>Decodes one message; a message that does not match the contract is a <see cref="global::Conec.ConecException"/>.</summary>
-        public static NotesMessage Decode(global::System.ReadOnlyMemory<byte> payload, global::MessagePack.MessagePackSerializerOptions options) =>
-            Decode(new global::System.Buffers.ReadOnlySequence<byte>(payload), options);
+        public static NotesMessage Decode(global::System.ReadOnlyMemory<byte> payload) =>
+            Decode(new global::System.Buffers.ReadOnlySequence<byte>(payload));
 
         /// <summary>Decodes one message from a (possibly segmented) buffer.</summary>
-        public static NotesMessage Decode(global::System.Buffers.ReadOnlySequence<byte> payload, global::MessagePack.MessagePackSerializerOptions options)
+        public static NotesMessage Decode(global::System.Buffers.ReadOnlySequence<byte> payload)
         {
             try
             {
@@ -225,7 +269,7 @@ namespace Demo.Notes
                 switch (methodId)
                 {
                     case NotesMethodIds.Note:
-                        return new NotesMessage.Note(global::MessagePack.MessagePackSerializer.Deserialize<string?>(ref reader, options), global::MessagePack.MessagePackSerializer.Deserialize<string>(ref reader, options), global::MessagePack.MessagePackSerializer.Deserialize<int?>(ref reader, options));
+                        return new NotesMessage.Note(reader.ReadString(), reader.ReadString()!, NotesValues.ReadNullableOfInt32(ref reader));
                     default:
                         throw global::Conec.TypedMessages.UnknownMethod("INotes", methodId);
                 }
@@ -251,13 +295,11 @@ namespace Demo.Notes
     public sealed class NotesBroadcastReader : global::System.Collections.Generic.IAsyncEnumerable<(string Sender, NotesMessage Message)>, global::System.IAsyncDisposable
     {
         private readonly global::Conec.TaggedBroadcastInStream _source;
-        private readonly global::MessagePack.MessagePackSerializerOptions _options;
 
         /// <summary>Reads the broadcast reader <paramref name="broadcast"/> (from <c>NewBroadcastAsync</c>, or an adapter over it).</summary>
-        public NotesBroadcastReader(global::Conec.IMessageSource broadcast, global::MessagePack.MessagePackSerializerOptions? options = null)
+        public NotesBroadcastReader(global::Conec.IMessageSource broadcast)
         {
             _source = new global::Conec.TaggedBroadcastInStream(broadcast ?? throw new global::System.ArgumentNullException(nameof(broadcast)));
-            _options = options ?? NotesResolver.Options;
         }
 
         /// <summary>Messages the coordinator dropped for this reader so far (only under <see cref="global::Conec.SlowReceiverPolicy.DropOldest"/>).</summary>
@@ -272,7 +314,7 @@ namespace Demo.Notes
             }
 
             Lost += tagged.LostBefore;
-            return (tagged.Sender, NotesReceiver.Decode(tagged.Payload, _options));
+            return (tagged.Sender, NotesReceiver.Decode(tagged.Payload));
         }
 
         /// <inheritdoc/>
@@ -311,22 +353,20 @@ namespace Demo.Notes
     public sealed class NotesClient : global::Demo.Notes.INotes, global::System.IAsyncDisposable
     {
         private readonly global::Conec.RpcClient _rpc;
-        private readonly global::MessagePack.MessagePackSerializerOptions _options;
 
         /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
-        public NotesClient(global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null)
+        public NotesClient(global::Conec.StreamPair stream)
         {
-            _options = options ?? NotesResolver.Options;
-            _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive, _options);
+            _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive);
         }
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask Note(string? title, string body, int? priority) =>
-            _rpc.NotifyAsync(NotesMethodIds.Note, NotesCodec.EncodeNote(title, body, priority, _options), default);
+            _rpc.NotifyAsync(NotesMethodIds.Note, NotesCodec.EncodeNote(title, body, priority), default);
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask<string?> Lookup(string? key) =>
-            _rpc.CallAsync<string?>(NotesMethodIds.Lookup, NotesCodec.EncodeLookup(key, _options), default);
+            _rpc.CallAsync<string?>(NotesMethodIds.Lookup, NotesCodec.EncodeLookup(key), NotesCodec.DecodeLookupResult, default);
 
         /// <summary>Ends the stream: the server stops, and calls still waiting fail.</summary>
         public global::System.Threading.Tasks.ValueTask DisposeAsync() => _rpc.DisposeAsync();
@@ -336,18 +376,17 @@ namespace Demo.Notes
     public static class NotesServer
     {
         /// <summary>Serves until the caller ends the stream or <paramref name="cancellationToken"/> is cancelled.</summary>
-        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Notes.INotes implementation, global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Notes.INotes implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
         {
             if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));
-            var resolved = options ?? NotesResolver.Options;
-            return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, resolved, token), cancellationToken);
+            return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, token), cancellationToken);
         }
 
         /// <summary>Serves calls arriving on an incoming stream.</summary>
-        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Notes.INotes implementation, global::Conec.IncomingStream stream, global::MessagePack.MessagePackSerializerOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default) =>
-            ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), options, cancellationToken);
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Notes.INotes implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
+            ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
 
-        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Notes.INotes implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::MessagePack.MessagePackSerializerOptions options, global::System.Threading.CancellationToken cancellationToken)
+        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Notes.INotes implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::System.Threading.CancellationToken cancellationToken)
         {
             _ = items;
             switch (methodId)
@@ -355,16 +394,16 @@ namespace Demo.Notes
                 case NotesMethodIds.Note:
 
                 {
-                    var args = NotesCodec.ReadNote(arguments, options);
+                    var args = NotesCodec.ReadNote(arguments);
                     await implementation.Note(args.Item1, args.Item2, args.Item3).ConfigureAwait(false);
                     return global::Conec.RpcResult.Void;
                 }
                 case NotesMethodIds.Lookup:
 
                 {
-                    var args = NotesCodec.ReadLookup(arguments, options);
+                    var args = NotesCodec.ReadLookup(arguments);
                     var result = await implementation.Lookup(args).ConfigureAwait(false);
-                    return global::Conec.RpcResult.From(result, options);
+                    return global::Conec.RpcResult.FromSerialized(NotesCodec.EncodeLookupResult(result));
                 }
                 default:
                     throw global::Conec.TypedMessages.UnknownMethod("INotes", methodId);

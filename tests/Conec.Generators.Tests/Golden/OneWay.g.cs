@@ -14,15 +14,16 @@ namespace Demo.Chat
     }
 
     /// <summary>
-    /// Serves generated MessagePack formatters for the message types of <see cref="global::Demo.Chat.IChat"/>, then
-    /// MessagePack's standard resolver for built-in types. <see cref="Options"/> is what the generated types use by default.
+    /// Serves the generated MessagePack formatters of the message types of <see cref="global::Demo.Chat.IChat"/>, for
+    /// code that serializes them with <c>MessagePackSerializer</c>. The generated senders, receivers and RPC types do not
+    /// need it: they call the same code directly, without <c>MessagePackSerializerOptions</c>.
     /// </summary>
     public sealed class ChatResolver : global::MessagePack.IFormatterResolver
     {
         /// <summary>The resolver.</summary>
         public static readonly ChatResolver Instance = new ChatResolver();
 
-        /// <summary>Options that use the generated formatters first.</summary>
+        /// <summary>Options that use the generated formatters first, then MessagePack's standard resolver.</summary>
         public static readonly global::MessagePack.MessagePackSerializerOptions Options = global::MessagePack.MessagePackSerializerOptions.Standard.WithResolver(
             global::MessagePack.Resolvers.CompositeResolver.Create(Instance, global::MessagePack.Resolvers.StandardResolver.Instance));
 
@@ -50,95 +51,111 @@ namespace Demo.Chat
 
         private sealed class Demo_Chat_ChatLineFormatter : global::MessagePack.Formatters.IMessagePackFormatter<global::Demo.Chat.ChatLine?>
         {
-            public void Serialize(ref global::MessagePack.MessagePackWriter writer, global::Demo.Chat.ChatLine? value, global::MessagePack.MessagePackSerializerOptions options)
-            {
-                if (value is null)
-                {
-                    writer.WriteNil();
-                    return;
-                }
+            public void Serialize(ref global::MessagePack.MessagePackWriter writer, global::Demo.Chat.ChatLine? value, global::MessagePack.MessagePackSerializerOptions options) =>
+                ChatValues.WriteChatLine(ref writer, value);
 
-                writer.WriteArrayHeader(2);
-                global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<string>(options.Resolver).Serialize(ref writer, value.Text, options);
-                global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<int>(options.Resolver).Serialize(ref writer, value.Mood, options);
-            }
-
-            public global::Demo.Chat.ChatLine? Deserialize(ref global::MessagePack.MessagePackReader reader, global::MessagePack.MessagePackSerializerOptions options)
-            {
-                if (reader.TryReadNil())
-                {
-                    return null;
-                }
-
-                string __Text = default!;
-                int __Mood = default!;
-                var count = reader.ReadArrayHeader();
-                for (var i = 0; i < count; i++)
-                {
-                    switch (i)
-                    {
-                        case 0:
-                            __Text = global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<string>(options.Resolver).Deserialize(ref reader, options);
-                            break;
-                        case 1:
-                            __Mood = global::MessagePack.FormatterResolverExtensions.GetFormatterWithVerify<int>(options.Resolver).Deserialize(ref reader, options);
-                            break;
-                        default:
-                            reader.Skip();
-                            break;
-                    }
-                }
-
-                return new global::Demo.Chat.ChatLine(__Text, __Mood);
-            }
+            public global::Demo.Chat.ChatLine? Deserialize(ref global::MessagePack.MessagePackReader reader, global::MessagePack.MessagePackSerializerOptions options) =>
+                ChatValues.ReadChatLine(ref reader);
         }
     }
 
-    /// <summary>Reads and writes the arguments of <see cref="global::Demo.Chat.IChat"/> methods as MessagePack.</summary>
+    /// <summary>
+    /// Writes and reads the values the messages of <see cref="global::Demo.Chat.IChat"/> carry, in MessagePack's own layout:
+    /// int-keyed objects as arrays, collections as arrays and maps, enums as their numbers.
+    /// </summary>
+    internal static class ChatValues
+    {
+        /// <summary>Writes a <see cref="global::Demo.Chat.ChatLine"/> as an array indexed by its keys.</summary>
+        public static void WriteChatLine(ref global::MessagePack.MessagePackWriter writer, global::Demo.Chat.ChatLine? value)
+        {
+            if (value is null)
+            {
+                writer.WriteNil();
+                return;
+            }
+
+            writer.WriteArrayHeader(2);
+            writer.Write(value.Text);
+            writer.Write(value.Mood);
+        }
+
+        /// <summary>Reads a <see cref="global::Demo.Chat.ChatLine"/>; keys it does not know are skipped, keys it lacks keep their defaults.</summary>
+        public static global::Demo.Chat.ChatLine? ReadChatLine(ref global::MessagePack.MessagePackReader reader)
+        {
+            if (reader.TryReadNil())
+            {
+                return null;
+            }
+
+            global::Conec.TypedMessages.EnterNested(ref reader);
+            string __Text = default!;
+            int __Mood = default!;
+            var count = reader.ReadArrayHeader();
+            for (var i = 0; i < count; i++)
+            {
+                switch (i)
+                {
+                    case 0:
+                        __Text = reader.ReadString()!;
+                        break;
+                    case 1:
+                        __Mood = reader.ReadInt32();
+                        break;
+                    default:
+                        reader.Skip();
+                        break;
+                }
+            }
+
+            global::Conec.TypedMessages.LeaveNested(ref reader);
+            return new global::Demo.Chat.ChatLine(__Text, __Mood);
+        }
+    }
+
+    /// <summary>Reads and writes the arguments and results of <see cref="global::Demo.Chat.IChat"/> methods as MessagePack.</summary>
     internal static class ChatCodec
     {
         /// <summary>Writes the arguments of <c>Say</c>, one MessagePack value each.</summary>
-        public static void WriteSay(ref global::MessagePack.MessagePackWriter writer, global::Demo.Chat.ChatLine line, global::MessagePack.MessagePackSerializerOptions options)
+        public static void WriteSay(ref global::MessagePack.MessagePackWriter writer, global::Demo.Chat.ChatLine line)
         {
-            global::MessagePack.MessagePackSerializer.Serialize(ref writer, line, options);
+            ChatValues.WriteChatLine(ref writer, line);
         }
 
         /// <summary>Encodes the arguments of <c>Say</c> as one array (the RPC form).</summary>
-        public static global::System.ReadOnlyMemory<byte> EncodeSay(global::Demo.Chat.ChatLine line, global::MessagePack.MessagePackSerializerOptions options)
+        public static global::System.ReadOnlyMemory<byte> EncodeSay(global::Demo.Chat.ChatLine line)
         {
             var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
             var writer = new global::MessagePack.MessagePackWriter(buffer);
             writer.WriteArrayHeader(1);
-            WriteSay(ref writer, line, options);
+            WriteSay(ref writer, line);
             writer.Flush();
             return buffer.WrittenMemory;
         }
 
         /// <summary>Writes the arguments of <c>Leave</c>, one MessagePack value each.</summary>
-        public static void WriteLeave(ref global::MessagePack.MessagePackWriter writer, global::MessagePack.MessagePackSerializerOptions options)
+        public static void WriteLeave(ref global::MessagePack.MessagePackWriter writer)
         {
-            _ = options;
         }
 
         /// <summary>Encodes the arguments of <c>Leave</c> as one array (the RPC form).</summary>
-        public static global::System.ReadOnlyMemory<byte> EncodeLeave(global::MessagePack.MessagePackSerializerOptions options)
+        public static global::System.ReadOnlyMemory<byte> EncodeLeave()
         {
             var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
             var writer = new global::MessagePack.MessagePackWriter(buffer);
             writer.WriteArrayHeader(0);
-            WriteLeave(ref writer, options);
+            WriteLeave(ref writer);
             writer.Flush();
             return buffer.WrittenMemory;
         }
 
         /// <summary>Decodes the arguments of <c>Say</c> from its RPC array.</summary>
-        public static global::Demo.Chat.ChatLine ReadSay(global::System.ReadOnlyMemory<byte> arguments, global::MessagePack.MessagePackSerializerOptions options)
+        public static global::Demo.Chat.ChatLine ReadSay(global::System.ReadOnlyMemory<byte> arguments)
         {
             try
             {
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
-                return global::MessagePack.MessagePackSerializer.Deserialize<global::Demo.Chat.ChatLine>(ref reader, options);
+                return ChatValues.ReadChatLine(ref reader)!;
             }
             catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
@@ -154,14 +171,12 @@ namespace Demo.Chat
     public sealed class ChatSender : global::Demo.Chat.IChat
     {
         private readonly global::Conec.OutStream _stream;
-        private readonly global::MessagePack.MessagePackSerializerOptions _options;
         private readonly global::System.Buffers.ArrayBufferWriter<byte> _buffer = new global::System.Buffers.ArrayBufferWriter<byte>(256);
 
-        /// <summary>Sends on <paramref name="stream"/>; <paramref name="options"/> defaults to <see cref="ChatResolver.Options"/>.</summary>
-        public ChatSender(global::Conec.OutStream stream, global::MessagePack.MessagePackSerializerOptions? options = null)
+        /// <summary>Sends on <paramref name="stream"/>.</summary>
+        public ChatSender(global::Conec.OutStream stream)
         {
             _stream = stream ?? throw new global::System.ArgumentNullException(nameof(stream));
-            _options = options ?? ChatResolver.Options;
         }
 
         /// <summary>Sends one <c>Say</c> message.</summary>
@@ -171,7 +186,7 @@ namespace Demo.Chat
         private global::System.ReadOnlyMemory<byte> EncodeSay(global::Demo.Chat.ChatLine line)
         {
             var writer = global::Conec.TypedMessages.Begin(_buffer, ChatMethodIds.Say, 2);
-            ChatCodec.WriteSay(ref writer, line, _options);
+            ChatCodec.WriteSay(ref writer, line);
             writer.Flush();
             return _buffer.WrittenMemory;
         }
@@ -183,7 +198,7 @@ namespace Demo.Chat
         private global::System.ReadOnlyMemory<byte> EncodeLeave()
         {
             var writer = global::Conec.TypedMessages.Begin(_buffer, ChatMethodIds.Leave, 1);
-            ChatCodec.WriteLeave(ref writer, _options);
+            ChatCodec.WriteLeave(ref writer);
             writer.Flush();
             return _buffer.WrittenMemory;
         }
@@ -207,13 +222,11 @@ namespace Demo.Chat
     public sealed class ChatReceiver : global::System.Collections.Generic.IAsyncEnumerable<ChatMessage>, global::System.IAsyncDisposable
     {
         private readonly global::Conec.IMessageSource _source;
-        private readonly global::MessagePack.MessagePackSerializerOptions _options;
 
         /// <summary>Reads from <paramref name="source"/> (an <see cref="global::Conec.InStream"/> or an adapter over one).</summary>
-        public ChatReceiver(global::Conec.IMessageSource source, global::MessagePack.MessagePackSerializerOptions? options = null)
+        public ChatReceiver(global::Conec.IMessageSource source)
         {
             _source = source ?? throw new global::System.ArgumentNullException(nameof(source));
-            _options = options ?? ChatResolver.Options;
         }
 
         /// <summary>The next message, or <see langword="null"/> at the end of the stream.</summary>
@@ -223,11 +236,11 @@ namespace Demo.Chat
             {
                 // Decoded in place from the stream's buffer: no copy of the message.
                 var borrowed = await stream.ReadSequenceAsync(cancellationToken).ConfigureAwait(false);
-                return borrowed is { } sequence ? Decode(sequence, _options) : null;
+                return borrowed is { } sequence ? Decode(sequence) : null;
             }
 
             var received = await _source.ReceiveAsync(cancellationToken).ConfigureAwait(false);
-            return received is { } m ? Decode(m.Payload, _options) : null;
+            return received is { } m ? Decode(m.Payload) : null;
         }
 
         /// <inheritdoc/>
@@ -261,11 +274,11 @@ namespace Demo.Chat
         }
 
         /// <summary>Decodes one message; a message that does not match the contract is a <see cref="global::Conec.ConecException"/>.</summary>
-        public static ChatMessage Decode(global::System.ReadOnlyMemory<byte> payload, global::MessagePack.MessagePackSerializerOptions options) =>
-            Decode(new global::System.Buffers.ReadOnlySequence<byte>(payload), options);
+        public static ChatMessage Decode(global::System.ReadOnlyMemory<byte> payload) =>
+            Decode(new global::System.Buffers.ReadOnlySequence<byte>(payload));
 
         /// <summary>Decodes one message from a (possibly segmented) buffer.</summary>
-        public static ChatMessage Decode(global::System.Buffers.ReadOnlySequence<byte> payload, global::MessagePack.MessagePackSerializerOptions options)
+        public static ChatMessage Decode(global::System.Buffers.ReadOnlySequence<byte> payload)
         {
             try
             {
@@ -274,7 +287,7 @@ namespace Demo.Chat
                 switch (methodId)
                 {
                     case ChatMethodIds.Say:
-                        return new ChatMessage.Say(global::MessagePack.MessagePackSerializer.Deserialize<global::Demo.Chat.ChatLine>(ref reader, options));
+                        return new ChatMessage.Say(ChatValues.ReadChatLine(ref reader)!);
                     case ChatMethodIds.Leave:
                         return new ChatMessage.Leave();
                     default:
@@ -305,13 +318,11 @@ namespace Demo.Chat
     public sealed class ChatBroadcastReader : global::System.Collections.Generic.IAsyncEnumerable<(string Sender, ChatMessage Message)>, global::System.IAsyncDisposable
     {
         private readonly global::Conec.TaggedBroadcastInStream _source;
-        private readonly global::MessagePack.MessagePackSerializerOptions _options;
 
         /// <summary>Reads the broadcast reader <paramref name="broadcast"/> (from <c>NewBroadcastAsync</c>, or an adapter over it).</summary>
-        public ChatBroadcastReader(global::Conec.IMessageSource broadcast, global::MessagePack.MessagePackSerializerOptions? options = null)
+        public ChatBroadcastReader(global::Conec.IMessageSource broadcast)
         {
             _source = new global::Conec.TaggedBroadcastInStream(broadcast ?? throw new global::System.ArgumentNullException(nameof(broadcast)));
-            _options = options ?? ChatResolver.Options;
         }
 
         /// <summary>Messages the coordinator dropped for this reader so far (only under <see cref="global::Conec.SlowReceiverPolicy.DropOldest"/>).</summary>
@@ -326,7 +337,7 @@ namespace Demo.Chat
             }
 
             Lost += tagged.LostBefore;
-            return (tagged.Sender, ChatReceiver.Decode(tagged.Payload, _options));
+            return (tagged.Sender, ChatReceiver.Decode(tagged.Payload));
         }
 
         /// <inheritdoc/>
@@ -366,22 +377,20 @@ namespace Demo.Chat
     public sealed class ChatClient : global::Demo.Chat.IChat, global::System.IAsyncDisposable
     {
         private readonly global::Conec.RpcClient _rpc;
-        private readonly global::MessagePack.MessagePackSerializerOptions _options;
 
         /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
-        public ChatClient(global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null)
+        public ChatClient(global::Conec.StreamPair stream)
         {
-            _options = options ?? ChatResolver.Options;
-            _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive, _options);
+            _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive);
         }
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask Say(global::Demo.Chat.ChatLine line) =>
-            _rpc.NotifyAsync(ChatMethodIds.Say, ChatCodec.EncodeSay(line, _options), default);
+            _rpc.NotifyAsync(ChatMethodIds.Say, ChatCodec.EncodeSay(line), default);
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.Task Leave() =>
-            _rpc.NotifyAsync(ChatMethodIds.Leave, ChatCodec.EncodeLeave(_options), default).AsTask();
+            _rpc.NotifyAsync(ChatMethodIds.Leave, ChatCodec.EncodeLeave(), default).AsTask();
 
         /// <summary>Ends the stream: the server stops, and calls still waiting fail.</summary>
         public global::System.Threading.Tasks.ValueTask DisposeAsync() => _rpc.DisposeAsync();
@@ -391,18 +400,17 @@ namespace Demo.Chat
     public static class ChatServer
     {
         /// <summary>Serves until the caller ends the stream or <paramref name="cancellationToken"/> is cancelled.</summary>
-        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Chat.IChat implementation, global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Chat.IChat implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
         {
             if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));
-            var resolved = options ?? ChatResolver.Options;
-            return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, resolved, token), cancellationToken);
+            return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, token), cancellationToken);
         }
 
         /// <summary>Serves calls arriving on an incoming stream.</summary>
-        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Chat.IChat implementation, global::Conec.IncomingStream stream, global::MessagePack.MessagePackSerializerOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default) =>
-            ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), options, cancellationToken);
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Chat.IChat implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
+            ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
 
-        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Chat.IChat implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::MessagePack.MessagePackSerializerOptions options, global::System.Threading.CancellationToken cancellationToken)
+        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Chat.IChat implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::System.Threading.CancellationToken cancellationToken)
         {
             _ = items;
             switch (methodId)
@@ -410,7 +418,7 @@ namespace Demo.Chat
                 case ChatMethodIds.Say:
 
                 {
-                    var args = ChatCodec.ReadSay(arguments, options);
+                    var args = ChatCodec.ReadSay(arguments);
                     await implementation.Say(args).ConfigureAwait(false);
                     return global::Conec.RpcResult.Void;
                 }

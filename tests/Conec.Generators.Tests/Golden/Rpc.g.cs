@@ -20,15 +20,16 @@ namespace Demo.Dice
     }
 
     /// <summary>
-    /// Serves generated MessagePack formatters for the message types of <see cref="global::Demo.Dice.IDice"/>, then
-    /// MessagePack's standard resolver for built-in types. <see cref="Options"/> is what the generated types use by default.
+    /// Serves the generated MessagePack formatters of the message types of <see cref="global::Demo.Dice.IDice"/>, for
+    /// code that serializes them with <c>MessagePackSerializer</c>. The generated senders, receivers and RPC types do not
+    /// need it: they call the same code directly, without <c>MessagePackSerializerOptions</c>.
     /// </summary>
     public sealed class DiceResolver : global::MessagePack.IFormatterResolver
     {
         /// <summary>The resolver.</summary>
         public static readonly DiceResolver Instance = new DiceResolver();
 
-        /// <summary>Options that use the generated formatters first.</summary>
+        /// <summary>Options that use the generated formatters first, then MessagePack's standard resolver.</summary>
         public static readonly global::MessagePack.MessagePackSerializerOptions Options = global::MessagePack.MessagePackSerializerOptions.Standard.WithResolver(
             global::MessagePack.Resolvers.CompositeResolver.Create(Instance, global::MessagePack.Resolvers.StandardResolver.Instance));
 
@@ -50,85 +51,83 @@ namespace Demo.Dice
         }
     }
 
-    /// <summary>Reads and writes the arguments of <see cref="global::Demo.Dice.IDice"/> methods as MessagePack.</summary>
+    /// <summary>Reads and writes the arguments and results of <see cref="global::Demo.Dice.IDice"/> methods as MessagePack.</summary>
     internal static class DiceCodec
     {
         /// <summary>Writes the arguments of <c>Roll</c>, one MessagePack value each.</summary>
-        public static void WriteRoll(ref global::MessagePack.MessagePackWriter writer, int sides, global::MessagePack.MessagePackSerializerOptions options)
+        public static void WriteRoll(ref global::MessagePack.MessagePackWriter writer, int sides)
         {
-            global::MessagePack.MessagePackSerializer.Serialize(ref writer, sides, options);
+            writer.Write(sides);
         }
 
         /// <summary>Encodes the arguments of <c>Roll</c> as one array (the RPC form).</summary>
-        public static global::System.ReadOnlyMemory<byte> EncodeRoll(int sides, global::MessagePack.MessagePackSerializerOptions options)
+        public static global::System.ReadOnlyMemory<byte> EncodeRoll(int sides)
         {
             var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
             var writer = new global::MessagePack.MessagePackWriter(buffer);
             writer.WriteArrayHeader(1);
-            WriteRoll(ref writer, sides, options);
+            WriteRoll(ref writer, sides);
             writer.Flush();
             return buffer.WrittenMemory;
         }
 
         /// <summary>Writes the arguments of <c>Name</c>, one MessagePack value each.</summary>
-        public static void WriteName(ref global::MessagePack.MessagePackWriter writer, global::MessagePack.MessagePackSerializerOptions options)
+        public static void WriteName(ref global::MessagePack.MessagePackWriter writer)
         {
-            _ = options;
         }
 
         /// <summary>Encodes the arguments of <c>Name</c> as one array (the RPC form).</summary>
-        public static global::System.ReadOnlyMemory<byte> EncodeName(global::MessagePack.MessagePackSerializerOptions options)
+        public static global::System.ReadOnlyMemory<byte> EncodeName()
         {
             var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
             var writer = new global::MessagePack.MessagePackWriter(buffer);
             writer.WriteArrayHeader(0);
-            WriteName(ref writer, options);
+            WriteName(ref writer);
             writer.Flush();
             return buffer.WrittenMemory;
         }
 
         /// <summary>Writes the arguments of <c>Reset</c>, one MessagePack value each.</summary>
-        public static void WriteReset(ref global::MessagePack.MessagePackWriter writer, global::MessagePack.MessagePackSerializerOptions options)
+        public static void WriteReset(ref global::MessagePack.MessagePackWriter writer)
         {
-            _ = options;
         }
 
         /// <summary>Encodes the arguments of <c>Reset</c> as one array (the RPC form).</summary>
-        public static global::System.ReadOnlyMemory<byte> EncodeReset(global::MessagePack.MessagePackSerializerOptions options)
+        public static global::System.ReadOnlyMemory<byte> EncodeReset()
         {
             var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
             var writer = new global::MessagePack.MessagePackWriter(buffer);
             writer.WriteArrayHeader(0);
-            WriteReset(ref writer, options);
+            WriteReset(ref writer);
             writer.Flush();
             return buffer.WrittenMemory;
         }
 
         /// <summary>Writes the arguments of <c>Count</c>, one MessagePack value each.</summary>
-        public static void WriteCount(ref global::MessagePack.MessagePackWriter writer, int to, global::MessagePack.MessagePackSerializerOptions options)
+        public static void WriteCount(ref global::MessagePack.MessagePackWriter writer, int to)
         {
-            global::MessagePack.MessagePackSerializer.Serialize(ref writer, to, options);
+            writer.Write(to);
         }
 
         /// <summary>Encodes the arguments of <c>Count</c> as one array (the RPC form).</summary>
-        public static global::System.ReadOnlyMemory<byte> EncodeCount(int to, global::MessagePack.MessagePackSerializerOptions options)
+        public static global::System.ReadOnlyMemory<byte> EncodeCount(int to)
         {
             var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
             var writer = new global::MessagePack.MessagePackWriter(buffer);
             writer.WriteArrayHeader(1);
-            WriteCount(ref writer, to, options);
+            WriteCount(ref writer, to);
             writer.Flush();
             return buffer.WrittenMemory;
         }
 
         /// <summary>Decodes the arguments of <c>Roll</c> from its RPC array.</summary>
-        public static int ReadRoll(global::System.ReadOnlyMemory<byte> arguments, global::MessagePack.MessagePackSerializerOptions options)
+        public static int ReadRoll(global::System.ReadOnlyMemory<byte> arguments)
         {
             try
             {
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
-                return global::MessagePack.MessagePackSerializer.Deserialize<int>(ref reader, options);
+                return reader.ReadInt32();
             }
             catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
@@ -137,18 +136,69 @@ namespace Demo.Dice
         }
 
         /// <summary>Decodes the arguments of <c>Count</c> from its RPC array.</summary>
-        public static int ReadCount(global::System.ReadOnlyMemory<byte> arguments, global::MessagePack.MessagePackSerializerOptions options)
+        public static int ReadCount(global::System.ReadOnlyMemory<byte> arguments)
         {
             try
             {
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
-                return global::MessagePack.MessagePackSerializer.Deserialize<int>(ref reader, options);
+                return reader.ReadInt32();
             }
             catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
                 throw global::Conec.TypedMessages.Malformed(e);
             }
+        }
+
+        /// <summary>Encodes the result of <c>Roll</c>.</summary>
+        public static global::System.ReadOnlyMemory<byte> EncodeRollResult(int value)
+        {
+            var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
+            var writer = new global::MessagePack.MessagePackWriter(buffer);
+            writer.Write(value);
+            writer.Flush();
+            return buffer.WrittenMemory;
+        }
+
+        /// <summary>Decodes the result of <c>Roll</c>.</summary>
+        public static int DecodeRollResult(global::System.ReadOnlyMemory<byte> value)
+        {
+            var reader = new global::MessagePack.MessagePackReader(value);
+            return reader.ReadInt32();
+        }
+
+        /// <summary>Encodes the result of <c>Name</c>.</summary>
+        public static global::System.ReadOnlyMemory<byte> EncodeNameResult(string value)
+        {
+            var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
+            var writer = new global::MessagePack.MessagePackWriter(buffer);
+            writer.Write(value);
+            writer.Flush();
+            return buffer.WrittenMemory;
+        }
+
+        /// <summary>Decodes the result of <c>Name</c>.</summary>
+        public static string DecodeNameResult(global::System.ReadOnlyMemory<byte> value)
+        {
+            var reader = new global::MessagePack.MessagePackReader(value);
+            return reader.ReadString()!;
+        }
+
+        /// <summary>Encodes one item of the streamed result of <c>Count</c>.</summary>
+        public static global::System.ReadOnlyMemory<byte> EncodeCountResult(int value)
+        {
+            var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
+            var writer = new global::MessagePack.MessagePackWriter(buffer);
+            writer.Write(value);
+            writer.Flush();
+            return buffer.WrittenMemory;
+        }
+
+        /// <summary>Decodes one item of the streamed result of <c>Count</c>.</summary>
+        public static int DecodeCountResult(global::System.ReadOnlyMemory<byte> value)
+        {
+            var reader = new global::MessagePack.MessagePackReader(value);
+            return reader.ReadInt32();
         }
     }
 
@@ -159,30 +209,28 @@ namespace Demo.Dice
     public sealed class DiceClient : global::Demo.Dice.IDice, global::System.IAsyncDisposable
     {
         private readonly global::Conec.RpcClient _rpc;
-        private readonly global::MessagePack.MessagePackSerializerOptions _options;
 
         /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
-        public DiceClient(global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null)
+        public DiceClient(global::Conec.StreamPair stream)
         {
-            _options = options ?? DiceResolver.Options;
-            _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive, _options);
+            _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive);
         }
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask<int> Roll(int sides, global::System.Threading.CancellationToken cancellationToken) =>
-            _rpc.CallAsync<int>(DiceMethodIds.Roll, DiceCodec.EncodeRoll(sides, _options), cancellationToken);
+            _rpc.CallAsync<int>(DiceMethodIds.Roll, DiceCodec.EncodeRoll(sides), DiceCodec.DecodeRollResult, cancellationToken);
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.Task<string> Name() =>
-            _rpc.CallAsync<string>(DiceMethodIds.Name, DiceCodec.EncodeName(_options), default).AsTask();
+            _rpc.CallAsync<string>(DiceMethodIds.Name, DiceCodec.EncodeName(), DiceCodec.DecodeNameResult, default).AsTask();
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask Reset(global::System.Threading.CancellationToken cancellationToken) =>
-            _rpc.CallAsync(DiceMethodIds.Reset, DiceCodec.EncodeReset(_options), cancellationToken);
+            _rpc.CallAsync(DiceMethodIds.Reset, DiceCodec.EncodeReset(), cancellationToken);
 
         /// <inheritdoc/>
         public global::System.Collections.Generic.IAsyncEnumerable<int> Count(int to, global::System.Threading.CancellationToken cancellationToken) =>
-            _rpc.StreamAsync<int>(DiceMethodIds.Count, DiceCodec.EncodeCount(to, _options), cancellationToken);
+            _rpc.StreamAsync<int>(DiceMethodIds.Count, DiceCodec.EncodeCount(to), DiceCodec.DecodeCountResult, cancellationToken);
 
         /// <summary>Ends the stream: the server stops, and calls still waiting fail.</summary>
         public global::System.Threading.Tasks.ValueTask DisposeAsync() => _rpc.DisposeAsync();
@@ -192,18 +240,17 @@ namespace Demo.Dice
     public static class DiceServer
     {
         /// <summary>Serves until the caller ends the stream or <paramref name="cancellationToken"/> is cancelled.</summary>
-        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Dice.IDice implementation, global::Conec.StreamPair stream, global::MessagePack.MessagePackSerializerOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Dice.IDice implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
         {
             if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));
-            var resolved = options ?? DiceResolver.Options;
-            return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, resolved, token), cancellationToken);
+            return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, token), cancellationToken);
         }
 
         /// <summary>Serves calls arriving on an incoming stream.</summary>
-        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Dice.IDice implementation, global::Conec.IncomingStream stream, global::MessagePack.MessagePackSerializerOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default) =>
-            ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), options, cancellationToken);
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Dice.IDice implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
+            ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
 
-        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Dice.IDice implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::MessagePack.MessagePackSerializerOptions options, global::System.Threading.CancellationToken cancellationToken)
+        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Dice.IDice implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::System.Threading.CancellationToken cancellationToken)
         {
             _ = items;
             switch (methodId)
@@ -211,15 +258,15 @@ namespace Demo.Dice
                 case DiceMethodIds.Roll:
 
                 {
-                    var args = DiceCodec.ReadRoll(arguments, options);
+                    var args = DiceCodec.ReadRoll(arguments);
                     var result = await implementation.Roll(args, cancellationToken).ConfigureAwait(false);
-                    return global::Conec.RpcResult.From(result, options);
+                    return global::Conec.RpcResult.FromSerialized(DiceCodec.EncodeRollResult(result));
                 }
                 case DiceMethodIds.Name:
 
                 {
                     var result = await implementation.Name().ConfigureAwait(false);
-                    return global::Conec.RpcResult.From(result, options);
+                    return global::Conec.RpcResult.FromSerialized(DiceCodec.EncodeNameResult(result));
                 }
                 case DiceMethodIds.Reset:
 
@@ -230,10 +277,10 @@ namespace Demo.Dice
                 case DiceMethodIds.Count:
 
                 {
-                    var args = DiceCodec.ReadCount(arguments, options);
+                    var args = DiceCodec.ReadCount(arguments);
                     await foreach (var item in global::System.Threading.Tasks.TaskAsyncEnumerableExtensions.WithCancellation(implementation.Count(args, cancellationToken), cancellationToken).ConfigureAwait(false))
                     {
-                        await items.SendAsync(item, options).ConfigureAwait(false);
+                        await items.SendAsync(DiceCodec.EncodeCountResult(item)).ConfigureAwait(false);
                     }
 
                     return global::Conec.RpcResult.Void;

@@ -32,7 +32,7 @@ public sealed class DecoderFuzzTests
 
     [Fact]
     public void GeneratedDecodersRefuseGarbageCleanly() =>
-        Gen.Byte.Array[0, 48].Sample(bytes => ParsesOr(ConecError.MalformedMessage, () => ChatReceiver.Decode(bytes, TypedMessages.DefaultOptions)), iter: Inputs);
+        Gen.Byte.Array[0, 48].Sample(bytes => ParsesOr(ConecError.MalformedMessage, () => ChatReceiver.Decode(bytes)), iter: Inputs);
 
     [Fact]
     public void GeneratedDecodersRefuseMutatedMessagesCleanly()
@@ -46,7 +46,7 @@ public sealed class DecoderFuzzTests
         {
             var bytes = (byte[])valid[which].Clone();
             bytes[position % bytes.Length] = value;
-            ParsesOr(ConecError.MalformedMessage, () => ChatReceiver.Decode(bytes.AsMemory(0, bytes.Length - cut), TypedMessages.DefaultOptions));
+            ParsesOr(ConecError.MalformedMessage, () => ChatReceiver.Decode(bytes.AsMemory(0, bytes.Length - cut)));
         }, iter: Inputs);
     }
 

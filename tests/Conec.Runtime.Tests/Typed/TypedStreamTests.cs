@@ -144,9 +144,9 @@ public sealed class TypedStreamTests
     [Fact]
     public void AMessageThatDoesNotMatchTheContractIsAClearError()
     {
-        var unknownId = Assert.Throws<ConecException>(() => ChatReceiver.Decode(new byte[] { 0x91, 0x05 }, TypedMessages.DefaultOptions));
+        var unknownId = Assert.Throws<ConecException>(() => ChatReceiver.Decode(new byte[] { 0x91, 0x05 }));
         Assert.Equal(ConecError.MalformedMessage, unknownId.Error);
-        var garbage = Assert.Throws<ConecException>(() => ChatReceiver.Decode(new byte[] { 0xC1 }, TypedMessages.DefaultOptions));
+        var garbage = Assert.Throws<ConecException>(() => ChatReceiver.Decode(new byte[] { 0xC1 }));
         Assert.Equal(ConecError.MalformedMessage, garbage.Error);
     }
 
