@@ -54,9 +54,18 @@ internal static class Diagnostics
         "Method '{0}' must have at most one CancellationToken parameter, and it must be the last",
         "The token is not sent; it cancels the local wait and, for calls, the remote handler.");
 
+    public static readonly DiagnosticDescriptor SerializedAtRunTime = new(
+        "CONEC0010", "A message value is serialized by MessagePack's run-time resolver",
+        "Type '{0}', used by '{1}', is serialized through MessagePackSerializer at run time, which needs dynamic code under Native AOT",
+        ContractCategory, DiagnosticSeverity.Info, isEnabledByDefault: true,
+        description: "The generator writes code for primitives, strings, byte arrays, DateTime, TimeSpan, Guid, enums, int-keyed " +
+            "[MessagePackObject] types, nullable values, arrays, lists and dictionaries. Other types work, through MessagePack's " +
+            "resolvers; for a Native AOT build, replace them with one of those shapes.",
+        helpLinkUri: HelpBase + "conec0010");
+
     private static readonly DiagnosticDescriptor[] All =
         [DuplicateMethodId, GenericMethod, ByReferenceParameter, UnsupportedReturnType, NonMethodMember, MissingMessagePackObject,
-         GeneratorFailure, GenericContract, MisplacedCancellationToken];
+         GeneratorFailure, GenericContract, MisplacedCancellationToken, SerializedAtRunTime];
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);
 

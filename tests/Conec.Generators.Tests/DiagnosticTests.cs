@@ -138,10 +138,29 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public void CONEC0010_AValueSerializedAtRunTimeIsReportedAndStillGenerated()
+    {
+        const string Contract = """
+            [ConecStream]
+            public interface IC
+            {
+                ValueTask Pay(decimal amount, int times);
+            }
+            """;
+        AssertDiagnostic("CONEC0010", "amount", Contract, severity: DiagnosticSeverity.Info);
+
+        // Information only: the contract's code is generated, and it compiles.
+        var (output, _, run) = GeneratorHarness.Run(Usings + Contract);
+        var generated = Assert.Single(run.GeneratedTrees);
+        Assert.Empty(output.GetDiagnostics(TestContext.Current.CancellationToken)
+            .Where(d => d.Location.SourceTree == generated && d.Severity >= DiagnosticSeverity.Warning));
+    }
+
+    [Fact]
     public void EveryDiagnosticHasTitleHelpAndAReleaseEntry()
     {
         var releases = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "AnalyzerReleases.Unshipped.md"));
-        foreach (var id in Enumerable.Range(1, 9).Select(i => $"CONEC{i:0000}"))
+        foreach (var id in Enumerable.Range(1, 10).Select(i => $"CONEC{i:0000}"))
         {
             var descriptor = Diagnostics.ById(id);
             Assert.False(string.IsNullOrWhiteSpace(descriptor.Title.ToString(System.Globalization.CultureInfo.InvariantCulture)));
@@ -151,13 +170,13 @@ public sealed class DiagnosticTests
         }
     }
 
-    private static void AssertDiagnostic(string id, string target, string contract, int occurrence = 1)
+    private static void AssertDiagnostic(string id, string target, string contract, int occurrence = 1, DiagnosticSeverity severity = DiagnosticSeverity.Error)
     {
         var source = Usings + contract;
         var (_, diagnostics, _) = GeneratorHarness.Run(source);
         var diagnostic = Assert.Single(diagnostics);
         Assert.Equal(id, diagnostic.Id);
-        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+        Assert.Equal(severity, diagnostic.Severity);
 
         // The diagnostic points at the offending identifier itself (the n-th whole-word occurrence).
         var start = -1;

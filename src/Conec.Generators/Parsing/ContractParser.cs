@@ -81,7 +81,16 @@ internal static class ContractParser
 
         var ns = contract.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
         var isPublic = IsEffectivelyPublic(contract);
-        var result = diagnostics.Count > 0
+        var failed = diagnostics.Any(d => Diagnostics.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
+        if (failed)
+        {
+            // Nothing is generated, so notes about how the generated code would serialize are noise beside the errors.
+            var errors = diagnostics.Where(d => Diagnostics.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error).ToArray();
+            diagnostics.Clear();
+            diagnostics.AddRange(errors);
+        }
+
+        var result = failed
             ? null
             : new ContractModel(ns, name, contract.ToDisplayString(TypeFormat), baseName, isPublic,
                 new EquatableArray<MethodModel>(methods.ToImmutable()), types.ToArray(), types.Helpers());
@@ -117,12 +126,14 @@ internal static class ContractParser
                 resultType = returnType!.TypeArguments[0].ToDisplayString(TypeFormat);
                 CheckMessageType(returnType.TypeArguments[0], method.Name, location, diagnostics);
                 resultCodec = types.Plan(returnType.TypeArguments[0]);
+                ReportFallbacks(types, method.Name, location, diagnostics);
                 break;
             case "System.Threading.Tasks.Task<TResult>" or "System.Threading.Tasks.ValueTask<TResult>":
                 kind = MessageKind.CallWithResult;
                 resultType = returnType!.TypeArguments[0].ToDisplayString(TypeFormat);
                 CheckMessageType(returnType.TypeArguments[0], method.Name, location, diagnostics);
                 resultCodec = types.Plan(returnType.TypeArguments[0]);
+                ReportFallbacks(types, method.Name, location, diagnostics);
                 break;
             default:
                 diagnostics.Add(DiagnosticInfo.Create(Diagnostics.UnsupportedReturnType, location, method.Name, method.ReturnType.ToDisplayString()));
@@ -156,6 +167,7 @@ internal static class ContractParser
 
             CheckMessageType(parameter.Type, method.Name, parameter.Locations.FirstOrDefault(), diagnostics);
             parameters.Add(new ParameterModel(parameter.Name, parameter.Type.ToDisplayString(TypeFormat), Pascal(parameter.Name), types.Plan(parameter.Type)));
+            ReportFallbacks(types, method.Name, parameter.Locations.FirstOrDefault(), diagnostics);
         }
 
         return valid
@@ -192,6 +204,14 @@ internal static class ContractParser
         if (!named.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "MessagePack.MessagePackObjectAttribute"))
         {
             diagnostics.Add(DiagnosticInfo.Create(Diagnostics.MissingMessagePackObject, location, named.ToDisplayString(), method));
+        }
+    }
+
+    private static void ReportFallbacks(MessageTypeCollector types, string method, Location? location, ImmutableArray<DiagnosticInfo>.Builder diagnostics)
+    {
+        foreach (var type in types.TakeFallbacks())
+        {
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.SerializedAtRunTime, location, type, method));
         }
     }
 

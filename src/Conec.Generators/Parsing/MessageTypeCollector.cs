@@ -40,6 +40,7 @@ internal sealed class MessageTypeCollector
     private readonly Dictionary<string, string> _objectHelpers = new();
     private readonly Dictionary<string, HelperModel> _helpers = new();
     private readonly HashSet<string> _helperNames = new();
+    private readonly List<string> _fallbacks = new();
 
     /// <param name="valuesClass">The generated class that holds the Write…/Read… pairs.</param>
     public MessageTypeCollector(string valuesClass) => _values = valuesClass;
@@ -115,9 +116,10 @@ internal sealed class MessageTypeCollector
     }
 
     /// <summary>MessagePackSerializer with its default options: correct for any type MessagePack knows, but not AOT-safe.</summary>
-    private static CodecModel Fallback(ITypeSymbol type)
+    private CodecModel Fallback(ITypeSymbol type)
     {
         var name = type.ToDisplayString(Format);
+        _fallbacks.Add(type.ToDisplayString());
         var nullable = type.IsReferenceType ? name + "?" : name;
         return new CodecModel("global::MessagePack.MessagePackSerializer.Serialize(ref writer, {0})",
             $"global::MessagePack.MessagePackSerializer.Deserialize<{nullable}>(ref reader)");
@@ -233,6 +235,14 @@ internal sealed class MessageTypeCollector
 
     private static string SafeName(string fullName) =>
         string.Concat(fullName.Replace("global::", "").Select(c => char.IsLetterOrDigit(c) ? c : '_'));
+
+    /// <summary>The types planned since the last call that go through MessagePackSerializer (each is reported once).</summary>
+    public IReadOnlyList<string> TakeFallbacks()
+    {
+        var taken = _fallbacks.Distinct().ToArray();
+        _fallbacks.Clear();
+        return taken;
+    }
 
     public EquatableArray<MessageTypeModel> ToArray() => new(_found.Values.OrderBy(t => t.FullName, System.StringComparer.Ordinal).ToImmutableArray());
 
