@@ -16,6 +16,9 @@ internal sealed class BroadcastMember
     /// <summary>How much a receiver's writer gathers into one transport write: one multiplexer frame's worth.</summary>
     private const int OutputBatchBytes = 64 * 1024;
 
+    /// <summary>Frames smaller than this are copied together into one write; larger ones are written as they are.</summary>
+    private const int GatherBelowBytes = 4 * 1024;
+
     private readonly TransportStream _stream;
     private readonly byte[] _idBytes;
     private readonly int _maxPayload;
@@ -206,6 +209,10 @@ internal sealed class BroadcastMember
         }
     }
 
+    /// <summary>
+    /// Writes a batch in order: small frames (and loss notices) gathered into shared writes, large frames straight
+    /// from their pooled buffers, since copying a large frame for each receiver costs more than a write of its own.
+    /// </summary>
     private async ValueTask WriteBatchAsync(List<(SharedFrame Frame, long Lost)> batch, CancellationToken cancellationToken)
     {
         if (batch is [var (only, onlyLost)] && onlyLost == 0)
@@ -214,24 +221,46 @@ internal sealed class BroadcastMember
             return;
         }
 
-        var size = batch.Sum(b => b.Frame.Memory.Length + (b.Lost > 0 ? BroadcastTag.LossNoticeFrameSize : 0));
-        var gathered = ArrayPool<byte>.Shared.Rent(size);
+        var gathered = ArrayPool<byte>.Shared.Rent(OutputBatchBytes + BroadcastTag.LossNoticeFrameSize);
         try
         {
             var offset = 0;
             foreach (var (frame, lost) in batch)
             {
+                var size = frame.Memory.Length;
+                var notice = lost > 0 ? BroadcastTag.LossNoticeFrameSize : 0;
+                if (offset > 0 && (size >= GatherBelowBytes || offset + notice + size > gathered.Length))
+                {
+                    await _stream.WriteAsync(gathered.AsMemory(0, offset), false, cancellationToken);
+                    offset = 0;
+                }
+
                 if (lost > 0)
                 {
                     BroadcastTag.LossNoticeFrame(lost).CopyTo(gathered.AsSpan(offset));
-                    offset += BroadcastTag.LossNoticeFrameSize;
+                    offset += notice;
+                }
+
+                if (size >= GatherBelowBytes)
+                {
+                    if (offset > 0)
+                    {
+                        await _stream.WriteAsync(gathered.AsMemory(0, offset), false, cancellationToken);
+                        offset = 0;
+                    }
+
+                    await _stream.WriteAsync(frame.Memory, false, cancellationToken);
+                    continue;
                 }
 
                 frame.Memory.Span.CopyTo(gathered.AsSpan(offset));
-                offset += frame.Memory.Length;
+                offset += size;
             }
 
-            await _stream.WriteAsync(gathered.AsMemory(0, offset), false, cancellationToken);
+            if (offset > 0)
+            {
+                await _stream.WriteAsync(gathered.AsMemory(0, offset), false, cancellationToken);
+            }
         }
         finally
         {

@@ -8,6 +8,10 @@ namespace Conec.Broadcasting;
 internal sealed class MemberQueue(SlowReceiverPolicy policy, int capacity)
 {
     private readonly Lock _lock = new();
+
+    /// <summary>How many frames the queue holds at most.</summary>
+    public int Capacity => capacity;
+
     private readonly Queue<SharedFrame> _frames = new();
     private long _dropped;
     private bool _completed;
@@ -23,12 +27,15 @@ internal sealed class MemberQueue(SlowReceiverPolicy policy, int capacity)
     }
 
     /// <summary>
-    /// Queues <paramref name="frame"/> (the caller's reference passes to the queue when queued). Waits for space
-    /// under <see cref="SlowReceiverPolicy.Wait"/>; returns <see cref="Outcome.Full"/> under
+    /// Queues <paramref name="frames"/> in order, under one lock and with one wake-up of the writer for all of them
+    /// (the caller's reference to each frame passes to the queue when it is taken). Waits for space under
+    /// <see cref="SlowReceiverPolicy.Wait"/>; stops with <see cref="Outcome.Full"/> under
     /// <see cref="SlowReceiverPolicy.Disconnect"/> when full; never waits under <see cref="SlowReceiverPolicy.DropOldest"/>.
+    /// <c>Taken</c> says how many frames the queue took; the caller keeps (and releases) the rest.
     /// </summary>
-    public async ValueTask<Outcome> EnqueueAsync(SharedFrame frame, CancellationToken cancellationToken)
+    public async ValueTask<(Outcome Outcome, int Taken)> EnqueueAsync(IReadOnlyList<SharedFrame> frames, CancellationToken cancellationToken)
     {
+        var taken = 0;
         while (true)
         {
             Task space;
@@ -36,26 +43,40 @@ internal sealed class MemberQueue(SlowReceiverPolicy policy, int capacity)
             {
                 if (_completed)
                 {
-                    return Outcome.Closed;
+                    return (Outcome.Closed, taken);
                 }
 
-                if (_frames.Count >= capacity && policy == SlowReceiverPolicy.Disconnect)
-                {
-                    return Outcome.Full;
-                }
-
-                if (_frames.Count < capacity || policy == SlowReceiverPolicy.DropOldest)
+                var queuedBefore = taken;
+                for (; taken < frames.Count; taken++)
                 {
                     if (_frames.Count >= capacity)
                     {
+                        if (policy != SlowReceiverPolicy.DropOldest)
+                        {
+                            break;
+                        }
+
                         _frames.Dequeue().Release();
                         _dropped++;
                         Diagnostics.ConecTelemetry.BroadcastDrops.Add(1, new KeyValuePair<string, object?>("reason", "drop_oldest"));
                     }
 
-                    _frames.Enqueue(frame);
+                    _frames.Enqueue(frames[taken]);
+                }
+
+                if (taken > queuedBefore)
+                {
                     Wake(ref _itemWaiter);
-                    return Outcome.Queued;
+                }
+
+                if (taken == frames.Count)
+                {
+                    return (Outcome.Queued, taken);
+                }
+
+                if (policy == SlowReceiverPolicy.Disconnect)
+                {
+                    return (Outcome.Full, taken);
                 }
 
                 _spaceWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
