@@ -19,6 +19,12 @@ internal sealed partial class MuxConnection
     private byte[]? _pending;
     private int _pendingLength;
     private bool _writerBusy;
+
+    // Where the last pending frame starts, when it is a DATA frame without FIN that may still grow (else -1), and its
+    // stream: a write on the same stream that follows at once extends that frame instead of adding a header, so a
+    // burst of small messages costs the receiver one frame rather than one per message.
+    private int _openDataFrame = -1;
+    private uint _openDataStream;
     private bool _sendClosed;
     private uint _nextLocalStreamId;
     private long _lastSent;
@@ -155,7 +161,37 @@ internal sealed partial class MuxConnection
             streamId = stream.Id;
         }
 
-        var needed = _pendingLength + MuxFrame.HeaderSize + body.Length;
+        if (type == MuxFrameType.Data && _openDataFrame >= 0 && _openDataStream == streamId
+            && _pendingLength - _openDataFrame - MuxFrame.HeaderSize + body.Length <= MuxFrame.MaxDataChunk)
+        {
+            EnsurePendingCapacity(_pendingLength + body.Length);
+            var header = _pending.AsSpan(_openDataFrame, MuxFrame.HeaderSize);
+            header[1] |= flags;
+            BinaryPrimitives.WriteInt32BigEndian(header[6..], _pendingLength - _openDataFrame - MuxFrame.HeaderSize + body.Length);
+            body.CopyTo(_pending.AsSpan(_pendingLength));
+            _pendingLength += body.Length;
+        }
+        else
+        {
+            EnsurePendingCapacity(_pendingLength + MuxFrame.HeaderSize + body.Length);
+            MuxFrame.WriteHeader(_pending.AsSpan(_pendingLength), type, flags, streamId, body.Length);
+            body.CopyTo(_pending.AsSpan(_pendingLength + MuxFrame.HeaderSize));
+            _openDataFrame = _pendingLength;
+            _openDataStream = streamId;
+            _pendingLength += MuxFrame.HeaderSize + body.Length;
+        }
+
+        if (type != MuxFrameType.Data || flags != 0)
+        {
+            _openDataFrame = -1; // anything else must stay after the data before it; nothing follows a FIN
+        }
+
+        _lastSent = Environment.TickCount64;
+    }
+
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_pending))]
+    private void EnsurePendingCapacity(int needed)
+    {
         if (_pending is null)
         {
             _pending = ArrayPool<byte>.Shared.Rent(Math.Max(needed, MinimumSendBuffer));
@@ -167,11 +203,6 @@ internal sealed partial class MuxConnection
             ArrayPool<byte>.Shared.Return(_pending);
             _pending = larger;
         }
-
-        MuxFrame.WriteHeader(_pending.AsSpan(_pendingLength), type, flags, streamId, body.Length);
-        body.CopyTo(_pending.AsSpan(_pendingLength + MuxFrame.HeaderSize));
-        _pendingLength = needed;
-        _lastSent = Environment.TickCount64;
     }
 
     private void CloseSendBuffer()
@@ -210,6 +241,7 @@ internal sealed partial class MuxConnection
                         length = _pendingLength;
                         _pending = null;
                         _pendingLength = 0;
+                        _openDataFrame = -1;
                         if (batch is null && !_sendClosed)
                         {
                             _writerBusy = false;
