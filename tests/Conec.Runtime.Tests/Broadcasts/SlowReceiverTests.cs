@@ -48,6 +48,42 @@ public sealed class SlowReceiverTests
     }
 
     [Theory, MemberData(nameof(Modes))]
+    public async Task AWaitingReceiverOfLargeMessagesHoldsAFewMegabytesNotItsWholeQueue(TransportMode mode)
+    {
+        await using var cluster = await Cluster.StartAsync(mode);
+        var ct = Timeouts.Token(TimeSpan.FromSeconds(60));
+        var sender = await (await cluster.ConnectAsync("sender")).NewBroadcastAsync("room", cancellationToken: ct);
+        var slow = await (await cluster.ConnectAsync("slow")).NewBroadcastAsync("room", cancellationToken: ct);
+        var echo = ReadAllAsync(sender.Receive, ct);
+
+        // 1 MiB messages to a receiver that never reads: the queue's 256 messages would be 256 MiB on the coordinator,
+        // but its byte bound (4 MiB) and the fan-in's (1 MiB) stall the sender after a handful, beyond the windows.
+        const int Large = 1024 * 1024;
+        var sent = 0;
+        Task pending;
+        while (true)
+        {
+            pending = sender.Send.SendAsync(Messages.Numbered(sent, Large), ct).AsTask();
+            if (!await Timeouts.CompletesWithin(pending, TimeSpan.FromMilliseconds(500)))
+            {
+                break;
+            }
+
+            Assert.True(++sent <= 32, $"{sent} messages of 1 MiB went out to a receiver that never reads.");
+        }
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"{mode}: the sender stalled after {sent} messages of 1 MiB.");
+
+        // Still lossless: once the slow receiver reads, everything arrives, in order.
+        var reading = ReadAllAsync(slow.Receive, ct);
+        await pending.WaitAsync(ct);
+        await sender.Send.FinishAsync(ct);
+        await slow.Send.FinishAsync(ct);
+        Assert.Equal(Enumerable.Range(0, sent + 1), (await reading).Select(r => r.Sequence));
+        Assert.Equal(Enumerable.Range(0, sent + 1), (await echo).Select(r => r.Sequence));
+    }
+
+    [Theory, MemberData(nameof(Modes))]
     public async Task ADropOldestReceiverLosesAnExactCountAndSlowsNobody(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Conec.Protocol;
+using Conec.Transport;
 
 namespace Conec.Broadcasting;
 
@@ -13,12 +14,15 @@ namespace Conec.Broadcasting;
 internal sealed class BroadcastChannel
 {
     /// <summary>Messages accepted from senders but not yet fanned out; bounds what senders can queue ahead.</summary>
-    private const int FanInCapacity = 64;
+    // The fan-in is bounded in bytes as well as frames: many small messages may wait (so a fan-out round has plenty to
+    // take), but never more than about 1 MiB, whatever the message size (an empty fan-in takes one message of any size).
+    private const int FanInCapacity = 1024;
+    private const long FanInBytes = 1 << 20;
 
     // One fan-out round takes at most this much of what senders published: enough to amortise the per-receiver work.
     // It is also never more than the smallest member's queue, so a round never by itself overflows a receiver that
     // keeps up (which would cost a DropOldest receiver messages, or a Disconnect receiver its membership).
-    private const int FanOutBatchFrames = 64;
+    private const int FanOutBatchFrames = 256;
     private const int FanOutBatchBytes = 256 * 1024;
 
     private readonly BroadcastHub _hub;
@@ -30,6 +34,8 @@ internal sealed class BroadcastChannel
     private readonly CancellationToken _shutdown;
     private BroadcastMember[]? _targets; // the members as the fan-out loop sees them; reset under _lock on every change
     private int _batchLimit = 1; // frames per fan-out round for the current _targets
+    private long _fanInHeld; // bytes of the frames waiting in _fanIn
+    private readonly AsyncSignal _fanInDrained = new();
     private Task? _fanOut;
     private bool _closing;
 
@@ -98,14 +104,42 @@ internal sealed class BroadcastChannel
     /// <summary>Queues a sender's frame for fan-out, waiting while the fan-in is full; false once the channel is ending.</summary>
     public async ValueTask<bool> PublishAsync(SharedFrame frame, CancellationToken cancellationToken)
     {
+        var size = frame.Memory.Length;
+        while (true)
+        {
+            var drained = _fanInDrained.Current;
+            var held = Volatile.Read(ref _fanInHeld);
+            if (held == 0 || held + size <= FanInBytes)
+            {
+                break;
+            }
+
+            if (Volatile.Read(ref _closing))
+            {
+                return false;
+            }
+
+            await drained.WaitAsync(cancellationToken);
+        }
+
+        Interlocked.Add(ref _fanInHeld, size);
+        var queued = false;
         try
         {
             await _fanIn.Writer.WriteAsync(frame, cancellationToken);
+            queued = true;
             return true;
         }
         catch (ChannelClosedException)
         {
             return false;
+        }
+        finally
+        {
+            if (!queued)
+            {
+                Interlocked.Add(ref _fanInHeld, -size);
+            }
         }
     }
 
@@ -150,6 +184,7 @@ internal sealed class BroadcastChannel
 
         _closing = true;
         _fanIn.Writer.TryComplete();
+        _fanInDrained.Pulse(); // publishers waiting for room see the end
         if (_fanOut is null)
         {
             CompleteQueuesLocked();
@@ -186,6 +221,9 @@ internal sealed class BroadcastChannel
                     batch.Add(next);
                     bytes += next.Memory.Length;
                 }
+
+                Interlocked.Add(ref _fanInHeld, -bytes);
+                _fanInDrained.Pulse();
 
                 if (batch.Count > 0)
                 {

@@ -13,6 +13,11 @@ internal sealed class MemberQueue(SlowReceiverPolicy policy, int capacity)
     public int Capacity => capacity;
 
     private readonly Queue<SharedFrame> _frames = new();
+    // Under Wait the queue is also bounded in bytes, so a stalled receiver of large messages holds a few MiB on the
+    // coordinator rather than Capacity whole messages; an empty queue takes one message of any size.
+    private const long WaitQueueBytes = 4 << 20;
+
+    private long _bytes;
     private long _dropped;
     private bool _completed;
     private TaskCompletionSource? _itemWaiter;
@@ -49,6 +54,12 @@ internal sealed class MemberQueue(SlowReceiverPolicy policy, int capacity)
                 var queuedBefore = taken;
                 for (; taken < frames.Count; taken++)
                 {
+                    var size = frames[taken].Memory.Length;
+                    if (policy == SlowReceiverPolicy.Wait && _bytes > 0 && _bytes + size > WaitQueueBytes)
+                    {
+                        break;
+                    }
+
                     if (_frames.Count >= capacity)
                     {
                         if (policy != SlowReceiverPolicy.DropOldest)
@@ -56,12 +67,15 @@ internal sealed class MemberQueue(SlowReceiverPolicy policy, int capacity)
                             break;
                         }
 
-                        _frames.Dequeue().Release();
+                        var dropped = _frames.Dequeue();
+                        _bytes -= dropped.Memory.Length;
+                        dropped.Release();
                         _dropped++;
                         Diagnostics.ConecTelemetry.BroadcastDrops.Add(1, new KeyValuePair<string, object?>("reason", "drop_oldest"));
                     }
 
                     _frames.Enqueue(frames[taken]);
+                    _bytes += size;
                 }
 
                 if (taken > queuedBefore)
@@ -100,6 +114,7 @@ internal sealed class MemberQueue(SlowReceiverPolicy policy, int capacity)
             {
                 if (_frames.TryDequeue(out var frame))
                 {
+                    _bytes -= frame.Memory.Length;
                     var lost = _dropped;
                     _dropped = 0;
                     Wake(ref _spaceWaiter);
@@ -126,6 +141,7 @@ internal sealed class MemberQueue(SlowReceiverPolicy policy, int capacity)
         {
             if (_frames.TryDequeue(out frame!))
             {
+                _bytes -= frame.Memory.Length;
                 lost = _dropped;
                 _dropped = 0;
                 Wake(ref _spaceWaiter);
@@ -158,6 +174,8 @@ internal sealed class MemberQueue(SlowReceiverPolicy policy, int capacity)
             {
                 frame.Release();
             }
+
+            _bytes = 0;
 
             Wake(ref _itemWaiter);
             Wake(ref _spaceWaiter);
