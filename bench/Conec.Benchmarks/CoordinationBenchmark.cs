@@ -58,6 +58,21 @@ internal static class CoordinationBenchmark
             lowerIsBetter: true, target: "<= 64 KiB");
         table.Add("  of which managed heap", "KiB", managed, "bare TLS server per conn.", tlsManaged, lowerIsBetter: true);
         table.Add("  of which outside the GC heap", "KiB", native, "bare TLS server per conn.", tlsNative, lowerIsBetter: true);
+
+        // QUIC, the default transport wherever the platform has it, keeps its TLS state inside msquic rather than in
+        // OpenSSL sessions over sockets: measured where libmsquic is present, against the same bare TLS baseline.
+        if (System.Net.Quic.QuicListener.IsSupported)
+        {
+            var (quicManaged, quicNative) = await IdleMemoryAsync("coord-quic-child", certificates, idleClients,
+                async (endPoint, i) => await ConnectAsync(endPoint, certificates, i < 0 ? "warmup" : $"idle{i}", transport: TransportMode.Quic), progress);
+            table.Add("coordinator memory per idle client, QUIC", "KiB", quicManaged + quicNative, "bare TLS server per conn.", tlsManaged + tlsNative,
+                lowerIsBetter: true, target: "<= 64 KiB");
+        }
+        else
+        {
+            progress.WriteLine("QUIC idle memory not measured: libmsquic is missing (QuicListener.IsSupported is false).");
+        }
+
         return table;
     }
 
@@ -70,14 +85,15 @@ internal static class CoordinationBenchmark
         Transport = TransportMode.Tcp,
     });
 
-    internal static Task<Client> ConnectAsync(IPEndPoint endPoint, BenchmarkCertificates certificates, string id, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null) =>
+    internal static Task<Client> ConnectAsync(IPEndPoint endPoint, BenchmarkCertificates certificates, string id,
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null, TransportMode transport = TransportMode.Tcp) =>
         Client.ConnectAsync(new ClientConfig(id, "localhost")
         {
             CoordinatorEndPoint = endPoint,
             CoordinatorAuthority = certificates.ServerCertificate,
             TrustSystemRoots = false,
             Certificate = certificate,
-            Transport = TransportMode.Tcp,
+            Transport = transport,
         });
 
     private static async Task<(OutStream Send, InStream Receive)> OpenProxiedAsync(Client sender, Client receiver)

@@ -55,8 +55,8 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    /// <summary>The child's side: runs a TCP coordinator on loopback until told to exit.</summary>
-    public static async Task RunCoordinatorAsync(string certificatePath, string keyPath)
+    /// <summary>The child's side: runs a coordinator on loopback (TCP unless told otherwise) until told to exit.</summary>
+    public static async Task RunCoordinatorAsync(string certificatePath, string keyPath, TransportMode transport = TransportMode.Tcp)
     {
         await using var coord = await Coord.StartAsync(new CoordConfig
         {
@@ -64,7 +64,7 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
             Port = 0,
             CertificatePath = certificatePath,
             KeyPath = keyPath,
-            Transport = TransportMode.Tcp,
+            Transport = transport,
         });
         await ServeMeasurementsAsync(coord.LocalEndPoint.Port);
     }

@@ -13,6 +13,9 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
     case "coord-child":
         await CoordinatorProcess.RunCoordinatorAsync(args[1], args[2]);
         break;
+    case "coord-quic-child":
+        await CoordinatorProcess.RunCoordinatorAsync(args[1], args[2], Conec.TransportMode.Quic);
+        break;
     case "tls-child":
         await CoordinatorProcess.RunTlsServerAsync(args[1], args[2]);
         break;
