@@ -130,18 +130,14 @@ internal sealed class MessageTypeCollector
         var fullName = type.ToDisplayString(Format);
         if (!_helpers.TryGetValue(fullName, out var helper))
         {
-            var unique = Unique(name);
+            // A collection cannot contain itself except through an object, whose helper is registered before its
+            // members are planned, so planning the elements first always ends.
+            var elementCodec = Plan(element);
+            var valueCodec = value is null ? null : Plan(value);
             var parameterType = type.IsReferenceType ? fullName + "?" : fullName;
-
-            // Registered before its element is planned, so a type that contains itself ends the recursion here.
-            _helpers[fullName] = helper = new HelperModel(unique, kind, parameterType, "", new CodecModel("", ""), null, null);
-            _helpers[fullName] = helper = helper with
-            {
-                ElementType = element.ToDisplayString(Format),
-                Element = Plan(element),
-                ValueType = value?.ToDisplayString(Format),
-                Value = value is null ? null : Plan(value),
-            };
+            helper = new HelperModel(Unique(name), kind, parameterType, element.ToDisplayString(Format), elementCodec,
+                value?.ToDisplayString(Format), valueCodec);
+            _helpers[fullName] = helper;
         }
 
         return new CodecModel($"{_values}.Write{helper.Name}(ref writer, {{0}})", $"{_values}.Read{helper.Name}(ref reader)");
