@@ -52,11 +52,7 @@ internal static class ChannelsBenchmark
                 foreach (var n in ReceiverCounts)
                 {
                     progress.WriteLine($"fan-out: {size} B to {n} receivers…");
-                    // One unmeasured run each, then the best of the scale's repeats, for both alike: the first runs of
-                    // a shape pay for JIT tiering, which is not what a long-running server sees.
                     var members = receivers.Take(n).ToList();
-                    await ConecFanOutAsync(sender, members, size, count);
-                    await signalR.RunAsync(n, size, count);
                     var conec = await TransportBenchmark.BestAsync(scale, () => ConecFanOutAsync(sender, members, size, count));
                     var hub = await TransportBenchmark.BestAsync(scale, () => signalR.RunAsync(n, size, count));
                     table.Add($"broadcast {size} B to {n}, delivered", "msg/s", conec, "SignalR hub group", hub,
