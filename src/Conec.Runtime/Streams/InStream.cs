@@ -12,9 +12,19 @@ namespace Conec;
 /// </summary>
 public sealed class InStream : IAsyncEnumerable<ReadOnlyMemory<byte>>, IMessageSource
 {
+    // Consumed messages are given back to the pipe (which returns their flow-control credit) in batches of this
+    // many bytes, or when the buffered ones run out: small messages then cost slicing, not two pipe calls each.
+    private const long AdvanceBatch = 16 * 1024;
+
     private readonly TransportStream _stream;
     private readonly PipeReader _input;
-    private SequencePosition? _borrowedEnd;
+
+    // The unread rest of the last pipe read, valid until the next AdvanceTo; the messages handed out before it
+    // stay valid with it. _consumed counts the bytes handed out since the last AdvanceTo.
+    private ReadOnlySequence<byte> _buffered;
+    private bool _holdingRead;
+    private bool _readCompleted;
+    private long _consumed;
     private ConecException? _failure;
     private bool _ended;
 
@@ -43,57 +53,54 @@ public sealed class InStream : IAsyncEnumerable<ReadOnlyMemory<byte>>, IMessageS
     /// Reads the next message without copying it, or returns <see langword="null"/> at the end. The sequence is
     /// valid until the next read or disposal; deserializers read it in place.
     /// </summary>
-    public async ValueTask<ReadOnlySequence<byte>?> ReadSequenceAsync(CancellationToken cancellationToken = default)
+    public ValueTask<ReadOnlySequence<byte>?> ReadSequenceAsync(CancellationToken cancellationToken = default)
     {
-        ReleaseBorrowed();
         if (_failure is not null)
         {
-            throw _failure;
+            return ValueTask.FromException<ReadOnlySequence<byte>?>(_failure);
         }
 
-        if (_ended)
+        // The common case, a whole message already buffered from the last pipe read, completes without awaiting.
+        if (_holdingRead && !_ended && _consumed < AdvanceBatch && TryTakeMessage(out var message))
         {
-            return null;
+            return new ValueTask<ReadOnlySequence<byte>?>(message);
         }
 
+        return ReadFromPipeAsync(cancellationToken);
+    }
+
+    private async ValueTask<ReadOnlySequence<byte>?> ReadFromPipeAsync(CancellationToken cancellationToken)
+    {
         while (true)
         {
+            if (_ended)
+            {
+                ReleaseRead(examinedAll: false);
+                return null;
+            }
+
+            if (_holdingRead)
+            {
+                // Give back what was handed out; mark the rest examined when it holds no whole message, so the
+                // next read waits for more instead of returning the same bytes.
+                var whole = HasWholeMessage();
+                var left = _buffered.Length; // read before the release recycles the segments
+                ReleaseRead(examinedAll: !whole);
+                if (!whole && _readCompleted)
+                {
+                    return left == 0 ? End() : throw Fail(new ConecException(ConecError.TruncatedMessage,
+                        $"The stream ended inside a message ({left} bytes of an unfinished frame)."));
+                }
+            }
+
             var result = await _input.ReadAsync(cancellationToken);
-            var buffer = result.Buffer;
-            if (buffer.Length >= FrameLimits.HeaderSize)
+            _buffered = result.Buffer;
+            _readCompleted = result.IsCompleted;
+            _holdingRead = true;
+            if (TryTakeMessage(out var message))
             {
-                var length = ReadLength(buffer);
-                if (length > MaxMessageSize)
-                {
-                    // Refused from the header alone: the claimed length is never allocated or waited for.
-                    _input.AdvanceTo(buffer.Start);
-                    _stream.AbortRead(FrameLimits.MessageTooLargeCode);
-                    throw Fail(new ConecException(ConecError.MessageTooLarge,
-                        $"The peer sent a message of {length} bytes; the limit is {MaxMessageSize}."));
-                }
-
-                if (buffer.Length >= FrameLimits.HeaderSize + length)
-                {
-                    var message = buffer.Slice(FrameLimits.HeaderSize, length);
-                    _borrowedEnd = message.End;
-                    return message;
-                }
+                return message;
             }
-
-            if (result.IsCompleted)
-            {
-                _input.AdvanceTo(buffer.End);
-                if (buffer.IsEmpty)
-                {
-                    _ended = true;
-                    return null;
-                }
-
-                throw Fail(new ConecException(ConecError.TruncatedMessage,
-                    $"The stream ended inside a message ({buffer.Length} bytes of an unfinished frame)."));
-            }
-
-            _input.AdvanceTo(buffer.Start, buffer.End);
         }
     }
 
@@ -120,7 +127,7 @@ public sealed class InStream : IAsyncEnumerable<ReadOnlyMemory<byte>>, IMessageS
     /// <summary>Stops reading if the end was not reached (the sender learns through stop-sending).</summary>
     public async ValueTask DisposeAsync()
     {
-        ReleaseBorrowed();
+        ReleaseRead(examinedAll: false);
         if (!_ended)
         {
             _ended = true;
@@ -130,20 +137,69 @@ public sealed class InStream : IAsyncEnumerable<ReadOnlyMemory<byte>>, IMessageS
         await _input.CompleteAsync();
     }
 
-    private static uint ReadLength(ReadOnlySequence<byte> buffer)
+    /// <summary>Takes the next whole message from the held read; refuses an oversize one from its header alone.</summary>
+    private bool TryTakeMessage(out ReadOnlySequence<byte> message)
     {
+        message = default;
+        if (_buffered.Length < FrameLimits.HeaderSize)
+        {
+            return false;
+        }
+
+        var length = ReadLength(_buffered);
+        if (length > MaxMessageSize)
+        {
+            // The claimed length is never allocated or waited for.
+            ReleaseRead(examinedAll: false);
+            _stream.AbortRead(FrameLimits.MessageTooLargeCode);
+            throw Fail(new ConecException(ConecError.MessageTooLarge,
+                $"The peer sent a message of {length} bytes; the limit is {MaxMessageSize}."));
+        }
+
+        var frameLength = FrameLimits.HeaderSize + length;
+        if (_buffered.Length < frameLength)
+        {
+            return false;
+        }
+
+        message = _buffered.Slice(FrameLimits.HeaderSize, length);
+        _buffered = _buffered.Slice(message.End);
+        _consumed += frameLength;
+        return true;
+    }
+
+    private bool HasWholeMessage() =>
+        _buffered.Length >= FrameLimits.HeaderSize && _buffered.Length >= FrameLimits.HeaderSize + ReadLength(_buffered);
+
+    private static uint ReadLength(in ReadOnlySequence<byte> buffer)
+    {
+        var first = buffer.FirstSpan;
+        if (first.Length >= FrameLimits.HeaderSize)
+        {
+            return BinaryPrimitives.ReadUInt32BigEndian(first);
+        }
+
         Span<byte> header = stackalloc byte[FrameLimits.HeaderSize];
         buffer.Slice(0, FrameLimits.HeaderSize).CopyTo(header);
         return BinaryPrimitives.ReadUInt32BigEndian(header);
     }
 
-    private void ReleaseBorrowed()
+    /// <summary>Ends the held read: everything handed out is consumed, the rest examined or not.</summary>
+    private void ReleaseRead(bool examinedAll)
     {
-        if (_borrowedEnd is { } end)
+        if (_holdingRead)
         {
-            _borrowedEnd = null;
-            _input.AdvanceTo(end);
+            _holdingRead = false;
+            _consumed = 0;
+            _input.AdvanceTo(_buffered.Start, examinedAll ? _buffered.End : _buffered.Start);
+            _buffered = default;
         }
+    }
+
+    private ReadOnlySequence<byte>? End()
+    {
+        _ended = true;
+        return null;
     }
 
     private ConecException Fail(ConecException failure)
