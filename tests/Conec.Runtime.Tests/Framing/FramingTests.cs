@@ -1,3 +1,4 @@
+using System.Buffers;
 using Conec.Framing;
 using Conec.Tests.Transport;
 using Conec.Transport;
@@ -109,5 +110,68 @@ public sealed class FramingTests
         var error = await Assert.ThrowsAsync<ConecException>(async () => await receive.ReadAsync(ct));
         Assert.Equal(ConecError.TruncatedMessage, error.Error);
         GC.KeepAlive(raw);
+    }
+
+    [Theory]
+    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    public async Task Messages_buffered_together_arrive_before_an_oversize_header_that_follows_them(TransportMode mode)
+    {
+        await using var pair = await TransportPair.StartAsync(mode);
+        var ct = Timeouts.Token();
+        var raw = await pair.Client.OpenStreamAsync(ct);
+
+        // One write, so the reader finds every message and the bad header in the same buffered read.
+        var bytes = new List<byte>();
+        for (byte i = 0; i < 50; i++)
+        {
+            bytes.AddRange([0, 0, 0, 1, i]);
+        }
+
+        bytes.AddRange([0, 0, 4, 1]); // 1,025 bytes, over the 1,024 limit
+        await raw.WriteAsync(bytes.ToArray(), false, ct);
+
+        await using var receive = new InStream(await pair.Server.AcceptStreamAsync(ct), 1024);
+        for (byte i = 0; i < 50; i++)
+        {
+            Assert.Equal(new[] { i }, await receive.ReadAsync(ct));
+        }
+
+        var error = await Assert.ThrowsAsync<ConecException>(async () => await receive.ReadAsync(ct));
+        Assert.Equal(ConecError.MessageTooLarge, error.Error);
+        GC.KeepAlive(raw);
+    }
+
+    [Theory]
+    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    public async Task A_reader_of_small_messages_keeps_returning_credit_to_a_sender_far_past_the_window(TransportMode mode)
+    {
+        // The reader gives consumed bytes back in batches; if it held them until its buffer ran dry, a sender
+        // blocked on a 4 KiB window would wait for a reader waiting for data, and this would time out.
+        var settings = new TransportSettings { StreamReceiveWindow = 4096, ConnectionReceiveWindow = 4096 };
+        await using var pair = await TransportPair.StartAsync(mode, settings, settings);
+        var ct = Timeouts.Token();
+        var send = new OutStream(await pair.Client.OpenStreamAsync(ct), 1024);
+        const int count = 20_000; // 1.4 MB of 64-byte messages through a 4 KiB window
+        var sending = Task.Run(async () =>
+        {
+            var message = new byte[64];
+            for (var i = 0; i < count; i++)
+            {
+                BitConverter.TryWriteBytes(message, i);
+                await send.SendAsync(message, ct);
+            }
+
+            await send.FinishAsync(ct);
+        }, ct);
+
+        await using var receive = new InStream(await pair.Server.AcceptStreamAsync(ct), 1024);
+        var next = 0;
+        while (await receive.ReadSequenceAsync(ct) is { } message)
+        {
+            Assert.Equal(next++, BitConverter.ToInt32(message.Slice(0, 4).ToArray()));
+        }
+
+        await sending;
+        Assert.Equal(count, next);
     }
 }
