@@ -11,7 +11,8 @@ namespace Conec.Transport.Tcp;
 internal sealed partial class MuxStream : TransportStream
 {
     private static readonly PipeOptions ReceivePipeOptions = new(
-        pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: 4096, useSynchronizationContext: false);
+        pool: ReceiveSegmentPool.Instance, pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: 4096,
+        useSynchronizationContext: false);
 
     private readonly MuxConnection _connection;
     private readonly Lock _gate = new();
