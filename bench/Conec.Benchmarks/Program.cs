@@ -1,7 +1,7 @@
 using Conec.Benchmarks;
 
 // `transport` (the default) measures Conec's TCP transport against plain SslStream and Nerdbank.Streams'
-// MultiplexingStream; `coord` measures proxied streams, connect time and per-client memory of a coordinator;
+// MultiplexingStream (`transport --paired`: its throughput rows as medians of back-to-back pairs); `coord` measures proxied streams, connect time and per-client memory of a coordinator;
 // `channels` measures direct channels and broadcast fan-out against an ASP.NET Core SignalR hub group; `typed`
 // measures the generated code against pre-serialized bytes and RPC with one and with 64 calls in flight; `load`
 // measures a connect storm, coordinator memory with every client idle, and echo latency beside a busy broadcast.
@@ -35,12 +35,17 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         var typed = await TypedBenchmark.RunAsync(scale, Console.Error);
         typed.Print(Console.Out);
         break;
+    case null or "transport" when args.Contains("--paired"):
+        const int pairs = 9;
+        var paired = await TransportBenchmark.RunPairedAsync(scale, pairs);
+        paired.Print(Console.Out, pairs);
+        break;
     case null or "transport":
         var transport = await TransportBenchmark.RunAsync(scale);
         transport.Print(Console.Out);
         break;
     default:
-        Console.Error.WriteLine("usage: Conec.Benchmarks [transport|coord|channels|typed|load] [--quick]");
+        Console.Error.WriteLine("usage: Conec.Benchmarks [transport [--paired]|coord|channels|typed|load] [--quick]");
         Environment.ExitCode = 2;
         break;
 }

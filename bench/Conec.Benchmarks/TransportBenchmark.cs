@@ -39,6 +39,23 @@ internal static class TransportBenchmark
         return table;
     }
 
+    /// <summary>The throughput rows again, as medians of ratios taken pair by pair (see <see cref="PairedRatios"/>).</summary>
+    public static async Task<PairedRatios> RunPairedAsync(BenchmarkScale scale, int pairs)
+    {
+        var certificates = new BenchmarkCertificates();
+        await using var ssl = new SslStreamPairs(certificates);
+        await using var nerdbank = await NerdbankPairs.StartAsync(certificates);
+        await using var conec = await ConecPairs.StartAsync(certificates);
+        var bytes = scale.BulkBytes / 4; // each run shorter, many more of them
+        var table = new PairedRatios();
+        await table.AddAsync("1-stream bulk", () => BulkAsync(conec, 1, bytes), "SslStream", () => BulkAsync(ssl, 1, bytes), pairs, ">= 0.85x");
+        await table.AddAsync("1-stream bulk", () => BulkAsync(conec, 1, bytes), "Nerdbank MX", () => BulkAsync(nerdbank, 1, bytes), pairs, ">= 1x");
+        await table.AddAsync("16-stream aggregate bulk", () => BulkAsync(conec, 16, bytes), "Nerdbank MX", () => BulkAsync(nerdbank, 16, bytes), pairs, ">= 1x");
+        await table.AddAsync("64-byte messages, framed", () => ConecMessagesAsync(conec, scale.Messages / 4), "Nerdbank MX",
+            () => FramedMessagesAsync(nerdbank, scale.Messages / 4), pairs, ">= 1x");
+        return table;
+    }
+
     /// <summary>The best of the scale's repeats, timed once the shape has reached its steady state.</summary>
     internal static async Task<double> BestAsync(BenchmarkScale scale, Func<Task<double>> run)
     {

@@ -1,0 +1,45 @@
+using System.Globalization;
+
+namespace Conec.Benchmarks;
+
+/// <summary>
+/// Ratios measured pair by pair: Conec and a baseline run alternately, each pair's ratio is taken at once, and the
+/// median of the pairs is reported with its range.
+/// </summary>
+/// <remarks>
+/// On a shared 2-core machine the speed available drifts by up to 2x within a minute. A best-of-N per variant,
+/// measured in separate blocks, lets each variant's best moment land in a different phase of that drift; two runs
+/// taken back to back see nearly the same machine, so their ratio is steadier than either figure.
+/// </remarks>
+internal sealed class PairedRatios
+{
+    private readonly List<(string Metric, string Baseline, double Median, double Low, double High, string Target)> _rows = [];
+
+    public async Task AddAsync(string metric, Func<Task<double>> conec, string baseline, Func<Task<double>> measureBaseline, int pairs, string target = "")
+    {
+        await SteadyState.WarmUpAsync(conec);
+        await SteadyState.WarmUpAsync(measureBaseline);
+        var ratios = new List<double>(pairs);
+        for (var i = 0; i < pairs; i++)
+        {
+            var ours = await conec();
+            ratios.Add(ours / await measureBaseline());
+        }
+
+        ratios.Sort();
+        var median = pairs % 2 == 1 ? ratios[pairs / 2] : (ratios[(pairs / 2) - 1] + ratios[pairs / 2]) / 2;
+        _rows.Add((metric, baseline, median, ratios[0], ratios[^1], target));
+    }
+
+    public void Print(TextWriter output, int pairs)
+    {
+        output.WriteLine($"{"metric",-34} {"baseline",-22} {"median",8} {"range",14}  target");
+        foreach (var (metric, baseline, median, low, high, target) in _rows)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{metric,-34} {baseline,-22} {median,7:0.00}x {low,6:0.00}-{high,4:0.00}x  {target}"));
+        }
+
+        output.WriteLine($"Each ratio is the median of {pairs} pairs of back-to-back runs (Conec's figure over the baseline's).");
+    }
+}
