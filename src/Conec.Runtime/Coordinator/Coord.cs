@@ -79,6 +79,8 @@ public sealed partial class Coord : IAsyncDisposable
             IdleTimeout = config.IdleTimeout,
             HandshakeTimeout = config.HelloTimeout,
             MaxInboundStreams = config.MaxStreamsPerClient,
+            StreamReceiveWindow = config.StreamBuffer,
+            ConnectionReceiveWindow = config.ClientBuffer,
 
             // Clients keep their connections alive (conec's design); the coordinator answers their pings.
             KeepAliveInterval = null,

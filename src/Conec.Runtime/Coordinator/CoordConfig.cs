@@ -64,6 +64,19 @@ public sealed class CoordConfig
     public int MaxStreamsPerClient { get; set; } = 1024;
 
     /// <summary>
+    /// Bytes one client may have in flight towards the coordinator on one stream before the stream's reader takes
+    /// them: what a relayed stream holds on the coordinator while its receiver lags (1 MiB by default). The sender
+    /// waits once it is reached, so back-pressure reaches it instead of the coordinator's memory.
+    /// </summary>
+    public int StreamBuffer { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Bytes one client may have in flight towards the coordinator across all its streams (16 MiB by default): the
+    /// most the coordinator buffers for one client's relayed and broadcast traffic together.
+    /// </summary>
+    public int ClientBuffer { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
     /// Broadcast memberships one client may hold at once; a further join is refused with
     /// <see cref="ConecError.LimitExceeded"/>. Each membership holds a queue on the coordinator, so this bounds what
     /// one client can make it keep; 256 leaves room for any real use.
@@ -87,6 +100,8 @@ public sealed class CoordConfig
         Require(MaxMessageSize is >= 0 and <= int.MaxValue - FrameLimits.HeaderSize, nameof(MaxMessageSize), "is out of range");
         Require(MaxStreamsPerClient is >= 1 and <= 1 << 24, nameof(MaxStreamsPerClient), "must be between 1 and 16,777,216");
         Require(MaxBroadcastMembershipsPerClient >= 1, nameof(MaxBroadcastMembershipsPerClient), "must be at least 1");
+        Require(StreamBuffer >= 1024, nameof(StreamBuffer), "must be at least 1024 bytes");
+        Require(ClientBuffer >= StreamBuffer, nameof(ClientBuffer), "must be at least StreamBuffer");
     }
 
     internal X509Certificate2 ResolveCertificate() =>

@@ -120,6 +120,8 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("Certificate")]
     [InlineData("HelloTimeout")]
     [InlineData("MaxStreamsPerClient")]
+    [InlineData("StreamBuffer")]
+    [InlineData("ClientBuffer")]
     public async Task CoordinatorMistakesNameTheProperty(string property)
     {
         var config = new CoordConfig { Certificate = TestCertificates.Server };
@@ -128,6 +130,8 @@ public sealed class ConfigurationTests : IDisposable
             case "Port": config.Port = 70_000; break;
             case "Certificate": config.Certificate = null; break;
             case "HelloTimeout": config.HelloTimeout = TimeSpan.Zero; break;
+            case "StreamBuffer": config.StreamBuffer = 100; break;
+            case "ClientBuffer": config.ClientBuffer = config.StreamBuffer - 1; break;
             default: config.MaxStreamsPerClient = 0; break;
         }
 

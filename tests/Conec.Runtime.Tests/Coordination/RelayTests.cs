@@ -53,6 +53,52 @@ public sealed class RelayTests
     }
 
     [Theory, MemberData(nameof(Modes))]
+    public async Task TheCoordinatorsStreamBufferBoundsWhatARelayedStreamHoldsThere(TransportMode mode)
+    {
+        // 16 KiB instead of 1 MiB per stream towards the coordinator: what a non-reading receiver lets the sender
+        // push is then its own 1 MiB window plus about 16 KiB held on the coordinator (about 66 messages of
+        // 16 KiB plus the relay's one write in progress), where the default would admit about 130.
+        await using var cluster = await Cluster.StartAsync(mode, config => (config.StreamBuffer, config.ClientBuffer) = (16 * 1024, 16 * 1024));
+        var client1 = await cluster.ConnectAsync("client1");
+        var client2 = await cluster.ConnectAsync("client2");
+        var ct = Timeouts.Token(TimeSpan.FromSeconds(60));
+        var (send, _) = await client1.NewProxiedStreamAsync("client2", ct);
+        var (_, _, _, receive) = await Messages.NextAsync(client2.IncomingStreams, ct);
+
+        const int size = 16 * 1024;
+        var sent = 0;
+        Task pending;
+        while (true)
+        {
+            pending = send.SendAsync(Messages.Numbered(sent, size), ct).AsTask();
+            if (!await Timeouts.CompletesWithin(pending, TimeSpan.FromMilliseconds(300)))
+            {
+                break;
+            }
+
+            sent++;
+            Assert.True(sent <= 90, $"{sent} messages of {size} bytes were accepted: the coordinator holds more than its StreamBuffer.");
+        }
+
+        // A message 16 times the coordinator's buffer still crosses it whole once the receiver reads.
+        var reading = Task.Run(async () =>
+        {
+            var next = 0;
+            await foreach (var message in receive.WithCancellation(ct))
+            {
+                Assert.Equal(next++, Messages.SequenceOf(message.Span));
+            }
+
+            return next;
+        }, ct);
+        await pending;
+        await send.SendAsync(Messages.Numbered(sent + 1, 256 * 1024), ct);
+        await send.FinishAsync(ct);
+        Assert.Equal(sent + 2, await reading);
+        Assert.InRange(sent, 60, 90);
+    }
+
+    [Theory, MemberData(nameof(Modes))]
     public async Task AbortCodesCrossTheRelayBothWays(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
