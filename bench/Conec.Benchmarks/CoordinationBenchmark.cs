@@ -77,6 +77,26 @@ internal static class CoordinationBenchmark
     }
 
     /// <summary>A coordinator in this process on a loopback port, over TCP (the transport the baselines use).</summary>
+    /// <summary>Proxied bulk as medians of back-to-back pairs (see <see cref="PairedRatios"/>).</summary>
+    public static async Task<PairedRatios> RunPairedAsync(BenchmarkScale scale, int pairs)
+    {
+        var certificates = new BenchmarkCertificates();
+        await using var ssl = new SslStreamPairs(certificates);
+        await using var direct = await ConecPairs.StartAsync(certificates);
+        await using var coord = await StartCoordAsync(certificates);
+        var endPoint = new IPEndPoint(IPAddress.Loopback, coord.LocalEndPoint.Port);
+        await using var sender = await ConnectAsync(endPoint, certificates, "bench-a");
+        await using var receiver = await ConnectAsync(endPoint, certificates, "bench-b");
+        var messages = (int)(scale.BulkBytes / 4 / BulkMessage);
+        Task<double> Proxied() => MessagesAsync(() => OpenProxiedAsync(sender, receiver), BulkMessage, messages, megabytes: true);
+        var table = new PairedRatios();
+        await table.AddAsync("proxied bulk, 64 KiB messages", Proxied, "one-hop SslStream",
+            () => TransportBenchmark.BulkAsync(ssl, 1, scale.BulkBytes / 4), pairs, ">= 0.45x");
+        await table.AddAsync("proxied bulk, 64 KiB messages", Proxied, "one-hop Conec TCP stream",
+            () => MessagesAsync(() => OpenDirectAsync(direct), BulkMessage, messages, megabytes: true), pairs);
+        return table;
+    }
+
     internal static Task<Coord> StartCoordAsync(BenchmarkCertificates certificates) => Coord.StartAsync(new CoordConfig
     {
         Address = IPAddress.Loopback,

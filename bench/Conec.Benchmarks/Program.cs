@@ -1,11 +1,12 @@
 using Conec.Benchmarks;
 
 // `transport` (the default) measures Conec's TCP transport against plain SslStream and Nerdbank.Streams'
-// MultiplexingStream (`transport --paired`: its throughput rows as medians of back-to-back pairs); `coord` measures proxied streams, connect time and per-client memory of a coordinator;
+// MultiplexingStream; `coord` measures proxied streams, connect time and per-client memory of a coordinator;
 // `channels` measures direct channels and broadcast fan-out against an ASP.NET Core SignalR hub group; `typed`
 // measures the generated code against pre-serialized bytes and RPC with one and with 64 calls in flight; `load`
 // measures a connect storm, coordinator memory with every client idle, and echo latency beside a busy broadcast.
-// Every figure is printed next to a baseline measured in the same run.
+// Every figure is printed next to a baseline measured in the same run. With `--paired`, `transport` and `coord`
+// print their throughput rows as medians of back-to-back pairs instead (steadier on a shared machine).
 var quick = args.Contains("--quick");
 var scale = quick ? BenchmarkScale.Quick : BenchmarkScale.Full;
 switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
@@ -18,6 +19,10 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         break;
     case "tls-child":
         await CoordinatorProcess.RunTlsServerAsync(args[1], args[2]);
+        break;
+    case "coord" when args.Contains("--paired"):
+        var pairedCoordination = await CoordinationBenchmark.RunPairedAsync(scale, 9);
+        pairedCoordination.Print(Console.Out, 9);
         break;
     case "coord":
         var coordination = await CoordinationBenchmark.RunAsync(scale, quick ? 200 : 1000, Console.Error);
@@ -45,7 +50,7 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         transport.Print(Console.Out);
         break;
     default:
-        Console.Error.WriteLine("usage: Conec.Benchmarks [transport [--paired]|coord|channels|typed|load] [--quick]");
+        Console.Error.WriteLine("usage: Conec.Benchmarks [transport [--paired]|coord [--paired]|channels|typed|load] [--quick]");
         Environment.ExitCode = 2;
         break;
 }
