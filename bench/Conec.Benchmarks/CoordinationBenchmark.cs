@@ -16,13 +16,9 @@ internal static class CoordinationBenchmark
     public static async Task<RatioTable> RunAsync(BenchmarkScale scale, int idleClients, TextWriter progress)
     {
         var table = new RatioTable();
-        var certificates = new BenchmarkCertificates();
-        await using var ssl = new SslStreamPairs(certificates);
-        await using var direct = await ConecPairs.StartAsync(certificates);
-        await using var coord = await StartCoordAsync(certificates);
-        var endPoint = new IPEndPoint(IPAddress.Loopback, coord.LocalEndPoint.Port);
-        await using var sender = await ConnectAsync(endPoint, certificates, "bench-a");
-        await using var receiver = await ConnectAsync(endPoint, certificates, "bench-b");
+        await using var rig = await ProxiedRig.StartAsync();
+        var (certificates, ssl, direct, sender, receiver) = (rig.Certificates, rig.Ssl, rig.Direct, rig.Sender, rig.Receiver);
+        var endPoint = rig.EndPoint;
 
         progress.WriteLine("bulk…");
         var proxiedBulk = await TransportBenchmark.BestAsync(scale, () => MessagesAsync(
@@ -76,17 +72,11 @@ internal static class CoordinationBenchmark
         return table;
     }
 
-    /// <summary>A coordinator in this process on a loopback port, over TCP (the transport the baselines use).</summary>
     /// <summary>Proxied bulk as medians of back-to-back pairs (see <see cref="PairedRatios"/>).</summary>
     public static async Task<PairedRatios> RunPairedAsync(BenchmarkScale scale, int pairs)
     {
-        var certificates = new BenchmarkCertificates();
-        await using var ssl = new SslStreamPairs(certificates);
-        await using var direct = await ConecPairs.StartAsync(certificates);
-        await using var coord = await StartCoordAsync(certificates);
-        var endPoint = new IPEndPoint(IPAddress.Loopback, coord.LocalEndPoint.Port);
-        await using var sender = await ConnectAsync(endPoint, certificates, "bench-a");
-        await using var receiver = await ConnectAsync(endPoint, certificates, "bench-b");
+        await using var rig = await ProxiedRig.StartAsync();
+        var (ssl, direct, sender, receiver) = (rig.Ssl, rig.Direct, rig.Sender, rig.Receiver);
         var messages = (int)(scale.BulkBytes / 4 / BulkMessage);
         Task<double> Proxied() => MessagesAsync(() => OpenProxiedAsync(sender, receiver), BulkMessage, messages, megabytes: true);
         var table = new PairedRatios();
@@ -97,6 +87,7 @@ internal static class CoordinationBenchmark
         return table;
     }
 
+    /// <summary>A coordinator in this process on a loopback port, over TCP (the transport the baselines use).</summary>
     internal static Task<Coord> StartCoordAsync(BenchmarkCertificates certificates) => Coord.StartAsync(new CoordConfig
     {
         Address = IPAddress.Loopback,
@@ -252,5 +243,42 @@ internal static class CoordinationBenchmark
         var ssl = new System.Net.Security.SslStream(new System.Net.Sockets.NetworkStream(socket, ownsSocket: true));
         await ssl.AuthenticateAsClientAsync(TransportTls.ClientOptions(tls, new HandshakeFailure()));
         return ssl;
+    }
+
+    /// <summary>The one-hop baselines and two clients of a local coordinator, as both proxied runs need them.</summary>
+    private sealed class ProxiedRig(
+        BenchmarkCertificates certificates, SslStreamPairs ssl, ConecPairs direct, Coord coord, Client sender, Client receiver) : IAsyncDisposable
+    {
+        public BenchmarkCertificates Certificates => certificates;
+
+        public SslStreamPairs Ssl => ssl;
+
+        public ConecPairs Direct => direct;
+
+        public IPEndPoint EndPoint { get; } = new(IPAddress.Loopback, coord.LocalEndPoint.Port);
+
+        public Client Sender => sender;
+
+        public Client Receiver => receiver;
+
+        public static async Task<ProxiedRig> StartAsync()
+        {
+            var certificates = new BenchmarkCertificates();
+            var direct = await ConecPairs.StartAsync(certificates);
+            var coord = await StartCoordAsync(certificates);
+            var endPoint = new IPEndPoint(IPAddress.Loopback, coord.LocalEndPoint.Port);
+            var sender = await ConnectAsync(endPoint, certificates, "bench-a");
+            var receiver = await ConnectAsync(endPoint, certificates, "bench-b");
+            return new ProxiedRig(certificates, new SslStreamPairs(certificates), direct, coord, sender, receiver);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await receiver.DisposeAsync();
+            await sender.DisposeAsync();
+            await coord.DisposeAsync();
+            await direct.DisposeAsync();
+            await ssl.DisposeAsync();
+        }
     }
 }
