@@ -73,6 +73,58 @@ internal static class ChannelsBenchmark
         return table;
     }
 
+    /// <summary>
+    /// The rows with targets again, as medians of ratios taken pair by pair (see <see cref="PairedRatios"/>): direct
+    /// bulk against one-hop SslStream, and broadcast fan-out to 10 and 50 receivers against the SignalR hub group.
+    /// </summary>
+    public static async Task<PairedRatios> RunPairedAsync(BenchmarkScale scale, int pairs)
+    {
+        var certificates = new BenchmarkCertificates();
+        await using var ssl = new SslStreamPairs(certificates);
+        await using var coord = await CoordinationBenchmark.StartCoordAsync(certificates);
+        var endPoint = new IPEndPoint(IPAddress.Loopback, coord.LocalEndPoint.Port);
+        await using var a = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "bench-a");
+        await using var b = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "bench-b");
+        await a.NewChannelAsync("bench-b");
+        var table = new PairedRatios();
+        var bytes = scale.BulkBytes / 4; // each run shorter, many more of them
+        await table.AddAsync("direct bulk, 64 KiB messages", () => CoordinationBenchmark.MessagesAsync(
+                () => OpenDirectAsync(a, b), BulkMessage, (int)(bytes / BulkMessage), megabytes: true),
+            "one-hop SslStream", () => TransportBenchmark.BulkAsync(ssl, 1, bytes), pairs, ">= 0.8x");
+
+        await using var signalR = await SignalRFanOut.StartAsync(certificates.ServerCertificate);
+        var sender = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "fan-sender");
+        var receivers = new List<Client>();
+        try
+        {
+            for (var i = 0; i < ReceiverCounts.Max(); i++)
+            {
+                receivers.Add(await CoordinationBenchmark.ConnectAsync(endPoint, certificates, $"fan-{i}"));
+            }
+
+            foreach (var size in Sizes)
+            {
+                var count = (size <= 64 ? scale.Messages / 20 : scale.Messages / 100) / 2;
+                foreach (var n in ReceiverCounts.Where(n => n >= 10))
+                {
+                    var members = receivers.Take(n).ToList();
+                    await table.AddAsync($"broadcast {size} B to {n}, msg/s", () => ConecFanOutAsync(sender, members, size, count),
+                        "SignalR hub group", () => signalR.RunAsync(n, size, count), pairs, ">= 3x");
+                }
+            }
+        }
+        finally
+        {
+            await sender.DisposeAsync();
+            foreach (var receiver in receivers)
+            {
+                await receiver.DisposeAsync();
+            }
+        }
+
+        return table;
+    }
+
     private static int _runs;
 
     private static async Task<(OutStream Send, InStream Receive)> OpenDirectAsync(Client from, Client to)

@@ -5,8 +5,8 @@ using Conec.Benchmarks;
 // `channels` measures direct channels and broadcast fan-out against an ASP.NET Core SignalR hub group; `typed`
 // measures the generated code against pre-serialized bytes and RPC with one and with 64 calls in flight; `load`
 // measures a connect storm, coordinator memory with every client idle, and echo latency beside a busy broadcast.
-// Every figure is printed next to a baseline measured in the same run. With `--paired`, `transport` and `coord`
-// print their throughput rows as medians of back-to-back pairs instead (steadier on a shared machine).
+// Every figure is printed next to a baseline measured in the same run. With `--paired`, `transport`, `coord` and
+// `channels` print their rows with targets as medians of back-to-back pairs instead (steadier on a shared machine).
 var quick = args.Contains("--quick");
 var scale = quick ? BenchmarkScale.Quick : BenchmarkScale.Full;
 switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
@@ -27,6 +27,10 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
     case "coord":
         var coordination = await CoordinationBenchmark.RunAsync(scale, quick ? 200 : 1000, Console.Error);
         coordination.Print(Console.Out);
+        break;
+    case "channels" when args.Contains("--paired"):
+        var pairedChannels = await ChannelsBenchmark.RunPairedAsync(scale, 9);
+        pairedChannels.Print(Console.Out, 9);
         break;
     case "channels":
         var channels = await ChannelsBenchmark.RunAsync(scale, quick, Console.Error);
@@ -50,7 +54,7 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         transport.Print(Console.Out);
         break;
     default:
-        Console.Error.WriteLine("usage: Conec.Benchmarks [transport [--paired]|coord [--paired]|channels|typed|load] [--quick]");
+        Console.Error.WriteLine("usage: Conec.Benchmarks [transport [--paired]|coord [--paired]|channels [--paired]|typed|load] [--quick]");
         Environment.ExitCode = 2;
         break;
 }
