@@ -12,11 +12,13 @@ internal sealed class QuicTransportStream : TransportStream
 {
     private readonly QuicStream _stream;
     private readonly PipeReader _input;
+    private readonly QuicStreamWriter _writer;
     private Task? _writesClosed;
 
     public QuicTransportStream(QuicStream stream)
     {
         _stream = stream;
+        _writer = new QuicStreamWriter(stream);
         _input = PipeReader.Create(new QuicReadStream(stream), new StreamPipeReaderOptions(leaveOpen: true));
     }
 
@@ -24,29 +26,12 @@ internal sealed class QuicTransportStream : TransportStream
 
     public override Task WritesClosed => _writesClosed ??= MapWritesClosedAsync();
 
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool completeWrites, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _stream.WriteAsync(data, completeWrites, cancellationToken);
-        }
-        catch (QuicException e)
-        {
-            throw QuicErrors.Map(e, writing: true);
-        }
-        catch (System.Security.Authentication.AuthenticationException e)
-        {
-            throw QuicErrors.Map(e);
-        }
-        catch (InvalidOperationException e) when (_stream.WritesClosed.IsCompleted)
-        {
-            throw new ConecException(ConecError.StreamClosed, "The stream's sending side is already finished.", e);
-        }
-    }
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool completeWrites, CancellationToken cancellationToken) =>
+        _writer.WriteAsync(data, completeWrites, cancellationToken);
 
-    public override void CompleteWrites() => _stream.CompleteWrites();
+    public override void CompleteWrites() => _writer.CompleteWrites();
 
-    public override void AbortWrite(long errorCode) => _stream.Abort(QuicAbortDirection.Write, errorCode);
+    public override void AbortWrite(long errorCode) => _writer.AbortWrite(errorCode);
 
     // msquic completes ReadsClosed on a peer reset at once and on a FIN once the reader has consumed everything; the
     // coordinator reads broadcast inputs continuously, so the difference lasts only until its reader catches up.
@@ -56,18 +41,15 @@ internal sealed class QuicTransportStream : TransportStream
 
     public override async ValueTask DisposeAsync()
     {
-        if (!_stream.WritesClosed.IsCompleted)
-        {
-            _stream.CompleteWrites();
-        }
-
         if (!_stream.ReadsClosed.IsCompleted)
         {
             _stream.Abort(QuicAbortDirection.Read, 0);
         }
 
         await _input.CompleteAsync();
-        await _stream.DisposeAsync();
+
+        // The writer finishes the send side after what it still holds, then disposes the QUIC stream.
+        _writer.FinishAndRelease();
     }
 
     private async Task MapWritesClosedAsync()
