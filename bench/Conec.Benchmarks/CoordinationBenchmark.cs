@@ -47,7 +47,7 @@ internal static class CoordinationBenchmark
 
         progress.WriteLine($"{idleClients} idle clients…");
         var (managed, native) = await IdleMemoryAsync("coord-child", certificates, idleClients,
-            async (endPoint, i) => await ConnectAsync(endPoint, certificates, i < 0 ? "warmup" : $"idle{i}"), progress);
+            async (endPoint, i) => await ConnectAsync(endPoint, certificates, i < 0 ? "warmup" : $"idle{i}", transport: TransportMode.Tcp), progress);
         var (tlsManaged, tlsNative) = await IdleMemoryAsync("tls-child", certificates, idleClients,
             async (endPoint, _) => await ConnectTlsAsync(endPoint, certificates), progress);
         table.Add("coordinator memory per idle client", "KiB", managed + native, "bare TLS server per conn.", tlsManaged + tlsNative,
@@ -87,24 +87,30 @@ internal static class CoordinationBenchmark
         return table;
     }
 
-    /// <summary>A coordinator in this process on a loopback port, over TCP (the transport the baselines use).</summary>
+    /// <summary>
+    /// The transport of the in-process coordinator and its clients: TCP (the transport the baselines use) unless
+    /// `--quic` asks for QUIC. Child processes (idle memory, load) name theirs explicitly.
+    /// </summary>
+    internal static TransportMode Transport { get; set; } = TransportMode.Tcp;
+
+    /// <summary>A coordinator in this process on a loopback port, over <see cref="Transport"/>.</summary>
     internal static Task<Coord> StartCoordAsync(BenchmarkCertificates certificates) => Coord.StartAsync(new CoordConfig
     {
         Address = IPAddress.Loopback,
         Port = 0,
         Certificate = certificates.ServerCertificate,
-        Transport = TransportMode.Tcp,
+        Transport = Transport,
     });
 
     internal static Task<Client> ConnectAsync(IPEndPoint endPoint, BenchmarkCertificates certificates, string id,
-        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null, TransportMode transport = TransportMode.Tcp) =>
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null, TransportMode? transport = null) =>
         Client.ConnectAsync(new ClientConfig(id, "localhost")
         {
             CoordinatorEndPoint = endPoint,
             CoordinatorAuthority = certificates.ServerCertificate,
             TrustSystemRoots = false,
             Certificate = certificate,
-            Transport = transport,
+            Transport = transport ?? Transport,
         });
 
     private static async Task<(OutStream Send, InStream Receive)> OpenProxiedAsync(Client sender, Client receiver)

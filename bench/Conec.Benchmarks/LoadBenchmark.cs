@@ -34,7 +34,7 @@ internal static class LoadBenchmark
 
             progress.WriteLine($"connect storm of {clients} clients…");
             var (conecRate, conecMemory, conecManaged) = await StormAsync("coord-child", certificatePath, keyPath, clients,
-                async (endPoint, i) => await CoordinationBenchmark.ConnectAsync(endPoint, certificates, $"storm{i}", identities[i]));
+                async (endPoint, i) => await CoordinationBenchmark.ConnectAsync(endPoint, certificates, $"storm{i}", identities[i], TransportMode.Tcp));
             var (tlsRate, tlsMemory, tlsManaged) = await StormAsync("tls-child", certificatePath, keyPath, clients,
                 async (endPoint, i) => await CoordinationBenchmark.ConnectTlsAsync(endPoint, certificates, tlsIdentities[i]));
             table.Add($"connect storm, {clients} clients", "clients/s", conecRate, "TLS-only server, handshakes/s", tlsRate);

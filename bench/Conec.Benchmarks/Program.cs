@@ -7,7 +7,21 @@ using Conec.Benchmarks;
 // measures a connect storm, coordinator memory with every client idle, and echo latency beside a busy broadcast.
 // Every figure is printed next to a baseline measured in the same run. With `--paired`, `transport`, `coord` and
 // `channels` print their rows with targets as medians of back-to-back pairs instead (steadier on a shared machine).
+// With `--quic`, the coordinator these benchmarks start in their own process, and its clients, run over QUIC (the
+// baselines, and the coordinator processes of the memory and connect-storm rows, stay as they are); it needs libmsquic.
 var quick = args.Contains("--quick");
+if (args.Contains("--quic"))
+{
+    if (!System.Net.Quic.QuicListener.IsSupported)
+    {
+        Console.Error.WriteLine("--quic needs QUIC, and libmsquic is missing here (QuicListener.IsSupported is false).");
+        Environment.ExitCode = 2;
+        return;
+    }
+
+    Conec.Benchmarks.CoordinationBenchmark.Transport = Conec.TransportMode.Quic;
+}
+
 var scale = quick ? BenchmarkScale.Quick : BenchmarkScale.Full;
 switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
 {
@@ -54,7 +68,7 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         transport.Print(Console.Out);
         break;
     default:
-        Console.Error.WriteLine("usage: Conec.Benchmarks [transport [--paired]|coord [--paired]|channels [--paired]|typed|load] [--quick]");
+        Console.Error.WriteLine("usage: Conec.Benchmarks [transport [--paired]|coord [--paired]|channels [--paired]|typed|load] [--quick] [--quic]");
         Environment.ExitCode = 2;
         break;
 }
