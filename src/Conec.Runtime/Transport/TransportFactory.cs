@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace Conec.Transport;
 
 /// <summary>Chooses and starts a transport for a <see cref="TransportMode"/>.</summary>
-internal static class TransportFactory
+internal static partial class TransportFactory
 {
     /// <summary>
     /// How long a client in <see cref="TransportMode.Auto"/> gives QUIC before racing TCP. A loopback or LAN QUIC
@@ -30,7 +30,7 @@ internal static class TransportFactory
             case TransportMode.Tcp:
                 return TcpTransportListener.Listen(endPoint, tls, settings, logger);
             case TransportMode.Quic when IsQuicSupported:
-                return await QuicTransportListener.ListenAsync(endPoint, tls, settings, logger, cancellationToken);
+                return await ListenQuicAsync(endPoint, tls, settings, logger, cancellationToken);
             case TransportMode.Quic:
                 throw QuicUnsupported();
             case TransportMode.Auto when IsQuicSupported:
@@ -40,6 +40,30 @@ internal static class TransportFactory
                 return TcpTransportListener.Listen(endPoint, tls, settings, logger);
             default:
                 throw new ConecException(ConecError.InvalidConfiguration, $"Unknown transport mode {mode}.");
+        }
+    }
+
+    /// <summary>
+    /// QUIC alone. With port 0, msquic can end up on a UDP port that another QUIC socket of this process shares, and
+    /// then reports our ALPN as already in use there (seen once in a process holding a QUIC coordinator and 1,000
+    /// QUIC clients, each with its direct-channel listener); another port is tried, a few times, before giving up.
+    /// </summary>
+    [SupportedOSPlatform("windows")]
+    [SupportedOSPlatform("linux")]
+    [SupportedOSPlatform("macos")]
+    private static async Task<TransportListener> ListenQuicAsync(
+        IPEndPoint endPoint, TransportServerTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await QuicTransportListener.ListenAsync(endPoint, tls, settings, logger, cancellationToken);
+            }
+            catch (ConecException e) when (e.Error == ConecError.AddressInUse && endPoint.Port == 0 && attempt < 5)
+            {
+                Log.ListenRetry(logger, endPoint, e.Message);
+            }
         }
     }
 
@@ -143,4 +167,10 @@ internal static class TransportFactory
 
     private static ConecException QuicUnsupported() => new(ConecError.TransportUnsupported,
         "QUIC is not available on this machine (System.Net.Quic needs libmsquic); use TransportMode.Tcp or Auto.");
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1301, Level = LogLevel.Debug, Message = "QUIC could not listen on {EndPoint} ({Reason}); trying another port")]
+        public static partial void ListenRetry(ILogger logger, IPEndPoint endPoint, string reason);
+    }
 }
