@@ -195,7 +195,7 @@ internal static class CoordinationBenchmark
     }
 
     /// <summary>
-    /// Growth per idle peer of a server process's live managed heap and of its private bytes outside the GC heap
+    /// Growth per idle peer of a server process's live managed heap and of its resident private bytes outside the GC heap
     /// (TLS library state, socket buffers), with <paramref name="count"/> peers connected. Memory the GC keeps
     /// committed beyond the live heap is the collector's slack, not a per-peer cost.
     /// </summary>

@@ -7,7 +7,7 @@ namespace Conec.Benchmarks;
 /// <summary>
 /// A coordinator in a child process, so its memory can be measured apart from the clients'. The parent talks to it
 /// over standard input and output: the child prints <c>port N</c>, answers <c>measure</c> with its managed heap and
-/// private bytes after a full collection, and stops on <c>exit</c>.
+/// resident private bytes after a full collection, and stops on <c>exit</c>.
 /// </summary>
 internal sealed class CoordinatorProcess : IAsyncDisposable
 {
@@ -38,7 +38,10 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
         return new CoordinatorProcess(process, int.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture));
     }
 
-    /// <summary>Live managed bytes, private bytes, and bytes the GC has committed, after a full compacting collection.</summary>
+    /// <summary>
+    /// Live managed bytes, private bytes, and bytes the GC has committed, after a full compacting collection.
+    /// Private bytes are resident ones: see <see cref="ResidentPrivateBytes"/>.
+    /// </summary>
     public async Task<(long Managed, long Private, long Committed)> MeasureAsync()
     {
         await _process.StandardInput.WriteLineAsync("measure");
@@ -107,9 +110,32 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
             GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
             GC.WaitForPendingFinalizers();
             GC.Collect();
-            using var self = Process.GetCurrentProcess();
             var committed = GC.GetGCMemoryInfo(GCKind.Any).TotalCommittedBytes;
-            Console.WriteLine($"managed {GC.GetTotalMemory(true)} private {self.PrivateMemorySize64} committed {committed}");
+            Console.WriteLine($"managed {GC.GetTotalMemory(true)} private {ResidentPrivateBytes()} committed {committed}");
         }
+    }
+
+    /// <summary>
+    /// Memory the process really holds for itself. On Linux, <see cref="Process.PrivateMemorySize64"/> is the
+    /// kernel's VmData: address space, counting each thread's whole reserved stack and every malloc arena's mapped
+    /// extent whether touched or not, so one extra thread-pool thread moves it by megabytes. RssAnon (resident
+    /// anonymous pages, GC heap included) is what the peers cost. Elsewhere the platform's private bytes are used.
+    /// </summary>
+    private static long ResidentPrivateBytes()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+            {
+                if (line.StartsWith("RssAnon:", StringComparison.Ordinal))
+                {
+                    // "RssAnon:    123456 kB"
+                    return long.Parse(line["RssAnon:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+                }
+            }
+        }
+
+        using var self = Process.GetCurrentProcess();
+        return self.PrivateMemorySize64;
     }
 }

@@ -58,7 +58,7 @@ internal static class LoadBenchmark
 
     /// <summary>
     /// Connects <paramref name="count"/> peers, <see cref="StormConcurrency"/> at a time, to a fresh server process; returns
-    /// peers per second, and the process's private memory and live managed heap (MiB) with all of them idle.
+    /// peers per second, and the process's resident private memory and live managed heap (MiB) with all of them idle.
     /// </summary>
     private static async Task<(double Rate, double PrivateMiB, double ManagedMiB)> StormAsync(
         string mode, string certificatePath, string keyPath, int count, Func<IPEndPoint, int, Task<IAsyncDisposable>> connect)
