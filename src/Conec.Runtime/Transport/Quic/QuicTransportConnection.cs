@@ -22,13 +22,20 @@ internal sealed class QuicTransportConnection : TransportConnection
     private readonly TaskCompletionSource<ConecException> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly X509Certificate2 _remoteCertificate;
     private readonly Task _acceptLoop;
+    private readonly Task _readySignal;
     private int _disposed;
 
-    private QuicTransportConnection(QuicConnection connection)
+    private QuicTransportConnection(QuicConnection connection, IEnumerable<QuicStream> early, TimeSpan? sendReadySignal)
     {
         _connection = connection;
         _remoteCertificate = connection.RemoteCertificate as X509Certificate2
             ?? throw new ConecException(ConecError.HandshakeFailed, "The peer presented no certificate.");
+        foreach (var stream in early)
+        {
+            _inbound.Writer.TryWrite(new QuicTransportStream(stream));
+        }
+
+        _readySignal = sendReadySignal is { } timeout ? SendReadySignalAsync(timeout) : Task.CompletedTask;
         _acceptLoop = AcceptLoopAsync();
     }
 
@@ -42,7 +49,10 @@ internal sealed class QuicTransportConnection : TransportConnection
 
     public override Task<ConecException> Closed => _closed.Task;
 
-    /// <summary>Options shared by both sides: windows, stream limit and timers from <paramref name="settings"/>.</summary>
+    /// <summary>
+    /// Options shared by both sides: windows, stream limit and timers from <paramref name="settings"/>. Only a client
+    /// accepts a unidirectional stream: the server's ready signal (<see cref="QuicReadySignal"/>).
+    /// </summary>
     public static void Apply(QuicConnectionOptions options, TransportSettings settings)
     {
         options.DefaultStreamErrorCode = 0;
@@ -51,7 +61,7 @@ internal sealed class QuicTransportConnection : TransportConnection
         options.KeepAliveInterval = settings.KeepAliveInterval ?? Timeout.InfiniteTimeSpan;
         options.HandshakeTimeout = settings.HandshakeTimeout;
         options.MaxInboundBidirectionalStreams = settings.MaxInboundStreams;
-        options.MaxInboundUnidirectionalStreams = 0;
+        options.MaxInboundUnidirectionalStreams = options is QuicClientConnectionOptions ? 1 : 0;
         options.InitialReceiveWindowSizes = new QuicReceiveWindowSizes
         {
             Connection = settings.ConnectionReceiveWindow,
@@ -60,7 +70,9 @@ internal sealed class QuicTransportConnection : TransportConnection
         };
     }
 
-    public static TransportConnection Wrap(QuicConnection connection) => new QuicTransportConnection(connection);
+    /// <summary>Wraps a connection the listener accepted, and sends it the ready signal.</summary>
+    public static TransportConnection WrapAccepted(QuicConnection connection, TransportSettings settings) =>
+        new QuicTransportConnection(connection, [], settings.HandshakeTimeout);
 
     public static async Task<TransportConnection> ConnectAsync(
         IPEndPoint remote, IPEndPoint? local, TransportClientTls tls, TransportSettings settings, CancellationToken cancellationToken)
@@ -74,9 +86,14 @@ internal sealed class QuicTransportConnection : TransportConnection
             ClientAuthenticationOptions = TransportTls.ClientOptions(tls, failure),
         };
         Apply(options, settings);
+        QuicConnection? connection = null;
         try
         {
-            return Wrap(await QuicConnection.ConnectAsync(options, cancellationToken));
+            connection = await QuicConnection.ConnectAsync(options, cancellationToken);
+            var early = await QuicReadySignal.AwaitAsync(connection, settings.HandshakeTimeout, cancellationToken);
+            var ready = new QuicTransportConnection(connection, early, sendReadySignal: null);
+            connection = null;
+            return ready;
         }
         catch (AuthenticationException e)
         {
@@ -95,6 +112,14 @@ internal sealed class QuicTransportConnection : TransportConnection
             throw e.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AddressNotAvailable
                 ? new ConecException(ConecError.AddressInUse, $"Cannot bind the local address {local}: {e.Message}", e)
                 : new ConecException(ConecError.ConnectionRefused, $"Cannot reach a QUIC listener at {remote}: {e.Message}", e);
+        }
+        finally
+        {
+            // Connected, but the server refused our certificate or never signalled ready: nobody else owns it.
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
         }
     }
 
@@ -147,7 +172,29 @@ internal sealed class QuicTransportConnection : TransportConnection
 
         _closed.TrySetResult(new ConecException(ConecError.ConnectionAborted, "The connection was disposed.", 0, null));
         await _connection.DisposeAsync();
+        await _readySignal;
         await _acceptLoop;
+    }
+
+    /// <summary>
+    /// A failure to signal ready ends the connection with that reason, unless it already ended with another; a
+    /// client that took no signal is closed here, as a protocol violation.
+    /// </summary>
+    private async Task SendReadySignalAsync(TimeSpan timeout)
+    {
+        if (await QuicReadySignal.SendAsync(_connection, timeout) is { } failure
+            && _closed.TrySetResult(failure)
+            && failure.Error == ConecError.ProtocolViolation)
+        {
+            try
+            {
+                await _connection.CloseAsync(Protocol.ProtocolCodes.CloseProtocolViolation);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Disposed meanwhile, which closed it just the same.
+            }
+        }
     }
 
     private void ThrowIfClosed()
@@ -166,6 +213,14 @@ internal sealed class QuicTransportConnection : TransportConnection
             while (true)
             {
                 var stream = await _connection.AcceptInboundStreamAsync();
+                if (stream.Type == QuicStreamType.Unidirectional)
+                {
+                    // Only the ready signal travels one way, and it came before this loop started.
+                    stream.Abort(QuicAbortDirection.Read, Protocol.ProtocolCodes.StreamHeaderRefused);
+                    await stream.DisposeAsync();
+                    continue;
+                }
+
                 _inbound.Writer.TryWrite(new QuicTransportStream(stream));
             }
         }

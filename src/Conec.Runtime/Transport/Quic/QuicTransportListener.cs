@@ -18,14 +18,16 @@ internal sealed partial class QuicTransportListener : TransportListener
 {
     private readonly QuicListener _listener;
     private readonly ILogger _logger;
+    private readonly TransportSettings _settings;
     private readonly Channel<TransportConnection> _ready = Channel.CreateBounded<TransportConnection>(
         new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.Wait });
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _acceptLoop;
 
-    private QuicTransportListener(QuicListener listener, ILogger logger)
+    private QuicTransportListener(QuicListener listener, TransportSettings settings, ILogger logger)
     {
         _listener = listener;
+        _settings = settings;
         _logger = logger;
         _acceptLoop = AcceptLoopAsync();
     }
@@ -62,7 +64,7 @@ internal sealed partial class QuicTransportListener : TransportListener
         };
         try
         {
-            return new QuicTransportListener(await QuicListener.ListenAsync(options, cancellationToken), logger);
+            return new QuicTransportListener(await QuicListener.ListenAsync(options, cancellationToken), settings, logger);
         }
         catch (QuicException e)
         {
@@ -115,7 +117,7 @@ internal sealed partial class QuicTransportListener : TransportListener
             try
             {
                 var connection = await _listener.AcceptConnectionAsync(_stopping.Token);
-                await _ready.Writer.WriteAsync(QuicTransportConnection.Wrap(connection), _stopping.Token);
+                await _ready.Writer.WriteAsync(QuicTransportConnection.WrapAccepted(connection, _settings), _stopping.Token);
             }
             catch (Exception e) when (e is QuicException or AuthenticationException or ConecException)
             {
