@@ -37,36 +37,19 @@ internal static class ChannelsBenchmark
         table.Add("direct 64-byte messages", "msg/s", directSmall, "one-hop Conec TCP stream", transportSmall);
 
         await using var signalR = await SignalRFanOut.StartAsync(certificates.ServerCertificate);
-        var sender = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "fan-sender");
-        var receivers = new List<Client>();
-        for (var i = 0; i < ReceiverCounts.Max(); i++)
+        await using var fan = await FanOutMembers.ConnectAsync(endPoint, certificates, ReceiverCounts.Max());
+        foreach (var size in Sizes)
         {
-            receivers.Add(await CoordinationBenchmark.ConnectAsync(endPoint, certificates, $"fan-{i}"));
-        }
-
-        try
-        {
-            foreach (var size in Sizes)
+            var count = (size <= 64 ? scale.Messages / 20 : scale.Messages / 100) / (quick ? 2 : 1);
+            foreach (var n in ReceiverCounts)
             {
-                var count = (size <= 64 ? scale.Messages / 20 : scale.Messages / 100) / (quick ? 2 : 1);
-                foreach (var n in ReceiverCounts)
-                {
-                    progress.WriteLine($"fan-out: {size} B to {n} receivers…");
-                    var members = receivers.Take(n).ToList();
-                    var conec = await TransportBenchmark.BestAsync(scale, () => ConecFanOutAsync(sender, members, size, count));
-                    var hub = await TransportBenchmark.BestAsync(scale, () => signalR.RunAsync(n, size, count));
-                    table.Add($"broadcast {size} B to {n}, delivered", "msg/s", conec, "SignalR hub group", hub,
-                        target: n >= 10 ? ">= 3x" : "");
-                    table.Add($"broadcast {size} B to {n}, delivered", "MB/s", conec * size / 1e6, "SignalR hub group", hub * size / 1e6);
-                }
-            }
-        }
-        finally
-        {
-            await sender.DisposeAsync();
-            foreach (var receiver in receivers)
-            {
-                await receiver.DisposeAsync();
+                progress.WriteLine($"fan-out: {size} B to {n} receivers…");
+                var members = fan.Receivers.Take(n).ToList();
+                var conec = await TransportBenchmark.BestAsync(scale, () => ConecFanOutAsync(fan.Sender, members, size, count));
+                var hub = await TransportBenchmark.BestAsync(scale, () => signalR.RunAsync(n, size, count));
+                table.Add($"broadcast {size} B to {n}, delivered", "msg/s", conec, "SignalR hub group", hub,
+                    target: n >= 10 ? ">= 3x" : "");
+                table.Add($"broadcast {size} B to {n}, delivered", "MB/s", conec * size / 1e6, "SignalR hub group", hub * size / 1e6);
             }
         }
 
@@ -93,32 +76,15 @@ internal static class ChannelsBenchmark
             "one-hop SslStream", () => TransportBenchmark.BulkAsync(ssl, 1, bytes), pairs, ">= 0.8x");
 
         await using var signalR = await SignalRFanOut.StartAsync(certificates.ServerCertificate);
-        var sender = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "fan-sender");
-        var receivers = new List<Client>();
-        try
+        await using var fan = await FanOutMembers.ConnectAsync(endPoint, certificates, ReceiverCounts.Max());
+        foreach (var size in Sizes)
         {
-            for (var i = 0; i < ReceiverCounts.Max(); i++)
+            var count = (size <= 64 ? scale.Messages / 20 : scale.Messages / 100) / 2;
+            foreach (var n in ReceiverCounts.Where(n => n >= 10))
             {
-                receivers.Add(await CoordinationBenchmark.ConnectAsync(endPoint, certificates, $"fan-{i}"));
-            }
-
-            foreach (var size in Sizes)
-            {
-                var count = (size <= 64 ? scale.Messages / 20 : scale.Messages / 100) / 2;
-                foreach (var n in ReceiverCounts.Where(n => n >= 10))
-                {
-                    var members = receivers.Take(n).ToList();
-                    await table.AddAsync($"broadcast {size} B to {n}, msg/s", () => ConecFanOutAsync(sender, members, size, count),
-                        "SignalR hub group", () => signalR.RunAsync(n, size, count), pairs, ">= 3x");
-                }
-            }
-        }
-        finally
-        {
-            await sender.DisposeAsync();
-            foreach (var receiver in receivers)
-            {
-                await receiver.DisposeAsync();
+                var members = fan.Receivers.Take(n).ToList();
+                await table.AddAsync($"broadcast {size} B to {n}, msg/s", () => ConecFanOutAsync(fan.Sender, members, size, count),
+                    "SignalR hub group", () => signalR.RunAsync(n, size, count), pairs, ">= 3x");
             }
         }
 
