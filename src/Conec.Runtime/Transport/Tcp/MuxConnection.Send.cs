@@ -13,6 +13,9 @@ internal sealed partial class MuxConnection
     // frames wait, so an idle connection holds no send buffer (a coordinator keeps thousands of idle ones).
     private const int MinimumSendBuffer = 16 * 1024;
 
+    // The most data one TLS record carries; SslStream writes one record per this much.
+    private const int MaxRecordData = 16 * 1024;
+
     // Guarded by _sendLock: the pending frames, whether the writer loop has them, and send credit.
     private readonly Lock _sendLock = new();
     private readonly SemaphoreSlim _sendReady = new(0, 1);
@@ -258,7 +261,18 @@ internal sealed partial class MuxConnection
 
                     try
                     {
-                        await _ssl.WriteAsync(batch.AsMemory(0, length), _lifetime.Token);
+                        // SslStream writes each TLS record to the socket on its own; gathered, they leave in one
+                        // send. A batch that fits one record has nothing to gather.
+                        if (length <= MaxRecordData)
+                        {
+                            await _ssl.WriteAsync(batch.AsMemory(0, length), _lifetime.Token);
+                        }
+                        else
+                        {
+                            await _records.BeginBatchAsync(_lifetime.Token);
+                            await _ssl.WriteAsync(batch.AsMemory(0, length), _lifetime.Token);
+                            await _records.EndBatchAsync(_lifetime.Token);
+                        }
                     }
                     finally
                     {

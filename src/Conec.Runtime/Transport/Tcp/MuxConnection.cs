@@ -16,6 +16,7 @@ internal sealed partial class MuxConnection : TransportConnection
 {
     private readonly Socket _socket;
     private readonly SslStream _ssl;
+    private readonly RecordCoalescingStream _records;
     private readonly bool _isClient;
     private readonly TransportSettings _settings;
     private readonly ILogger _logger;
@@ -49,9 +50,10 @@ internal sealed partial class MuxConnection : TransportConnection
     private Task _writeLoop = Task.CompletedTask;
     private Task _timerLoop = Task.CompletedTask;
 
-    private MuxConnection(Socket socket, SslStream ssl, bool isClient, TransportSettings settings, ILogger logger)
+    private MuxConnection(Socket socket, RecordCoalescingStream records, SslStream ssl, bool isClient, TransportSettings settings, ILogger logger)
     {
         _socket = socket;
+        _records = records;
         _ssl = ssl;
         _isClient = isClient;
         _settings = settings;
@@ -84,14 +86,14 @@ internal sealed partial class MuxConnection : TransportConnection
     /// Runs the multiplexer on an authenticated TLS stream: exchanges SETTINGS and returns once the peer's arrived,
     /// so a client whose certificate the server refused fails here rather than on its first stream.
     /// </summary>
-    public static async Task<MuxConnection> StartAsync(Socket socket, SslStream ssl, bool isClient, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<MuxConnection> StartAsync(Socket socket, RecordCoalescingStream records, SslStream ssl, bool isClient, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
     {
         if (ssl.NegotiatedApplicationProtocol != TransportTls.Alpn)
         {
             throw new ConecException(ConecError.HandshakeFailed, "The peer does not speak the 'conec' application protocol (ALPN).");
         }
 
-        var connection = new MuxConnection(socket, ssl, isClient, settings, logger);
+        var connection = new MuxConnection(socket, records, ssl, isClient, settings, logger);
         connection.StartLoops();
         connection.SendSettings();
         try

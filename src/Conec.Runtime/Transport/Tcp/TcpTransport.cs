@@ -26,9 +26,10 @@ internal static class TcpTransport
             }
 
             await socket.ConnectAsync(remote, timeout.Token);
-            ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+            var records = new RecordCoalescingStream(new NetworkStream(socket, ownsSocket: true));
+            ssl = new SslStream(records, leaveInnerStreamOpen: false);
             await ssl.AuthenticateAsClientAsync(TransportTls.ClientOptions(tls, failure), timeout.Token);
-            return await MuxConnection.StartAsync(socket, ssl, isClient: true, settings, logger, timeout.Token);
+            return await MuxConnection.StartAsync(socket, records, ssl, isClient: true, settings, logger, timeout.Token);
         }
         catch (Exception e) when (e is SocketException or AuthenticationException or IOException or OperationCanceledException)
         {

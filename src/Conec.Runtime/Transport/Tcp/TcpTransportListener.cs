@@ -131,13 +131,14 @@ internal sealed partial class TcpTransportListener : TransportListener
         socket.NoDelay = true;
         var remote = socket.RemoteEndPoint as IPEndPoint;
         var failure = new HandshakeFailure();
-        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+        var records = new RecordCoalescingStream(new NetworkStream(socket, ownsSocket: true));
+        var ssl = new SslStream(records, leaveInnerStreamOpen: false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         timeout.CancelAfter(_settings.HandshakeTimeout);
         try
         {
             await ssl.AuthenticateAsServerAsync(TransportTls.ServerOptions(_tls, failure), timeout.Token);
-            var connection = await MuxConnection.StartAsync(socket, ssl, isClient: false, _settings, _logger, timeout.Token);
+            var connection = await MuxConnection.StartAsync(socket, records, ssl, isClient: false, _settings, _logger, timeout.Token);
             await _ready.Writer.WriteAsync(connection, _stopping.Token);
         }
         catch (Exception e) when (e is AuthenticationException or IOException or SocketException or OperationCanceledException or ConecException or ChannelClosedException)

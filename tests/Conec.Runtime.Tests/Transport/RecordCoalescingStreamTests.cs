@@ -1,0 +1,129 @@
+using Conec.Transport.Tcp;
+
+namespace Conec.Tests.Transport;
+
+/// <summary>
+/// The socket stream under the multiplexer's TLS: TLS records written during a batch leave together and in order;
+/// everything else goes straight through.
+/// </summary>
+public sealed class RecordCoalescingStreamTests
+{
+    [Fact]
+    public async Task Writes_outside_a_batch_go_straight_through()
+    {
+        var socket = new RecordingStream();
+        await using var records = new RecordCoalescingStream(socket);
+        var ct = Timeouts.Token();
+
+        await records.WriteAsync(Bytes(1, 10), ct);
+        await records.WriteAsync(Bytes(2, 20), ct);
+
+        Assert.Equal([10, 20], socket.Writes);
+        Assert.Equal([.. Bytes(1, 10), .. Bytes(2, 20)], socket.ToArray());
+    }
+
+    [Fact]
+    public async Task Writes_in_a_batch_leave_together_when_it_ends()
+    {
+        var socket = new RecordingStream();
+        await using var records = new RecordCoalescingStream(socket);
+        var ct = Timeouts.Token();
+
+        await records.BeginBatchAsync(ct);
+        await records.WriteAsync(Bytes(1, 16_406), ct);
+        await records.WriteAsync(Bytes(2, 16_406), ct);
+        await records.WriteAsync(Bytes(3, 100), ct);
+        Assert.Empty(socket.Writes);
+
+        await records.EndBatchAsync(ct);
+        Assert.Equal([32_912], socket.Writes);
+        Assert.Equal([.. Bytes(1, 16_406), .. Bytes(2, 16_406), .. Bytes(3, 100)], socket.ToArray());
+
+        // The batch is over: the next write is not held back.
+        await records.WriteAsync(Bytes(4, 5), ct);
+        Assert.Equal([32_912, 5], socket.Writes);
+    }
+
+    [Fact]
+    public async Task A_full_buffer_is_sent_before_the_write_that_does_not_fit()
+    {
+        var socket = new RecordingStream();
+        await using var records = new RecordCoalescingStream(socket);
+        var ct = Timeouts.Token();
+        var record = RecordCoalescingStream.Capacity / 4;
+
+        await records.BeginBatchAsync(ct);
+        for (var i = 0; i < 5; i++)
+        {
+            await records.WriteAsync(Bytes((byte)i, record), ct);
+        }
+
+        Assert.Equal([4 * record], socket.Writes);
+        await records.EndBatchAsync(ct);
+        Assert.Equal([4 * record, record], socket.Writes);
+        Assert.Equal(Enumerable.Range(0, 5).SelectMany(i => Bytes((byte)i, record)).ToArray(), socket.ToArray());
+    }
+
+    [Fact]
+    public async Task A_write_larger_than_the_buffer_follows_what_was_gathered()
+    {
+        var socket = new RecordingStream();
+        await using var records = new RecordCoalescingStream(socket);
+        var ct = Timeouts.Token();
+        var large = RecordCoalescingStream.Capacity + 1;
+
+        await records.BeginBatchAsync(ct);
+        await records.WriteAsync(Bytes(1, 300), ct);
+        await records.WriteAsync(Bytes(2, large), ct);
+        await records.WriteAsync(Bytes(3, 7), ct);
+        await records.EndBatchAsync(ct);
+
+        Assert.Equal([300, large, 7], socket.Writes);
+        Assert.Equal([.. Bytes(1, 300), .. Bytes(2, large), .. Bytes(3, 7)], socket.ToArray());
+    }
+
+    [Fact]
+    public async Task Flush_sends_what_a_batch_has_gathered_so_far()
+    {
+        var socket = new RecordingStream();
+        await using var records = new RecordCoalescingStream(socket);
+        var ct = Timeouts.Token();
+
+        await records.BeginBatchAsync(ct);
+        await records.WriteAsync(Bytes(1, 64), ct);
+        await records.FlushAsync(ct);
+        Assert.Equal([64], socket.Writes);
+        await records.WriteAsync(Bytes(2, 64), ct);
+        await records.EndBatchAsync(ct);
+        Assert.Equal([64, 64], socket.Writes);
+    }
+
+    [Fact]
+    public async Task Reads_go_straight_to_the_socket()
+    {
+        var socket = new RecordingStream();
+        socket.Write(Bytes(9, 32));
+        socket.Position = 0;
+        await using var records = new RecordCoalescingStream(socket);
+        var buffer = new byte[64];
+
+        var read = await records.ReadAsync(buffer, Timeouts.Token());
+
+        Assert.Equal(32, read);
+        Assert.Equal(Bytes(9, 32), buffer[..32]);
+    }
+
+    private static byte[] Bytes(byte value, int count) => Enumerable.Repeat(value, count).ToArray();
+
+    /// <summary>A socket stand-in that remembers the size of every write it was given.</summary>
+    private sealed class RecordingStream : MemoryStream
+    {
+        public List<int> Writes { get; } = [];
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Writes.Add(buffer.Length);
+            return base.WriteAsync(buffer, cancellationToken);
+        }
+    }
+}
