@@ -3,8 +3,8 @@ using Conec.Transport.Tcp;
 namespace Conec.Tests.Transport;
 
 /// <summary>
-/// The socket stream under the multiplexer's TLS: TLS records written during a batch leave together and in order;
-/// everything else goes straight through.
+/// The socket stream under the multiplexer's TLS: TLS records written during a batch leave together and in order,
+/// everything else goes straight through; small reads share one socket read.
 /// </summary>
 public sealed class RecordCoalescingStreamTests
 {
@@ -99,26 +99,77 @@ public sealed class RecordCoalescingStreamTests
     }
 
     [Fact]
-    public async Task Reads_go_straight_to_the_socket()
+    public async Task Small_reads_are_served_from_one_socket_read()
     {
         var socket = new RecordingStream();
-        socket.Write(Bytes(9, 32));
+        socket.Write(Enumerable.Range(0, 3000).Select(i => (byte)i).ToArray());
         socket.Position = 0;
         await using var records = new RecordCoalescingStream(socket);
-        var buffer = new byte[64];
+        var ct = Timeouts.Token();
+        var received = new List<byte>();
+        var buffer = new byte[100];
 
-        var read = await records.ReadAsync(buffer, Timeouts.Token());
+        int read;
+        while ((read = await records.ReadAsync(buffer, ct)) > 0)
+        {
+            received.AddRange(buffer[..read]);
+        }
 
-        Assert.Equal(32, read);
-        Assert.Equal(Bytes(9, 32), buffer[..32]);
+        Assert.Equal(Enumerable.Range(0, 3000).Select(i => (byte)i), received);
+        Assert.Equal(2, socket.Reads); // one chunk, then the end
+    }
+
+    [Fact]
+    public async Task A_zero_byte_read_waits_on_the_socket_only_when_nothing_is_held()
+    {
+        var socket = new RecordingStream();
+        socket.Write(Bytes(7, 10));
+        socket.Position = 0;
+        await using var records = new RecordCoalescingStream(socket);
+        var ct = Timeouts.Token();
+
+        Assert.Equal(0, await records.ReadAsync(Memory<byte>.Empty, ct));
+        Assert.Equal(1, socket.Reads);
+        var buffer = new byte[4];
+        Assert.Equal(4, await records.ReadAsync(buffer, ct));
+        Assert.Equal(2, socket.Reads);
+
+        // Six bytes are held: a zero-byte read says so at once, and the rest comes without the socket.
+        Assert.Equal(0, await records.ReadAsync(Memory<byte>.Empty, ct));
+        Assert.Equal(6, await records.ReadAsync(new byte[64], ct));
+        Assert.Equal(2, socket.Reads);
+    }
+
+    [Fact]
+    public async Task A_large_read_goes_straight_to_the_socket()
+    {
+        var socket = new RecordingStream();
+        socket.Write(Bytes(3, 200));
+        socket.Position = 0;
+        await using var records = new RecordCoalescingStream(socket);
+        var buffer = new byte[RecordCoalescingStream.ReadChunk];
+
+        Assert.Equal(200, await records.ReadAsync(buffer, Timeouts.Token()));
+        Assert.Equal(buffer.Length, socket.LastReadSize);
     }
 
     private static byte[] Bytes(byte value, int count) => Enumerable.Repeat(value, count).ToArray();
 
-    /// <summary>A socket stand-in that remembers the size of every write it was given.</summary>
+    /// <summary>A socket stand-in that remembers the size of every write, and counts reads.</summary>
     private sealed class RecordingStream : MemoryStream
     {
         public List<int> Writes { get; } = [];
+
+        public int Reads { get; private set; }
+
+        public int LastReadSize { get; private set; }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Reads++;
+            LastReadSize = buffer.Length;
+            return base.ReadAsync(buffer, cancellationToken);
+        }
 
         public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {

@@ -7,8 +7,14 @@ namespace Conec.Transport.Tcp;
 /// every TLS record (at most 16 KiB of data) to its inner stream on its own, which is one <c>send</c> system call,
 /// one TCP segment and one wake-up of the receiver per record. While the writer loop sends a batch, this stream
 /// gathers the records and hands them to the socket together when the batch ends (or when
-/// <see cref="Capacity"/> is reached). Outside a batch it writes straight through, and reads always do, so TLS
-/// writes the multiplexer did not start (during the handshake, or on close) are never held back.
+/// <see cref="Capacity"/> is reached). Outside a batch it writes straight through, so TLS writes the multiplexer
+/// did not start (during the handshake, or on close) are never held back.
+/// <para>
+/// Reads are the mirror image: <c>SslStream</c> asks its inner stream for little more than the record it is
+/// decrypting, which made about two <c>recv</c> calls per record. A small read is served from one socket read of up
+/// to <see cref="ReadChunk"/> bytes, held in a buffer rented for as long as it holds bytes; a zero-byte read with
+/// nothing held waits on the socket itself, so an idle connection holds no buffer either way.
+/// </para>
 /// </summary>
 /// <remarks>
 /// Writes inside a batch keep their order, whoever makes them: a record <c>SslStream</c> writes on its own while a
@@ -19,12 +25,20 @@ internal sealed class RecordCoalescingStream(Stream inner) : Stream
     /// <summary>What is gathered before it is sent anyway: seven full TLS records (16,406 bytes each on the wire).</summary>
     public const int Capacity = 128 * 1024;
 
+    /// <summary>The most one socket read takes for small reads: four full TLS records.</summary>
+    public const int ReadChunk = 64 * 1024;
+
     // Every write to the socket, gathered or straight through, happens under this lock, so nothing overtakes what
     // is gathered. Uncontended, as it nearly always is (SslStream writes one record at a time), it costs no wait.
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private byte[]? _buffer;
     private int _length;
     private bool _batching;
+
+    // Read state: SslStream never reads concurrently with itself, so no lock.
+    private byte[]? _readBuffer;
+    private int _readOffset;
+    private int _readLength;
 
     public override bool CanRead => inner.CanRead;
 
@@ -115,13 +129,46 @@ internal sealed class RecordCoalescingStream(Stream inner) : Stream
 
     public override void Flush() => FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
 
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        inner.ReadAsync(buffer, cancellationToken);
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_readBuffer is not null)
+        {
+            return TakeHeld(buffer.Span);
+        }
+
+        if (buffer.Length == 0 || buffer.Length >= ReadChunk)
+        {
+            // Waiting for data without a buffer, or a read big enough to take a whole chunk itself.
+            return await inner.ReadAsync(buffer, cancellationToken);
+        }
+
+        var chunk = ArrayPool<byte>.Shared.Rent(ReadChunk);
+        int read;
+        try
+        {
+            read = await inner.ReadAsync(chunk.AsMemory(0, ReadChunk), cancellationToken);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+            throw;
+        }
+
+        if (read == 0)
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+            return 0;
+        }
+
+        (_readBuffer, _readOffset, _readLength) = (chunk, 0, read);
+        return TakeHeld(buffer.Span);
+    }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        inner.ReadAsync(buffer, offset, count, cancellationToken);
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+    public override int Read(byte[] buffer, int offset, int count) =>
+        ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
@@ -142,6 +189,22 @@ internal sealed class RecordCoalescingStream(Stream inner) : Stream
         }
 
         base.Dispose(disposing);
+    }
+
+    /// <summary>Copies what is held into <paramref name="destination"/>; a drained buffer goes back to the pool.</summary>
+    private int TakeHeld(Span<byte> destination)
+    {
+        var held = _readBuffer!;
+        var count = Math.Min(destination.Length, _readLength - _readOffset);
+        held.AsSpan(_readOffset, count).CopyTo(destination);
+        _readOffset += count;
+        if (_readOffset == _readLength)
+        {
+            _readBuffer = null;
+            ArrayPool<byte>.Shared.Return(held);
+        }
+
+        return count;
     }
 
     private async ValueTask SendGatheredAsync(CancellationToken cancellationToken)
