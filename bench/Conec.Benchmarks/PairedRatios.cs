@@ -9,7 +9,9 @@ namespace Conec.Benchmarks;
 /// <remarks>
 /// On a shared 2-core machine the speed available drifts by up to 2x within a minute. A best-of-N per variant,
 /// measured in separate blocks, lets each variant's best moment land in a different phase of that drift; two runs
-/// taken back to back see nearly the same machine, so their ratio is steadier than either figure.
+/// taken back to back see nearly the same machine, so their ratio is steadier than either figure. Every other pair
+/// runs the baseline first, so that whatever the first run of a pair leaves behind (a collection due, warm or cold
+/// caches, a thread pool grown or shrunk) falls on both sides alike.
 /// </remarks>
 internal sealed class PairedRatios
 {
@@ -22,8 +24,19 @@ internal sealed class PairedRatios
         var ratios = new List<double>(pairs);
         for (var i = 0; i < pairs; i++)
         {
-            var ours = await conec();
-            ratios.Add(ours / await measureBaseline());
+            double ours, theirs;
+            if (i % 2 == 0)
+            {
+                ours = await conec();
+                theirs = await measureBaseline();
+            }
+            else
+            {
+                theirs = await measureBaseline();
+                ours = await conec();
+            }
+
+            ratios.Add(ours / theirs);
         }
 
         ratios.Sort();

@@ -6,7 +6,8 @@ using Conec.Benchmarks;
 // measures the generated code against pre-serialized bytes and RPC with one and with 64 calls in flight; `load`
 // measures a connect storm, coordinator memory with every client idle, and echo latency beside a busy broadcast.
 // Every figure is printed next to a baseline measured in the same run. With `--paired`, `transport`, `coord` and
-// `channels` print their rows with targets as medians of back-to-back pairs instead (steadier on a shared machine).
+// `channels` print their rows with targets as medians of back-to-back pairs instead (steadier on a shared machine);
+// `--pairs=N` takes N pairs instead of 9 (more pairs, a steadier median, a longer run).
 // With `--quic`, the coordinator these benchmarks start in their own process, and its clients, run over QUIC (the
 // baselines, and the coordinator processes of the memory and connect-storm rows, stay as they are); it needs libmsquic.
 var quick = args.Contains("--quick");
@@ -23,6 +24,15 @@ if (args.Contains("--quic"))
 }
 
 var scale = quick ? BenchmarkScale.Quick : BenchmarkScale.Full;
+var pairsOption = args.FirstOrDefault(a => a.StartsWith("--pairs=", StringComparison.Ordinal));
+var pairs = pairsOption is null ? 9 : int.Parse(pairsOption["--pairs=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+if (pairs < 1)
+{
+    Console.Error.WriteLine("--pairs=N needs N of at least 1.");
+    Environment.ExitCode = 2;
+    return;
+}
+
 switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
 {
     case "coord-child":
@@ -35,16 +45,16 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         await CoordinatorProcess.RunTlsServerAsync(args[1], args[2]);
         break;
     case "coord" when args.Contains("--paired"):
-        var pairedCoordination = await CoordinationBenchmark.RunPairedAsync(scale, 9);
-        pairedCoordination.Print(Console.Out, 9);
+        var pairedCoordination = await CoordinationBenchmark.RunPairedAsync(scale, pairs);
+        pairedCoordination.Print(Console.Out, pairs);
         break;
     case "coord":
         var coordination = await CoordinationBenchmark.RunAsync(scale, quick ? 200 : 1000, Console.Error);
         coordination.Print(Console.Out);
         break;
     case "channels" when args.Contains("--paired"):
-        var pairedChannels = await ChannelsBenchmark.RunPairedAsync(scale, 9);
-        pairedChannels.Print(Console.Out, 9);
+        var pairedChannels = await ChannelsBenchmark.RunPairedAsync(scale, pairs);
+        pairedChannels.Print(Console.Out, pairs);
         break;
     case "channels":
         var channels = await ChannelsBenchmark.RunAsync(scale, quick, Console.Error);
@@ -59,7 +69,6 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         typed.Print(Console.Out);
         break;
     case null or "transport" when args.Contains("--paired"):
-        const int pairs = 9;
         var paired = await TransportBenchmark.RunPairedAsync(scale, pairs);
         paired.Print(Console.Out, pairs);
         break;
@@ -68,7 +77,7 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         transport.Print(Console.Out);
         break;
     default:
-        Console.Error.WriteLine("usage: Conec.Benchmarks [transport [--paired]|coord [--paired]|channels [--paired]|typed|load] [--quick] [--quic]");
+        Console.Error.WriteLine("usage: Conec.Benchmarks [transport [--paired]|coord [--paired]|channels [--paired]|typed|load] [--pairs=N] [--quick] [--quic]");
         Environment.ExitCode = 2;
         break;
 }
