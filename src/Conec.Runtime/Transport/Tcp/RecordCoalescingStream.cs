@@ -25,7 +25,7 @@ internal sealed class RecordCoalescingStream(Stream inner) : Stream
     /// <summary>What is gathered before it is sent anyway: seven full TLS records (16,406 bytes each on the wire).</summary>
     public const int Capacity = 128 * 1024;
 
-    /// <summary>The most one socket read takes for small reads: four full TLS records.</summary>
+    /// <summary>The most one socket read takes for small reads: just under four full TLS records.</summary>
     public const int ReadChunk = 64 * 1024;
 
     // Every write to the socket, gathered or straight through, happens under this lock, so nothing overtakes what
