@@ -10,9 +10,6 @@ namespace Conec.Protocol;
 /// </summary>
 internal static class StreamRelay
 {
-    /// <summary>Largest single write to the outgoing leg: one multiplexer frame's worth (64 KiB).</summary>
-    private const int RelayChunk = 64 * 1024;
-
     /// <summary>Relays until both directions are done, then releases both streams. Never throws.</summary>
     public static async Task RunAsync(TransportStream first, TransportStream second, CancellationToken cancellationToken)
     {
@@ -77,34 +74,13 @@ internal static class StreamRelay
     }
 
     /// <summary>
-    /// Writes what arrived in chunks of up to <see cref="RelayChunk"/>. The incoming pipe holds small segments;
-    /// writing each on its own would cost a frame, a credit reservation and a lock per 4 KiB, so several are
-    /// gathered into one pooled buffer first (one copy, much cheaper than the per-write work it saves).
+    /// Writes what arrived as it lies in the incoming pipe's segments: the TCP transport copies them straight into
+    /// its send buffer under one lock; QUIC gathers them into larger writes first.
     /// </summary>
-    private static async ValueTask ForwardAsync(ReadOnlySequence<byte> buffer, TransportStream to, CancellationToken cancellationToken)
+    private static ValueTask ForwardAsync(ReadOnlySequence<byte> buffer, TransportStream to, CancellationToken cancellationToken)
     {
         Diagnostics.ConecTelemetry.RelayedBytes.Add(buffer.Length);
-        if (buffer.IsSingleSegment)
-        {
-            await to.WriteAsync(buffer.First, false, cancellationToken);
-            return;
-        }
-
-        var chunk = ArrayPool<byte>.Shared.Rent((int)Math.Min(buffer.Length, RelayChunk));
-        try
-        {
-            while (!buffer.IsEmpty)
-            {
-                var length = (int)Math.Min(buffer.Length, chunk.Length);
-                buffer.Slice(0, length).CopyTo(chunk);
-                await to.WriteAsync(chunk.AsMemory(0, length), false, cancellationToken);
-                buffer = buffer.Slice(length);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(chunk);
-        }
+        return to.WriteAsync(buffer, false, cancellationToken);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 
 namespace Conec.Transport;
@@ -8,6 +9,8 @@ namespace Conec.Transport;
 /// </summary>
 internal abstract class TransportStream : IAsyncDisposable
 {
+    private const int GatherChunk = 64 * 1024;
+
     /// <summary>
     /// The received bytes. Reading returns <c>IsCompleted</c> after the peer finished; a peer reset or a connection
     /// failure throws <see cref="ConecException"/>. Consuming bytes returns flow-control credit to the peer.
@@ -19,6 +22,36 @@ internal abstract class TransportStream : IAsyncDisposable
     /// <see cref="ConecError.StreamStopped"/> when the peer stops reading, even while blocked.
     /// </summary>
     public abstract ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool completeWrites, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes bytes held in several segments, as <see cref="WriteAsync(ReadOnlyMemory{byte}, bool, CancellationToken)"/>
+    /// does. This default gathers small segments into pooled chunks of up to 64 KiB first: a write per small segment
+    /// would cost far more than the copy. A transport that can take segments as they are overrides it.
+    /// </summary>
+    public virtual async ValueTask WriteAsync(ReadOnlySequence<byte> data, bool completeWrites, CancellationToken cancellationToken)
+    {
+        if (data.IsSingleSegment)
+        {
+            await WriteAsync(data.First, completeWrites, cancellationToken);
+            return;
+        }
+
+        var chunk = ArrayPool<byte>.Shared.Rent((int)Math.Min(data.Length, GatherChunk));
+        try
+        {
+            while (!data.IsEmpty)
+            {
+                var length = (int)Math.Min(data.Length, chunk.Length);
+                data.Slice(0, length).CopyTo(chunk);
+                data = data.Slice(length);
+                await WriteAsync(chunk.AsMemory(0, length), completeWrites && data.IsEmpty, cancellationToken);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+    }
 
     /// <summary>Finishes the send side gracefully: the peer reads the remaining bytes, then the end.</summary>
     public abstract void CompleteWrites();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Conec.Transport;
 
 namespace Conec.Tests.Transport;
@@ -65,5 +66,58 @@ public sealed class StreamSendBufferTests
         Assert.NotNull(error);
         Assert.Equal(ConecError.StreamAborted, error.Error);
         Assert.Equal(42, error.ApplicationErrorCode);
+    }
+
+    [Theory]
+    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    public async Task A_write_of_many_segments_beyond_the_window_arrives_whole_in_order_and_ends_with_it(TransportMode mode)
+    {
+        await using var pair = await TransportPair.StartAsync(mode);
+        var ct = Timeouts.Token();
+        var stream = await pair.Client.OpenStreamAsync(ct);
+
+        // Uneven segments adding up to three stream windows: credit runs out in the middle of segments, so the
+        // write resumes part-way through one, and the end must travel with the last byte, not before it.
+        var random = new Random(20261127);
+        var segments = new List<byte[]>();
+        var total = 0;
+        while (total < 3 * 1024 * 1024)
+        {
+            var segment = StreamIo.Pattern(random.Next(1, 9_000), segments.Count);
+            segments.Add(segment);
+            total += segment.Length;
+        }
+
+        var reading = Task.Run(async () => await StreamIo.ReadToEndAsync(await pair.Server.AcceptStreamAsync(ct), ct), ct);
+        await stream.WriteAsync(Segments.Chain(segments), completeWrites: true, ct);
+        var received = await reading.WaitAsync(ct);
+
+        Assert.Equal(total, received.Length);
+        Assert.True(segments.SelectMany(segment => segment).SequenceEqual(received), "the bytes arrived changed or out of order");
+        await stream.WritesClosed.WaitAsync(ct);
+    }
+
+    /// <summary>Builds a multi-segment sequence, as a pipe hands one out.</summary>
+    private sealed class Segments : ReadOnlySequenceSegment<byte>
+    {
+        private Segments(byte[] data, long runningIndex)
+        {
+            Memory = data;
+            RunningIndex = runningIndex;
+        }
+
+        public static ReadOnlySequence<byte> Chain(List<byte[]> parts)
+        {
+            var first = new Segments(parts[0], 0);
+            var last = first;
+            for (var i = 1; i < parts.Count; i++)
+            {
+                var next = new Segments(parts[i], last.RunningIndex + last.Memory.Length);
+                last.Next = next;
+                last = next;
+            }
+
+            return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
+        }
     }
 }

@@ -40,9 +40,10 @@ internal sealed partial class MuxConnection
 
     /// <summary>
     /// Queues as much of <paramref name="data"/> as send credit allows, in data frames, and returns how much.
-    /// Credit and the queue share one lock, so a write costs one lock here however it is split into frames.
+    /// Credit and the queue share one lock, so a write costs one lock here however it is split into frames, and
+    /// however many segments <paramref name="data"/> has: each is copied once, straight into the send buffer.
     /// </summary>
-    internal int QueueData(MuxStream stream, ReadOnlySpan<byte> data, bool completeWrites, out bool fin)
+    internal int QueueData(MuxStream stream, in ReadOnlySequence<byte> data, bool completeWrites, out bool fin)
     {
         fin = false;
         lock (_sendLock)
@@ -61,7 +62,7 @@ internal sealed partial class MuxConnection
             {
                 var chunk = data.Slice(offset, Math.Min(MuxFrame.MaxDataChunk, granted - offset));
                 var last = offset + chunk.Length == granted;
-                AppendLocked(MuxFrameType.Data, fin && last ? MuxFrame.Flag : (byte)0, stream, 0, chunk);
+                chunk.CopyTo(AppendLocked(MuxFrameType.Data, fin && last ? MuxFrame.Flag : (byte)0, stream, 0, (int)chunk.Length));
             }
 
             WakeWriterLocked();
@@ -124,10 +125,7 @@ internal sealed partial class MuxConnection
         Append(MuxFrameType.Close, flags, null, 0, body);
     }
 
-    /// <summary>
-    /// Appends one frame. A locally opened stream gets its id here, under the send lock, so the peer sees new
-    /// stream ids in increasing order and can tell a new stream from a finished one by its id alone.
-    /// </summary>
+    /// <summary>Appends one frame and wakes the writer loop; nothing is appended once the connection is closing.</summary>
     private void Append(MuxFrameType type, byte flags, MuxStream? stream, uint connectionFrame, ReadOnlySpan<byte> body)
     {
         lock (_sendLock)
@@ -137,16 +135,17 @@ internal sealed partial class MuxConnection
                 return;
             }
 
-            AppendLocked(type, flags, stream, connectionFrame, body);
+            body.CopyTo(AppendLocked(type, flags, stream, connectionFrame, body.Length));
             WakeWriterLocked();
         }
     }
 
     /// <summary>
-    /// Appends one frame. A locally opened stream gets its id here, under the send lock, so the peer sees new
-    /// stream ids in increasing order and can tell a new stream from a finished one by its id alone.
+    /// Appends one frame whose body the caller copies into the returned span. A locally opened stream gets its id
+    /// here, under the send lock, so the peer sees new stream ids in increasing order and can tell a new stream from
+    /// a finished one by its id alone.
     /// </summary>
-    private void AppendLocked(MuxFrameType type, byte flags, MuxStream? stream, uint connectionFrame, ReadOnlySpan<byte> body)
+    private Span<byte> AppendLocked(MuxFrameType type, byte flags, MuxStream? stream, uint connectionFrame, int bodyLength)
     {
         var streamId = connectionFrame;
         if (stream is not null)
@@ -164,24 +163,25 @@ internal sealed partial class MuxConnection
             streamId = stream.Id;
         }
 
+        Span<byte> body;
         if (type == MuxFrameType.Data && _openDataFrame >= 0 && _openDataStream == streamId
-            && _pendingLength - _openDataFrame - MuxFrame.HeaderSize + body.Length <= MuxFrame.MaxDataChunk)
+            && _pendingLength - _openDataFrame - MuxFrame.HeaderSize + bodyLength <= MuxFrame.MaxDataChunk)
         {
-            EnsurePendingCapacity(_pendingLength + body.Length);
+            EnsurePendingCapacity(_pendingLength + bodyLength);
             var header = _pending.AsSpan(_openDataFrame, MuxFrame.HeaderSize);
             header[1] |= flags;
-            BinaryPrimitives.WriteInt32BigEndian(header[6..], _pendingLength - _openDataFrame - MuxFrame.HeaderSize + body.Length);
-            body.CopyTo(_pending.AsSpan(_pendingLength));
-            _pendingLength += body.Length;
+            BinaryPrimitives.WriteInt32BigEndian(header[6..], _pendingLength - _openDataFrame - MuxFrame.HeaderSize + bodyLength);
+            body = _pending.AsSpan(_pendingLength, bodyLength);
+            _pendingLength += bodyLength;
         }
         else
         {
-            EnsurePendingCapacity(_pendingLength + MuxFrame.HeaderSize + body.Length);
-            MuxFrame.WriteHeader(_pending.AsSpan(_pendingLength), type, flags, streamId, body.Length);
-            body.CopyTo(_pending.AsSpan(_pendingLength + MuxFrame.HeaderSize));
+            EnsurePendingCapacity(_pendingLength + MuxFrame.HeaderSize + bodyLength);
+            MuxFrame.WriteHeader(_pending.AsSpan(_pendingLength), type, flags, streamId, bodyLength);
+            body = _pending.AsSpan(_pendingLength + MuxFrame.HeaderSize, bodyLength);
             _openDataFrame = _pendingLength;
             _openDataStream = streamId;
-            _pendingLength += MuxFrame.HeaderSize + body.Length;
+            _pendingLength += MuxFrame.HeaderSize + bodyLength;
         }
 
         if (type != MuxFrameType.Data || flags != 0)
@@ -190,6 +190,7 @@ internal sealed partial class MuxConnection
         }
 
         _lastSent = Environment.TickCount64;
+        return body;
     }
 
     [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_pending))]

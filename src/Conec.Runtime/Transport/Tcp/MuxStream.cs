@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 
 namespace Conec.Transport.Tcp;
@@ -72,7 +73,10 @@ internal sealed partial class MuxStream : TransportStream
         }
     }
 
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool completeWrites, CancellationToken cancellationToken)
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool completeWrites, CancellationToken cancellationToken) =>
+        WriteAsync(new ReadOnlySequence<byte>(data), completeWrites, cancellationToken);
+
+    public override async ValueTask WriteAsync(ReadOnlySequence<byte> data, bool completeWrites, CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _writerActive, 1) == 1)
         {
@@ -104,7 +108,7 @@ internal sealed partial class MuxStream : TransportStream
                 lock (_gate)
                 {
                     ThrowIfCannotSend();
-                    granted = _connection.QueueData(this, data.Span, completeWrites, out var fin);
+                    granted = _connection.QueueData(this, data, completeWrites, out var fin);
                     if (fin)
                     {
                         _sendDone = true;
@@ -118,7 +122,7 @@ internal sealed partial class MuxStream : TransportStream
                     continue;
                 }
 
-                data = data[granted..];
+                data = data.Slice(granted);
                 if (data.IsEmpty)
                 {
                     if (completeWrites)
