@@ -87,6 +87,7 @@ internal static partial class TransportFactory
             }
             catch (ConecException e) when (e.Error == ConecError.AddressInUse && endPoint.Port == 0 && attempt < 5)
             {
+                Log.ListenRetry(logger, tcp.LocalEndPoint, e.Message);
                 await tcp.DisposeAsync();
             }
             catch

@@ -11,6 +11,9 @@ internal abstract class TransportStream : IAsyncDisposable
 {
     private const int GatherChunk = 64 * 1024;
 
+    /// <summary>Segments shorter than this are gathered by the default sequence write; longer ones go as they are.</summary>
+    private const int GatherBelowBytes = 8 * 1024;
+
     /// <summary>
     /// The received bytes. Reading returns <c>IsCompleted</c> after the peer finished; a peer reset or a connection
     /// failure throws <see cref="ConecException"/>. Consuming bytes returns flow-control credit to the peer.
@@ -25,8 +28,9 @@ internal abstract class TransportStream : IAsyncDisposable
 
     /// <summary>
     /// Writes bytes held in several segments, as <see cref="WriteAsync(ReadOnlyMemory{byte}, bool, CancellationToken)"/>
-    /// does. This default gathers small segments into pooled chunks of up to 64 KiB first: a write per small segment
-    /// would cost far more than the copy. A transport that can take segments as they are overrides it.
+    /// does. This default writes large segments as they are and gathers runs of small ones into pooled chunks of
+    /// up to 64 KiB first, since a write per small segment would cost far more than the copy. A transport that can
+    /// take every segment in one call overrides it.
     /// </summary>
     public virtual async ValueTask WriteAsync(ReadOnlySequence<byte> data, bool completeWrites, CancellationToken cancellationToken)
     {
@@ -36,20 +40,46 @@ internal abstract class TransportStream : IAsyncDisposable
             return;
         }
 
-        var chunk = ArrayPool<byte>.Shared.Rent((int)Math.Min(data.Length, GatherChunk));
+        byte[]? chunk = null;
+        var held = 0;
         try
         {
-            while (!data.IsEmpty)
+            foreach (var segment in data)
             {
-                var length = (int)Math.Min(data.Length, chunk.Length);
-                data.Slice(0, length).CopyTo(chunk);
-                data = data.Slice(length);
-                await WriteAsync(chunk.AsMemory(0, length), completeWrites && data.IsEmpty, cancellationToken);
+                if (segment.Length < GatherBelowBytes)
+                {
+                    chunk ??= ArrayPool<byte>.Shared.Rent(GatherChunk);
+                    if (held + segment.Length > chunk.Length)
+                    {
+                        await WriteAsync(chunk.AsMemory(0, held), false, cancellationToken);
+                        held = 0;
+                    }
+
+                    segment.Span.CopyTo(chunk.AsSpan(held));
+                    held += segment.Length;
+                    continue;
+                }
+
+                if (held > 0)
+                {
+                    await WriteAsync(chunk.AsMemory(0, held), false, cancellationToken);
+                    held = 0;
+                }
+
+                await WriteAsync(segment, false, cancellationToken);
+            }
+
+            if (held > 0 || completeWrites)
+            {
+                await WriteAsync(chunk.AsMemory(0, held), completeWrites, cancellationToken);
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(chunk);
+            if (chunk is not null)
+            {
+                ArrayPool<byte>.Shared.Return(chunk);
+            }
         }
     }
 

@@ -13,6 +13,10 @@ internal sealed partial class MuxConnection
     // frames wait, so an idle connection holds no send buffer (a coordinator keeps thousands of idle ones).
     private const int MinimumSendBuffer = 16 * 1024;
 
+    // A new send buffer starts at the size of the last batch, up to this: a busy connection then rents once per
+    // batch instead of doubling its way up (each doubling copies what is pending).
+    private const int LargestInitialSendBuffer = 256 * 1024;
+
     // The most data one TLS record carries; SslStream writes one record per this much.
     private const int MaxRecordData = 16 * 1024;
 
@@ -21,6 +25,7 @@ internal sealed partial class MuxConnection
     private readonly SemaphoreSlim _sendReady = new(0, 1);
     private byte[]? _pending;
     private int _pendingLength;
+    private int _lastBatchLength;
     private bool _writerBusy;
 
     // Where the last pending frame starts, when it is a DATA frame without FIN that may still grow (else -1), and its
@@ -198,7 +203,7 @@ internal sealed partial class MuxConnection
     {
         if (_pending is null)
         {
-            _pending = ArrayPool<byte>.Shared.Rent(Math.Max(needed, MinimumSendBuffer));
+            _pending = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Clamp(_lastBatchLength, MinimumSendBuffer, LargestInitialSendBuffer)));
         }
         else if (needed > _pending.Length)
         {
@@ -243,6 +248,7 @@ internal sealed partial class MuxConnection
                     {
                         batch = _pending;
                         length = _pendingLength;
+                        _lastBatchLength = length;
                         _pending = null;
                         _pendingLength = 0;
                         _openDataFrame = -1;
