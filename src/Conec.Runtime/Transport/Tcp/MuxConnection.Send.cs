@@ -13,10 +13,6 @@ internal sealed partial class MuxConnection
     // frames wait, so an idle connection holds no send buffer (a coordinator keeps thousands of idle ones).
     private const int MinimumSendBuffer = 16 * 1024;
 
-    // A new send buffer starts at the size of the last batch, up to this: a busy connection then rents once per
-    // batch instead of doubling its way up (each doubling copies what is pending).
-    private const int LargestInitialSendBuffer = 256 * 1024;
-
     // The most data one TLS record carries; SslStream writes one record per this much.
     private const int MaxRecordData = 16 * 1024;
 
@@ -25,7 +21,6 @@ internal sealed partial class MuxConnection
     private readonly SemaphoreSlim _sendReady = new(0, 1);
     private byte[]? _pending;
     private int _pendingLength;
-    private int _lastBatchLength;
     private bool _writerBusy;
 
     // Where the last pending frame starts, when it is a DATA frame without FIN that may still grow (else -1), and its
@@ -45,35 +40,61 @@ internal sealed partial class MuxConnection
 
     /// <summary>
     /// Queues as much of <paramref name="data"/> as send credit allows, in data frames, and returns how much.
-    /// Credit and the queue share one lock, so a write costs one lock here however it is split into frames, and
-    /// however many segments <paramref name="data"/> has: each is copied once, straight into the send buffer.
+    /// Credit and the queue share one lock, so a write costs one lock here however it is split into frames.
     /// </summary>
-    internal int QueueData(MuxStream stream, in ReadOnlySequence<byte> data, bool completeWrites, out bool fin)
+    internal int QueueData(MuxStream stream, ReadOnlySpan<byte> data, bool completeWrites, out bool fin)
     {
-        fin = false;
         lock (_sendLock)
         {
-            var available = Math.Min(_sendLimit - _sendOffset, stream.SendLimit - stream.SendOffset);
-            var granted = (int)Math.Min(data.Length, available);
-            if (granted <= 0 || _sendClosed)
-            {
-                return 0;
-            }
-
-            _sendOffset += granted;
-            stream.SendOffset += granted;
-            fin = completeWrites && granted == data.Length;
+            var granted = ReserveCreditLocked(stream, data.Length, completeWrites, out fin);
             for (var offset = 0; offset < granted; offset += MuxFrame.MaxDataChunk)
             {
                 var chunk = data.Slice(offset, Math.Min(MuxFrame.MaxDataChunk, granted - offset));
-                var last = offset + chunk.Length == granted;
-                chunk.CopyTo(AppendLocked(MuxFrameType.Data, fin && last ? MuxFrame.Flag : (byte)0, stream, 0, (int)chunk.Length));
+                chunk.CopyTo(AppendLocked(MuxFrameType.Data, DataFlags(fin, offset + chunk.Length == granted), stream, 0, chunk.Length));
             }
 
-            WakeWriterLocked();
             return granted;
         }
     }
+
+    /// <summary>
+    /// As <see cref="QueueData(MuxStream, ReadOnlySpan{byte}, bool, out bool)"/>, for bytes in segments: each is
+    /// copied once, straight into the send buffer, under the same single lock.
+    /// </summary>
+    internal int QueueData(MuxStream stream, in ReadOnlySequence<byte> data, bool completeWrites, out bool fin)
+    {
+        lock (_sendLock)
+        {
+            var granted = ReserveCreditLocked(stream, data.Length, completeWrites, out fin);
+            for (var offset = 0; offset < granted; offset += MuxFrame.MaxDataChunk)
+            {
+                var chunk = data.Slice(offset, Math.Min(MuxFrame.MaxDataChunk, granted - offset));
+                chunk.CopyTo(AppendLocked(MuxFrameType.Data, DataFlags(fin, offset + chunk.Length == granted), stream, 0, (int)chunk.Length));
+            }
+
+            return granted;
+        }
+    }
+
+    /// <summary>Takes credit for up to <paramref name="wanted"/> bytes and wakes the writer; 0 when there is none.</summary>
+    private int ReserveCreditLocked(MuxStream stream, long wanted, bool completeWrites, out bool fin)
+    {
+        fin = false;
+        var available = Math.Min(_sendLimit - _sendOffset, stream.SendLimit - stream.SendOffset);
+        var granted = (int)Math.Min(wanted, available);
+        if (granted <= 0 || _sendClosed)
+        {
+            return 0;
+        }
+
+        _sendOffset += granted;
+        stream.SendOffset += granted;
+        fin = completeWrites && granted == wanted;
+        WakeWriterLocked(); // the writer takes the frames only after this lock is released
+        return granted;
+    }
+
+    private static byte DataFlags(bool fin, bool lastChunk) => fin && lastChunk ? MuxFrame.Flag : (byte)0;
 
     /// <summary>Raises a stream's send limit to the peer's new MAX_STREAM_DATA; a stale, lower one changes nothing.</summary>
     internal void RaiseSendLimit(MuxStream stream, long limit)
@@ -203,7 +224,7 @@ internal sealed partial class MuxConnection
     {
         if (_pending is null)
         {
-            _pending = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Clamp(_lastBatchLength, MinimumSendBuffer, LargestInitialSendBuffer)));
+            _pending = ArrayPool<byte>.Shared.Rent(Math.Max(needed, MinimumSendBuffer));
         }
         else if (needed > _pending.Length)
         {
@@ -248,7 +269,6 @@ internal sealed partial class MuxConnection
                     {
                         batch = _pending;
                         length = _pendingLength;
-                        _lastBatchLength = length;
                         _pending = null;
                         _pendingLength = 0;
                         _openDataFrame = -1;

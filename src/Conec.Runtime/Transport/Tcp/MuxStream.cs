@@ -74,9 +74,19 @@ internal sealed partial class MuxStream : TransportStream
     }
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool completeWrites, CancellationToken cancellationToken) =>
-        WriteAsync(new ReadOnlySequence<byte>(data), completeWrites, cancellationToken);
+        WriteCoreAsync(new ContiguousBytes(data), completeWrites, cancellationToken);
 
-    public override async ValueTask WriteAsync(ReadOnlySequence<byte> data, bool completeWrites, CancellationToken cancellationToken)
+    public override ValueTask WriteAsync(ReadOnlySequence<byte> data, bool completeWrites, CancellationToken cancellationToken) =>
+        data.IsSingleSegment
+            ? WriteCoreAsync(new ContiguousBytes(data.First), completeWrites, cancellationToken)
+            : WriteCoreAsync(new SegmentedBytes(data), completeWrites, cancellationToken);
+
+    /// <summary>
+    /// The write loop for either shape of data. Generic over a struct so that the common contiguous write costs no
+    /// more than a loop written for it alone: a 64-byte message pays for every nanosecond spent here.
+    /// </summary>
+    private async ValueTask WriteCoreAsync<TBytes>(TBytes data, bool completeWrites, CancellationToken cancellationToken)
+        where TBytes : struct, IQueuedBytes<TBytes>
     {
         if (Interlocked.Exchange(ref _writerActive, 1) == 1)
         {
@@ -108,7 +118,7 @@ internal sealed partial class MuxStream : TransportStream
                 lock (_gate)
                 {
                     ThrowIfCannotSend();
-                    granted = _connection.QueueData(this, data, completeWrites, out var fin);
+                    granted = data.Queue(_connection, this, completeWrites, out var fin);
                     if (fin)
                     {
                         _sendDone = true;
@@ -122,7 +132,7 @@ internal sealed partial class MuxStream : TransportStream
                     continue;
                 }
 
-                data = data.Slice(granted);
+                data = data.Skip(granted);
                 if (data.IsEmpty)
                 {
                     if (completeWrites)
