@@ -16,9 +16,11 @@ internal sealed class BroadcastMember
     /// <summary>How much a receiver's writer gathers into one transport write: one multiplexer frame's worth.</summary>
     private const int OutputBatchBytes = 64 * 1024;
 
+    /// <summary>Frames smaller than this are copied together into one write; larger ones are written as they are.</summary>
+    private const int GatherBelowBytes = 4 * 1024;
+
     private readonly TransportStream _stream;
     private readonly byte[] _idBytes;
-    private readonly FrameBatch _output = new();
     private readonly int _maxPayload;
     private int _inputOpen = 1;
     private int _outputOpen = 1;
@@ -198,7 +200,6 @@ internal sealed class BroadcastMember
                     }
 
                     batch.Clear();
-                    _output.Clear();
                 }
             }
         }
@@ -209,28 +210,62 @@ internal sealed class BroadcastMember
     }
 
     /// <summary>
-    /// Writes a batch in order, loss notices before the frames they precede, in one transport write: the TCP
-    /// transport copies each frame once into its send buffer, under one lock for the whole batch.
+    /// Writes a batch in order: small frames (and loss notices) gathered into shared writes, large frames straight
+    /// from their pooled buffers, since copying a large frame for each receiver costs more than a write of its own.
     /// </summary>
-    private ValueTask WriteBatchAsync(List<(SharedFrame Frame, long Lost)> batch, CancellationToken cancellationToken)
+    private async ValueTask WriteBatchAsync(List<(SharedFrame Frame, long Lost)> batch, CancellationToken cancellationToken)
     {
-        if (batch is [(var only, 0)])
+        if (batch is [var (only, onlyLost)] && onlyLost == 0)
         {
-            return _stream.WriteAsync(only.Memory, false, cancellationToken);
+            await _stream.WriteAsync(only.Memory, false, cancellationToken);
+            return;
         }
 
-        _output.Clear();
-        foreach (var (frame, lost) in batch)
+        var gathered = ArrayPool<byte>.Shared.Rent(OutputBatchBytes + BroadcastTag.LossNoticeFrameSize);
+        try
         {
-            if (lost > 0)
+            var offset = 0;
+            foreach (var (frame, lost) in batch)
             {
-                _output.Add(BroadcastTag.LossNoticeFrame(lost));
+                var size = frame.Memory.Length;
+                var notice = lost > 0 ? BroadcastTag.LossNoticeFrameSize : 0;
+                if (offset > 0 && (size >= GatherBelowBytes || offset + notice + size > gathered.Length))
+                {
+                    await _stream.WriteAsync(gathered.AsMemory(0, offset), false, cancellationToken);
+                    offset = 0;
+                }
+
+                if (lost > 0)
+                {
+                    BroadcastTag.LossNoticeFrame(lost).CopyTo(gathered.AsSpan(offset));
+                    offset += notice;
+                }
+
+                if (size >= GatherBelowBytes)
+                {
+                    if (offset > 0)
+                    {
+                        await _stream.WriteAsync(gathered.AsMemory(0, offset), false, cancellationToken);
+                        offset = 0;
+                    }
+
+                    await _stream.WriteAsync(frame.Memory, false, cancellationToken);
+                    continue;
+                }
+
+                frame.Memory.Span.CopyTo(gathered.AsSpan(offset));
+                offset += size;
             }
 
-            _output.Add(frame.Memory);
+            if (offset > 0)
+            {
+                await _stream.WriteAsync(gathered.AsMemory(0, offset), false, cancellationToken);
+            }
         }
-
-        return _stream.WriteAsync(_output.ToSequence(), false, cancellationToken);
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(gathered);
+        }
     }
 
     /// <summary>A receiver that stops reading leaves at once, even while nothing is being sent to it.</summary>

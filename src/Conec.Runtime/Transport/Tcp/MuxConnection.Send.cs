@@ -53,6 +53,7 @@ internal sealed partial class MuxConnection
                 chunk.CopyTo(AppendLocked(MuxFrameType.Data, DataFlags(fin, offset + chunk.Length == granted), stream, 0, chunk.Length));
             }
 
+            WakeWriterAfterQueueingLocked(granted);
             return granted;
         }
     }
@@ -66,17 +67,26 @@ internal sealed partial class MuxConnection
         lock (_sendLock)
         {
             var granted = ReserveCreditLocked(stream, data.Length, completeWrites, out fin);
+
+            // A batch of many segments can be large: the buffer grows once to hold it, not by doubling (each
+            // doubling copies everything pending).
+            if (granted > 0)
+            {
+                EnsurePendingCapacity(_pendingLength + granted + (granted / MuxFrame.MaxDataChunk + 1) * MuxFrame.HeaderSize);
+            }
+
             for (var offset = 0; offset < granted; offset += MuxFrame.MaxDataChunk)
             {
                 var chunk = data.Slice(offset, Math.Min(MuxFrame.MaxDataChunk, granted - offset));
                 chunk.CopyTo(AppendLocked(MuxFrameType.Data, DataFlags(fin, offset + chunk.Length == granted), stream, 0, (int)chunk.Length));
             }
 
+            WakeWriterAfterQueueingLocked(granted);
             return granted;
         }
     }
 
-    /// <summary>Takes credit for up to <paramref name="wanted"/> bytes and wakes the writer; 0 when there is none.</summary>
+    /// <summary>Takes credit for up to <paramref name="wanted"/> bytes; 0 when there is none.</summary>
     private int ReserveCreditLocked(MuxStream stream, long wanted, bool completeWrites, out bool fin)
     {
         fin = false;
@@ -90,8 +100,19 @@ internal sealed partial class MuxConnection
         _sendOffset += granted;
         stream.SendOffset += granted;
         fin = completeWrites && granted == wanted;
-        WakeWriterLocked(); // the writer takes the frames only after this lock is released
         return granted;
+    }
+
+    /// <summary>
+    /// Wakes the writer once the frames are in place, not before: woken early, it would only spin on the send lock
+    /// while the bytes are copied.
+    /// </summary>
+    private void WakeWriterAfterQueueingLocked(int granted)
+    {
+        if (granted > 0)
+        {
+            WakeWriterLocked();
+        }
     }
 
     private static byte DataFlags(bool fin, bool lastChunk) => fin && lastChunk ? MuxFrame.Flag : (byte)0;
