@@ -13,6 +13,10 @@ internal sealed partial class MuxConnection
     // frames wait, so an idle connection holds no send buffer (a coordinator keeps thousands of idle ones).
     private const int MinimumSendBuffer = 16 * 1024;
 
+    // The most one call queues under the send lock: a large write (a relay forwarding a full window, say) is queued
+    // in steps, so the writer loop encrypts the first step while the next is copied instead of waiting for all.
+    private const int MaxQueuedPerLock = 64 * 1024;
+
     // The most data one TLS record carries; SslStream writes one record per this much.
     private const int MaxRecordData = 16 * 1024;
 
@@ -86,12 +90,15 @@ internal sealed partial class MuxConnection
         }
     }
 
-    /// <summary>Takes credit for up to <paramref name="wanted"/> bytes; 0 when there is none.</summary>
+    /// <summary>
+    /// Takes credit for up to <paramref name="wanted"/> bytes, at most <see cref="MaxQueuedPerLock"/>; 0 when there
+    /// is none. The caller queues the rest in further calls.
+    /// </summary>
     private int ReserveCreditLocked(MuxStream stream, long wanted, bool completeWrites, out bool fin)
     {
         fin = false;
         var available = Math.Min(_sendLimit - _sendOffset, stream.SendLimit - stream.SendOffset);
-        var granted = (int)Math.Min(wanted, available);
+        var granted = (int)Math.Min(Math.Min(wanted, available), MaxQueuedPerLock);
         if (granted <= 0 || _sendClosed)
         {
             return 0;
