@@ -43,8 +43,9 @@ internal sealed partial class MuxConnection
     internal void SendFin(MuxStream stream) => Append(MuxFrameType.Data, MuxFrame.Flag, stream, 0, ReadOnlySpan<byte>.Empty);
 
     /// <summary>
-    /// Queues as much of <paramref name="data"/> as send credit allows, in data frames, and returns how much.
-    /// Credit and the queue share one lock, so a write costs one lock here however it is split into frames.
+    /// Queues as much of <paramref name="data"/> as send credit allows, up to <see cref="MaxQueuedPerLock"/>, in
+    /// data frames, and returns how much. Credit and the queue share one lock, so each step costs one lock however
+    /// it is split into frames.
     /// </summary>
     internal int QueueData(MuxStream stream, ReadOnlySpan<byte> data, bool completeWrites, out bool fin)
     {
@@ -71,14 +72,6 @@ internal sealed partial class MuxConnection
         lock (_sendLock)
         {
             var granted = ReserveCreditLocked(stream, data.Length, completeWrites, out fin);
-
-            // A batch of many segments can be large: the buffer grows once to hold it, not by doubling (each
-            // doubling copies everything pending).
-            if (granted > 0)
-            {
-                EnsurePendingCapacity(_pendingLength + granted + (granted / MuxFrame.MaxDataChunk + 1) * MuxFrame.HeaderSize);
-            }
-
             for (var offset = 0; offset < granted; offset += MuxFrame.MaxDataChunk)
             {
                 var chunk = data.Slice(offset, Math.Min(MuxFrame.MaxDataChunk, granted - offset));
@@ -107,6 +100,10 @@ internal sealed partial class MuxConnection
         _sendOffset += granted;
         stream.SendOffset += granted;
         fin = completeWrites && granted == wanted;
+
+        // Room for the whole step at once: the buffer then grows at most once, not once per doubling (each
+        // doubling copies everything pending).
+        EnsurePendingCapacity(_pendingLength + granted + (granted / MuxFrame.MaxDataChunk + 1) * MuxFrame.HeaderSize);
         return granted;
     }
 
