@@ -13,6 +13,10 @@ internal static class StreamRelay
     /// <summary>Relays until both directions are done, then releases both streams. Never throws.</summary>
     public static async Task RunAsync(TransportStream first, TransportStream second, CancellationToken cancellationToken)
     {
+        // Where both legs are on the TCP multiplexer, bytes that meet an idle pump and a leg with credit skip the
+        // pump: the reader loop copies them once, straight into the other connection's send buffer.
+        first.TryForwardReceivedTo(second, CountRelayed);
+        second.TryForwardReceivedTo(first, CountRelayed);
         try
         {
             await Task.WhenAll(
@@ -79,7 +83,7 @@ internal static class StreamRelay
     /// </summary>
     private static ValueTask ForwardAsync(ReadOnlySequence<byte> buffer, TransportStream to, CancellationToken cancellationToken)
     {
-        Diagnostics.ConecTelemetry.RelayedBytes.Add(buffer.Length);
+        CountRelayed(buffer.Length);
         return to.WriteAsync(buffer, false, cancellationToken);
     }
 
@@ -98,6 +102,8 @@ internal static class StreamRelay
             senderSide.AbortRead(StopCode(e));
         }
     }
+
+    private static void CountRelayed(long bytes) => Diagnostics.ConecTelemetry.RelayedBytes.Add(bytes);
 
     private static long StopCode(Exception e) =>
         e is ConecException { Error: ConecError.StreamStopped, ApplicationErrorCode: { } code } ? code : ProtocolCodes.StreamPeerLost;

@@ -152,12 +152,13 @@ internal sealed partial class MuxConnection
 
         var stream = FindStream(frame);
         var fin = (frame.Flags & MuxFrame.Flag) != 0;
-        if (stream is null || !stream.OnData(body, fin))
+        var received = stream?.OnData(body, fin) ?? ReceivedData.Discarded;
+        if (received == ReceivedData.Discarded)
         {
             // Bytes for a stream that is gone or no longer read still used connection credit: give it back.
             OnBytesConsumed(frame.Length);
         }
-        else if (!fin && !stream.FlushPending)
+        else if (received == ReceivedData.Buffered && !fin && !stream!.FlushPending)
         {
             stream.FlushPending = true;
             (_unflushed ??= []).Add(stream);

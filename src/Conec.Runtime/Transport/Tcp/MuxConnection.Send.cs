@@ -72,15 +72,34 @@ internal sealed partial class MuxConnection
         lock (_sendLock)
         {
             var granted = ReserveCreditLocked(stream, data.Length, completeWrites, out fin);
-            for (var offset = 0; offset < granted; offset += MuxFrame.MaxDataChunk)
-            {
-                var chunk = data.Slice(offset, Math.Min(MuxFrame.MaxDataChunk, granted - offset));
-                chunk.CopyTo(AppendLocked(MuxFrameType.Data, DataFlags(fin, offset + chunk.Length == granted), stream, 0, (int)chunk.Length));
-            }
-
-            WakeWriterAfterQueueingLocked(granted);
+            AppendSegmentsLocked(stream, data, granted, fin);
             return granted;
         }
+    }
+
+    /// <summary>
+    /// Queues as much of <paramref name="data"/> as credit allows now, in one step, and returns how much; it never
+    /// waits. The caller keeps the rest.
+    /// </summary>
+    internal int QueueAvailable(MuxStream stream, in ReadOnlySequence<byte> data)
+    {
+        lock (_sendLock)
+        {
+            var granted = ReserveCreditLocked(stream, data.Length, completeWrites: false, out _);
+            AppendSegmentsLocked(stream, data, granted, fin: false);
+            return granted;
+        }
+    }
+
+    private void AppendSegmentsLocked(MuxStream stream, in ReadOnlySequence<byte> data, int granted, bool fin)
+    {
+        for (var offset = 0; offset < granted; offset += MuxFrame.MaxDataChunk)
+        {
+            var chunk = data.Slice(offset, Math.Min(MuxFrame.MaxDataChunk, granted - offset));
+            chunk.CopyTo(AppendLocked(MuxFrameType.Data, DataFlags(fin, offset + chunk.Length == granted), stream, 0, (int)chunk.Length));
+        }
+
+        WakeWriterAfterQueueingLocked(granted);
     }
 
     /// <summary>

@@ -36,6 +36,14 @@ internal sealed partial class MuxStream : TransportStream
     private bool _released;
     private bool _writerCompleted;
 
+    // Set once by a relay (under the gate): the stream whose send side takes received bytes while the pipe is empty.
+    private MuxStream? _forwardTarget;
+    private Action<long>? _onForwarded;
+
+    // Bytes written to the pipe and not yet consumed by its reader. Examined-ahead credit makes _unconsumed unfit
+    // for this: forwarding may only start when the pump has really taken everything.
+    private long _pipeHeld;
+
     public MuxStream(MuxConnection connection, bool locallyInitiated, uint id, int sendWindow, int receiveWindow)
     {
         _connection = connection;
@@ -142,6 +150,48 @@ internal sealed partial class MuxStream : TransportStream
 
                     return;
                 }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _writerActive, 0);
+        }
+    }
+
+    public override bool TryForwardReceivedTo(TransportStream target, Action<long> onForwarded)
+    {
+        if (target is not MuxStream stream)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            _onForwarded = onForwarded;
+            _forwardTarget = stream;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Queues as much of a forwarded body as credit allows and returns how much: none when the send side is done or
+    /// a write is in progress (the relay's pump is behind, and the body must follow what it holds).
+    /// </summary>
+    internal int QueueForwarded(in ReadOnlySequence<byte> body)
+    {
+        if (Interlocked.CompareExchange(ref _writerActive, 1, 0) != 0)
+        {
+            return 0;
+        }
+
+        try
+        {
+            lock (_gate)
+            {
+                return _sendDone || _sendError is not null || _connection.CloseError is not null
+                    ? 0
+                    : _connection.QueueAvailable(this, body);
             }
         }
         finally

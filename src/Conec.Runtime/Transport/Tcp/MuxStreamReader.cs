@@ -66,6 +66,7 @@ internal sealed class MuxStreamReader(PipeReader inner, MuxStream owner) : PipeR
         var examinedCount = _lastBuffer.Slice(_lastBuffer.Start, examined).Length;
         _lastBuffer = default;
         inner.AdvanceTo(consumed, examined);
+        owner.OnReaderConsumed(consumedCount);
 
         // Credit is owed for everything up to the furthest point examined, counted once.
         var creditedBefore = _examinedAhead;
