@@ -113,6 +113,10 @@ internal sealed partial class MuxStream
         return outcome;
     }
 
+    /// <summary>
+    /// Puts bytes in the pipe. Unless the stream ends with them, they wait for <see cref="FlushReceived"/>, which the
+    /// reader loop calls once per read.
+    /// </summary>
     private void BufferLocked(in ReadOnlySequence<byte> body)
     {
         _unconsumed += body.Length;
