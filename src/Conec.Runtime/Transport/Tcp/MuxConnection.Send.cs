@@ -8,11 +8,6 @@ namespace Conec.Transport.Tcp;
 /// <summary>The send half: frames are appended to a buffer under one lock and a single writer loop sends them.</summary>
 internal sealed partial class MuxConnection
 {
-    // Small frames written between two passes of the writer loop leave in one TLS write: that is the coalescing.
-    // The buffer is bounded by flow control (data needs credit) plus small control frames. It is rented only while
-    // frames wait, so an idle connection holds no send buffer (a coordinator keeps thousands of idle ones).
-    private const int MinimumSendBuffer = 16 * 1024;
-
     // The most one call queues under the send lock: a large write (a relay forwarding a full window, say) is queued
     // in steps, so the writer loop encrypts the first step while the next is copied instead of waiting for all.
     private const int MaxQueuedPerLock = 64 * 1024;
@@ -23,8 +18,6 @@ internal sealed partial class MuxConnection
     // Guarded by _sendLock: the pending frames, whether the writer loop has them, and send credit.
     private readonly Lock _sendLock = new();
     private readonly SemaphoreSlim _sendReady = new(0, 1);
-    private byte[]? _pending;
-    private int _pendingLength;
     private bool _writerBusy;
 
     // Where the last pending frame starts, when it is a DATA frame without FIN that may still grow (else -1), and its
@@ -263,22 +256,6 @@ internal sealed partial class MuxConnection
         return body;
     }
 
-    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_pending))]
-    private void EnsurePendingCapacity(int needed)
-    {
-        if (_pending is null)
-        {
-            _pending = ArrayPool<byte>.Shared.Rent(Math.Max(needed, MinimumSendBuffer));
-        }
-        else if (needed > _pending.Length)
-        {
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _pending.Length * 2));
-            _pending.AsSpan(0, _pendingLength).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_pending);
-            _pending = larger;
-        }
-    }
-
     private void CloseSendBuffer()
     {
         lock (_sendLock)
@@ -308,6 +285,8 @@ internal sealed partial class MuxConnection
                 while (true)
                 {
                     byte[]? batch;
+                    byte[]? unused = null;
+                    var idle = false;
                     int length;
                     lock (_sendLock)
                     {
@@ -316,11 +295,22 @@ internal sealed partial class MuxConnection
                         _pending = null;
                         _pendingLength = 0;
                         _openDataFrame = -1;
-                        if (batch is null && !_sendClosed)
+                        if (batch is null)
                         {
-                            _writerBusy = false;
-                            break;
+                            (unused, _spare) = (_spare, null);
+                            idle = !_sendClosed;
+                            _writerBusy = !idle;
                         }
+                    }
+
+                    if (unused is not null)
+                    {
+                        ArrayPool<byte>.Shared.Return(unused);
+                    }
+
+                    if (idle)
+                    {
+                        break;
                     }
 
                     if (batch is null)
@@ -347,7 +337,7 @@ internal sealed partial class MuxConnection
                     }
                     finally
                     {
-                        ArrayPool<byte>.Shared.Return(batch);
+                        KeepAsSpare(batch);
                     }
                 }
             }
@@ -356,39 +346,6 @@ internal sealed partial class MuxConnection
         {
             Shutdown(new ConecException(ConecError.ConnectionLost, $"Sending to {_remoteEndPoint} failed: {e.Message}", e),
                 sendClose: false, 0, string.Empty, transportError: false);
-        }
-    }
-
-    private async Task TimerLoopAsync(CancellationToken cancellationToken)
-    {
-        var idleMs = (long)_settings.IdleTimeout.TotalMilliseconds;
-        var keepAliveMs = _settings.KeepAliveInterval is { } keepAlive ? (long)keepAlive.TotalMilliseconds : long.MaxValue;
-
-        // Ticking at an eighth of the shorter period keeps a keep-alive well inside the idle timeout.
-        var tick = TimeSpan.FromMilliseconds(Math.Max(10, Math.Min(idleMs, keepAliveMs) / 8));
-        using var timer = new PeriodicTimer(tick);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                var now = Environment.TickCount64;
-                if (now - Volatile.Read(ref _lastReceived) > idleMs)
-                {
-                    Shutdown(new ConecException(ConecError.ConnectionIdle,
-                        $"Nothing arrived from {_remoteEndPoint} for {_settings.IdleTimeout.TotalSeconds:0.###} s (idle timeout)."),
-                        sendClose: true, 0, "idle timeout", transportError: false);
-                    return;
-                }
-
-                if (now - Volatile.Read(ref _lastSent) >= keepAliveMs)
-                {
-                    SendPing(0, KeepAlivePayload);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // The connection is being disposed; the timers have nothing left to guard.
         }
     }
 }

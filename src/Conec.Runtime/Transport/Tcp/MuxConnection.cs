@@ -260,6 +260,39 @@ internal sealed partial class MuxConnection : TransportConnection
         await _timerLoop;
     }
 
+    private async Task TimerLoopAsync(CancellationToken cancellationToken)
+    {
+        var idleMs = (long)_settings.IdleTimeout.TotalMilliseconds;
+        var keepAliveMs = _settings.KeepAliveInterval is { } keepAlive ? (long)keepAlive.TotalMilliseconds : long.MaxValue;
+
+        // Ticking at an eighth of the shorter period keeps a keep-alive well inside the idle timeout.
+        var tick = TimeSpan.FromMilliseconds(Math.Max(10, Math.Min(idleMs, keepAliveMs) / 8));
+        using var timer = new PeriodicTimer(tick);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                var now = Environment.TickCount64;
+                if (now - Volatile.Read(ref _lastReceived) > idleMs)
+                {
+                    Shutdown(new ConecException(ConecError.ConnectionIdle,
+                        $"Nothing arrived from {_remoteEndPoint} for {_settings.IdleTimeout.TotalSeconds:0.###} s (idle timeout)."),
+                        sendClose: true, 0, "idle timeout", transportError: false);
+                    return;
+                }
+
+                if (now - Volatile.Read(ref _lastSent) >= keepAliveMs)
+                {
+                    SendPing(0, KeepAlivePayload);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The connection is being disposed; the timers have nothing left to guard.
+        }
+    }
+
     private static partial class Log
     {
         [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "TCP connection with {RemoteEndPoint} closed ({Error}): {Reason}")]
