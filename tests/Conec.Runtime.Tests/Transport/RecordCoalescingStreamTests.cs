@@ -29,7 +29,7 @@ public sealed class RecordCoalescingStreamTests
         await using var records = new RecordCoalescingStream(socket);
         var ct = Timeouts.Token();
 
-        await records.BeginBatchAsync(ct);
+        await records.BeginBatchAsync(32_800, ct);
         await records.WriteAsync(Bytes(1, 16_406), ct);
         await records.WriteAsync(Bytes(2, 16_406), ct);
         await records.WriteAsync(Bytes(3, 100), ct);
@@ -52,7 +52,7 @@ public sealed class RecordCoalescingStreamTests
         var ct = Timeouts.Token();
         var record = RecordCoalescingStream.Capacity / 4;
 
-        await records.BeginBatchAsync(ct);
+        await records.BeginBatchAsync(5 * record, ct);
         for (var i = 0; i < 5; i++)
         {
             await records.WriteAsync(Bytes((byte)i, record), ct);
@@ -72,7 +72,7 @@ public sealed class RecordCoalescingStreamTests
         var ct = Timeouts.Token();
         var large = RecordCoalescingStream.Capacity + 1;
 
-        await records.BeginBatchAsync(ct);
+        await records.BeginBatchAsync(300 + large + 7, ct);
         await records.WriteAsync(Bytes(1, 300), ct);
         await records.WriteAsync(Bytes(2, large), ct);
         await records.WriteAsync(Bytes(3, 7), ct);
@@ -89,7 +89,7 @@ public sealed class RecordCoalescingStreamTests
         await using var records = new RecordCoalescingStream(socket);
         var ct = Timeouts.Token();
 
-        await records.BeginBatchAsync(ct);
+        await records.BeginBatchAsync(128, ct);
         await records.WriteAsync(Bytes(1, 64), ct);
         await records.FlushAsync(ct);
         Assert.Equal([64], socket.Writes);
@@ -147,10 +147,51 @@ public sealed class RecordCoalescingStreamTests
         socket.Write(Bytes(3, 200));
         socket.Position = 0;
         await using var records = new RecordCoalescingStream(socket);
-        var buffer = new byte[RecordCoalescingStream.ReadChunk];
+        var buffer = new byte[RecordCoalescingStream.MinReadChunk];
 
         Assert.Equal(200, await records.ReadAsync(buffer, Timeouts.Token()));
         Assert.Equal(buffer.Length, socket.LastReadSize);
+    }
+
+    [Fact]
+    public async Task A_batch_leaves_whole_though_TLS_makes_its_records_larger_than_its_data()
+    {
+        var socket = new RecordingStream();
+        await using var records = new RecordCoalescingStream(socket);
+        var ct = Timeouts.Token();
+
+        // The buffer is sized from the batch's 20,000 bytes of data, with room for what each record adds to it.
+        await records.BeginBatchAsync(20_000, ct);
+        await records.WriteAsync(Bytes(1, 16_406), ct);
+        await records.WriteAsync(Bytes(2, 3_638), ct);
+        Assert.Empty(socket.Writes);
+        await records.EndBatchAsync(ct);
+        Assert.Equal([20_044], socket.Writes);
+    }
+
+    [Fact]
+    public async Task The_read_chunk_grows_while_reads_fill_it_and_shrinks_when_they_do_not()
+    {
+        const int min = RecordCoalescingStream.MinReadChunk;
+        var socket = new RecordingStream();
+        socket.Write(Bytes(1, min + (2 * min) + 10));
+        socket.Position = 0;
+        await using var records = new RecordCoalescingStream(socket);
+        var ct = Timeouts.Token();
+        var buffer = new byte[1000];
+
+        long received = 0;
+        int read;
+        while ((read = await records.ReadAsync(buffer, ct)) > 0)
+        {
+            received += read;
+        }
+
+        Assert.Equal(socket.Length, received);
+
+        // Full reads of 64 KiB and 128 KiB double the chunk; the 10 bytes left halve it again; then the end.
+        Assert.Equal([min, 2 * min, 4 * min, 2 * min], socket.ReadSizes);
+        Assert.Equal(RecordCoalescingStream.MaxReadChunk, 4 * min);
     }
 
     private static byte[] Bytes(byte value, int count) => Enumerable.Repeat(value, count).ToArray();
@@ -164,10 +205,13 @@ public sealed class RecordCoalescingStreamTests
 
         public int LastReadSize { get; private set; }
 
+        public List<int> ReadSizes { get; } = [];
+
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             Reads++;
             LastReadSize = buffer.Length;
+            ReadSizes.Add(buffer.Length);
             return base.ReadAsync(buffer, cancellationToken);
         }
 

@@ -330,7 +330,7 @@ internal sealed partial class MuxConnection
                         }
                         else
                         {
-                            await _records.BeginBatchAsync(_lifetime.Token);
+                            await _records.BeginBatchAsync(length, _lifetime.Token);
                             await _ssl.WriteAsync(batch.AsMemory(0, length), _lifetime.Token);
                             await _records.EndBatchAsync(_lifetime.Token);
                         }

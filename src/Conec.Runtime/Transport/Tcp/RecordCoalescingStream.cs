@@ -6,14 +6,16 @@ namespace Conec.Transport.Tcp;
 /// The socket stream under the multiplexer's <see cref="System.Net.Security.SslStream"/>. <c>SslStream</c> writes
 /// every TLS record (at most 16 KiB of data) to its inner stream on its own, which is one <c>send</c> system call,
 /// one TCP segment and one wake-up of the receiver per record. While the writer loop sends a batch, this stream
-/// gathers the records and hands them to the socket together when the batch ends (or when
-/// <see cref="Capacity"/> is reached). Outside a batch it writes straight through, so TLS writes the multiplexer
-/// did not start (during the handshake, or on close) are never held back.
+/// gathers the records and hands them to the socket together when the batch ends (or when its buffer, sized for the
+/// batch up to <see cref="Capacity"/>, is full). Outside a batch it writes straight through, so TLS writes the
+/// multiplexer did not start (during the handshake, or on close) are never held back.
 /// <para>
 /// Reads are the mirror image: <c>SslStream</c> asks its inner stream for little more than the record it is
-/// decrypting, which made about two <c>recv</c> calls per record. A small read is served from one socket read of up
-/// to <see cref="ReadChunk"/> bytes, held in a buffer rented for as long as it holds bytes; a zero-byte read with
-/// nothing held waits on the socket itself, so an idle connection holds no buffer either way.
+/// decrypting, which made about two <c>recv</c> calls per record. A small read is served from one socket read of a
+/// chunk of <see cref="MinReadChunk"/> to <see cref="MaxReadChunk"/> bytes, held in a buffer rented for as long as it
+/// holds bytes; a zero-byte read with nothing held waits on the socket itself, so an idle connection holds no buffer
+/// either way. The chunk grows while reads fill it and shrinks when they leave most of it empty, so a connection
+/// rents a large one only while the socket has that much waiting.
 /// </para>
 /// </summary>
 /// <remarks>
@@ -22,11 +24,17 @@ namespace Conec.Transport.Tcp;
 /// </remarks>
 internal sealed class RecordCoalescingStream(Stream inner) : Stream
 {
-    /// <summary>What is gathered before it is sent anyway: seven full TLS records (16,406 bytes each on the wire).</summary>
-    public const int Capacity = 128 * 1024;
+    /// <summary>
+    /// The most gathered before it is sent anyway: fifteen full TLS records (16,406 bytes each on the wire). Measured
+    /// against 128 KiB at a 10-receiver 16 KiB fan-out: 5% more messages delivered (fewer system calls per record).
+    /// </summary>
+    public const int Capacity = 256 * 1024;
 
-    /// <summary>The most one socket read takes for small reads: just under four full TLS records.</summary>
-    public const int ReadChunk = 64 * 1024;
+    /// <summary>The least one socket read takes for small reads: just under four full TLS records.</summary>
+    public const int MinReadChunk = 64 * 1024;
+
+    /// <summary>The most one socket read takes for small reads, once reads keep filling smaller chunks.</summary>
+    public const int MaxReadChunk = 256 * 1024;
 
     // Every write to the socket, gathered or straight through, happens under this lock, so nothing overtakes what
     // is gathered. Uncontended, as it nearly always is (SslStream writes one record at a time), it costs no wait.
@@ -34,6 +42,7 @@ internal sealed class RecordCoalescingStream(Stream inner) : Stream
     private byte[]? _buffer;
     private int _length;
     private bool _batching;
+    private int _readChunk = MinReadChunk;
 
     // Read state: SslStream never reads concurrently with itself, so no lock.
     private byte[]? _readBuffer;
@@ -54,12 +63,17 @@ internal sealed class RecordCoalescingStream(Stream inner) : Stream
         set => throw new NotSupportedException();
     }
 
-    /// <summary>Starts gathering writes. The buffer is rented only now: an idle connection holds none.</summary>
-    public async ValueTask BeginBatchAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts gathering the TLS records of a batch of <paramref name="plaintextBytes"/>. The buffer is rented only
+    /// now, sized for the batch up to <see cref="Capacity"/>: an idle connection holds none, a quiet one little.
+    /// </summary>
+    public async ValueTask BeginBatchAsync(int plaintextBytes, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken);
         _batching = true;
-        _buffer ??= ArrayPool<byte>.Shared.Rent(Capacity);
+
+        // Each TLS 1.3 record adds 22 bytes to at most 16 KiB of data: a 512th more, and a little, leaves room.
+        _buffer ??= ArrayPool<byte>.Shared.Rent((int)Math.Min(Capacity, plaintextBytes + (plaintextBytes / 512) + 512L));
         _writeLock.Release();
     }
 
@@ -86,12 +100,12 @@ internal sealed class RecordCoalescingStream(Stream inner) : Stream
         {
             if (_batching && _buffer is { } gathered)
             {
-                if (_length + buffer.Length > Capacity)
+                if (_length + buffer.Length > gathered.Length)
                 {
                     await SendGatheredAsync(cancellationToken);
                 }
 
-                if (buffer.Length <= Capacity)
+                if (buffer.Length <= gathered.Length)
                 {
                     buffer.Span.CopyTo(gathered.AsSpan(_length));
                     _length += buffer.Length;
@@ -136,17 +150,18 @@ internal sealed class RecordCoalescingStream(Stream inner) : Stream
             return TakeHeld(buffer.Span);
         }
 
-        if (buffer.Length == 0 || buffer.Length >= ReadChunk)
+        var size = _readChunk;
+        if (buffer.Length == 0 || buffer.Length >= size)
         {
             // Waiting for data without a buffer, or a read big enough to take a whole chunk itself.
             return await inner.ReadAsync(buffer, cancellationToken);
         }
 
-        var chunk = ArrayPool<byte>.Shared.Rent(ReadChunk);
+        var chunk = ArrayPool<byte>.Shared.Rent(size);
         int read;
         try
         {
-            read = await inner.ReadAsync(chunk.AsMemory(0, ReadChunk), cancellationToken);
+            read = await inner.ReadAsync(chunk.AsMemory(0, size), cancellationToken);
         }
         catch
         {
@@ -160,6 +175,8 @@ internal sealed class RecordCoalescingStream(Stream inner) : Stream
             return 0;
         }
 
+        // A full chunk means the socket had more waiting than it took; a quarter or less, that a smaller one will do.
+        _readChunk = read == size ? Math.Min(size * 2, MaxReadChunk) : read <= size / 4 ? Math.Max(size / 2, MinReadChunk) : size;
         (_readBuffer, _readOffset, _readLength) = (chunk, 0, read);
         return TakeHeld(buffer.Span);
     }
