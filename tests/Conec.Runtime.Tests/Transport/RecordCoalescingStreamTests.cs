@@ -174,7 +174,7 @@ public sealed class RecordCoalescingStreamTests
     {
         const int min = RecordCoalescingStream.MinReadChunk;
         var socket = new RecordingStream();
-        socket.Write(Bytes(1, min + (2 * min) + 10));
+        socket.Write(Bytes(1, min + (2 * min) + (4 * min) + 10));
         socket.Position = 0;
         await using var records = new RecordCoalescingStream(socket);
         var ct = Timeouts.Token();
@@ -189,9 +189,9 @@ public sealed class RecordCoalescingStreamTests
 
         Assert.Equal(socket.Length, received);
 
-        // Full reads of 64 KiB and 128 KiB double the chunk; the 10 bytes left halve it again; then the end.
-        Assert.Equal([min, 2 * min, 4 * min, 2 * min], socket.ReadSizes);
-        Assert.Equal(RecordCoalescingStream.MaxReadChunk, 4 * min);
+        // Full reads of 64, 128 and 256 KiB double the chunk; the 10 bytes left halve it again; then the end.
+        Assert.Equal([min, 2 * min, 4 * min, 8 * min, 4 * min], socket.ReadSizes);
+        Assert.Equal(RecordCoalescingStream.MaxReadChunk, 8 * min);
     }
 
     private static byte[] Bytes(byte value, int count) => Enumerable.Repeat(value, count).ToArray();

@@ -25,16 +25,17 @@ namespace Conec.Transport.Tcp;
 internal sealed class RecordCoalescingStream(Stream inner) : Stream
 {
     /// <summary>
-    /// The most gathered before it is sent anyway: fifteen full TLS records (16,406 bytes each on the wire). Measured
-    /// against 128 KiB at a 10-receiver 16 KiB fan-out: 5% more messages delivered (fewer system calls per record).
+    /// The most gathered before it is sent anyway: 31 full TLS records (16,406 bytes each on the wire). Measured at a
+    /// 10-receiver 16 KiB fan-out (with <see cref="MaxReadChunk"/> the same size), 512 KiB delivered 13% more than
+    /// 256 KiB, which delivered 5% more than 128 KiB; 1 MiB delivered less again.
     /// </summary>
-    public const int Capacity = 256 * 1024;
+    public const int Capacity = 512 * 1024;
 
     /// <summary>The least one socket read takes for small reads: just under four full TLS records.</summary>
     public const int MinReadChunk = 64 * 1024;
 
     /// <summary>The most one socket read takes for small reads, once reads keep filling smaller chunks.</summary>
-    public const int MaxReadChunk = 256 * 1024;
+    public const int MaxReadChunk = 512 * 1024;
 
     // Every write to the socket, gathered or straight through, happens under this lock, so nothing overtakes what
     // is gathered. Uncontended, as it nearly always is (SslStream writes one record at a time), it costs no wait.
