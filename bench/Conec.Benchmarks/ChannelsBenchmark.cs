@@ -11,7 +11,8 @@ internal static class ChannelsBenchmark
 {
     private const int BulkMessage = 64 * 1024;
     private static readonly int[] ReceiverCounts = [1, 10, 50];
-    private static readonly int[] Sizes = [64, 16 * 1024];
+    private const int LargeMessage = 16 * 1024;
+    private static readonly int[] Sizes = [64, LargeMessage];
 
     public static async Task<RatioTable> RunAsync(BenchmarkScale scale, bool quick, TextWriter progress)
     {
@@ -77,6 +78,12 @@ internal static class ChannelsBenchmark
 
         await using var signalR = await SignalRFanOut.StartAsync(certificates.ServerCertificate);
         await using var fan = await FanOutMembers.ConnectAsync(endPoint, certificates, ReceiverCounts.Max());
+
+        // One more member that joins under DropOldest and never reads must not slow the other ten.
+        var ten = fan.Receivers.Take(10).ToList();
+        var stalledCount = FanOutCount(scale, LargeMessage, 10) / 2;
+        await table.AddAsync("16 KiB to 10 + 1 never reading", () => ConecFanOutAsync(fan.Sender, ten, LargeMessage, stalledCount, fan.Receivers[10]),
+            "the same 10 alone", () => ConecFanOutAsync(fan.Sender, ten, LargeMessage, stalledCount), pairs, ">= 0.8x");
         foreach (var size in Sizes)
         {
             foreach (var n in ReceiverCounts.Where(n => n >= 10))
@@ -111,14 +118,25 @@ internal static class ChannelsBenchmark
         return (send, incoming.Current.Receive);
     }
 
-    /// <summary>Messages delivered per second: one sender (not itself a receiver), every receiver reading all.</summary>
-    private static async Task<double> ConecFanOutAsync(Client sender, List<Client> receivers, int size, int count)
+    /// <summary>
+    /// Messages delivered per second: one sender (not itself a receiver), every receiver reading all. A
+    /// <paramref name="stalled"/> client, when given, joins too, under <see cref="SlowReceiverPolicy.DropOldest"/>,
+    /// and never reads; its messages are not counted.
+    /// </summary>
+    private static async Task<double> ConecFanOutAsync(Client sender, List<Client> receivers, int size, int count, Client? stalled = null)
     {
         var channel = $"fan-{receivers.Count}-{size}-{Interlocked.Increment(ref _runs)}";
         var members = new List<StreamPair>();
         foreach (var receiver in receivers)
         {
             members.Add(await receiver.NewBroadcastAsync(channel));
+        }
+
+        await using var neverReading = stalled is null ? null
+            : new StalledMember(await stalled.NewBroadcastAsync(channel, new BroadcastOptions { Policy = SlowReceiverPolicy.DropOldest, Capacity = 8 }));
+        if (neverReading is not null)
+        {
+            await neverReading.Pair.Send.FinishAsync();
         }
 
         var (send, ownEcho) = await sender.NewBroadcastAsync(channel);
@@ -151,5 +169,17 @@ internal static class ChannelsBenchmark
         return counts.Any(c => c != count)
             ? throw new InvalidOperationException($"A receiver got {counts.Min()} of {count} messages.")
             : (double)count * receivers.Count / elapsed;
+    }
+
+    /// <summary>A member that never reads, disposed when its run ends.</summary>
+    private sealed class StalledMember(StreamPair pair) : IAsyncDisposable
+    {
+        public StreamPair Pair { get; } = pair;
+
+        public async ValueTask DisposeAsync()
+        {
+            await Pair.Send.DisposeAsync();
+            await Pair.Receive.DisposeAsync();
+        }
     }
 }
