@@ -16,6 +16,9 @@ namespace Conec;
 /// </summary>
 public sealed partial class Coord : IAsyncDisposable
 {
+    // The transport's inbound stream limit counts the control stream, which MaxStreamsPerClient does not.
+    private const int ControlStreams = 1;
+
     private readonly TransportListener _listener;
     private readonly CoordConfig _config;
     private readonly ILogger _logger;
@@ -78,7 +81,7 @@ public sealed partial class Coord : IAsyncDisposable
         {
             IdleTimeout = config.IdleTimeout,
             HandshakeTimeout = config.HelloTimeout,
-            MaxInboundStreams = config.MaxStreamsPerClient,
+            MaxInboundStreams = config.MaxStreamsPerClient + ControlStreams,
             StreamReceiveWindow = config.StreamBuffer,
             ConnectionReceiveWindow = config.ClientBuffer,
 

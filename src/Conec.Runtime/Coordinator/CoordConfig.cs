@@ -58,8 +58,9 @@ public sealed class CoordConfig
     public int MaxMessageSize { get; set; } = FrameLimits.DefaultMaxMessageSize;
 
     /// <summary>
-    /// Streams one client may have open towards the coordinator at once; further opens wait for one to end.
-    /// 1,024 bounds what one client can make the coordinator hold while leaving ample room for real use.
+    /// Streams one client may have open towards the coordinator at once (its control stream is not counted);
+    /// further opens wait for one to end. Broadcast memberships, brokering requests and counts each take one while
+    /// they last. 1,024 bounds what one client can make the coordinator hold while leaving ample room for real use.
     /// </summary>
     public int MaxStreamsPerClient { get; set; } = 1024;
 
@@ -98,7 +99,7 @@ public sealed class CoordConfig
         Require(IdleTimeout > TimeSpan.Zero, nameof(IdleTimeout), "must be positive");
         Require(HelloTimeout > TimeSpan.Zero, nameof(HelloTimeout), "must be positive");
         Require(MaxMessageSize is >= 0 and <= int.MaxValue - FrameLimits.HeaderSize, nameof(MaxMessageSize), "is out of range");
-        Require(MaxStreamsPerClient is >= 1 and <= 1 << 24, nameof(MaxStreamsPerClient), "must be between 1 and 16,777,216");
+        Require(MaxStreamsPerClient is >= 1 and < 1 << 24, nameof(MaxStreamsPerClient), "must be between 1 and 16,777,215");
         Require(MaxBroadcastMembershipsPerClient >= 1, nameof(MaxBroadcastMembershipsPerClient), "must be at least 1");
         Require(StreamBuffer >= 1024, nameof(StreamBuffer), "must be at least 1024 bytes");
         Require(ClientBuffer >= StreamBuffer, nameof(ClientBuffer), "must be at least StreamBuffer");

@@ -180,13 +180,13 @@ public sealed class RelayTests
     [Theory, MemberData(nameof(Modes))]
     public async Task DisposingTheCoordinatorFailsEveryClientClearly(TransportMode mode)
     {
-        var cluster = await Cluster.StartAsync(mode, c => c.MaxStreamsPerClient = 2);
+        var cluster = await Cluster.StartAsync(mode, c => c.MaxStreamsPerClient = 1);
         await using var _ = cluster;
         var client1 = await cluster.ConnectAsync("client1");
         var client2 = await cluster.ConnectAsync("client2");
         var ct = Timeouts.Token();
 
-        // client1 holds its control stream and one open stream: a further open waits on the coordinator's stream limit.
+        // client1 holds the one stream its limit allows: a further open waits on the coordinator's stream limit.
         var (_, held) = await client1.NewProxiedStreamAsync("client2", ct);
         var incoming = await Messages.NextAsync(client2.IncomingStreams, ct);
         var pendingOpen = client1.NewProxiedStreamAsync(null, ct).AsTask();
@@ -207,5 +207,56 @@ public sealed class RelayTests
         await Assert.ThrowsAsync<ConecException>(async () => await held.ReadAsync(ct));
         await Assert.ThrowsAsync<ConecException>(async () => await Messages.NextAsync(client1.IncomingStreams, ct));
         await Assert.ThrowsAsync<ConecException>(async () => await client2.NewProxiedStreamAsync("client1", ct));
+    }
+
+    [Theory, MemberData(nameof(Modes))]
+    public async Task AClientOpensExactlyMaxStreamsPerClientAndTheNextOpensWhenOneEnds(TransportMode mode)
+    {
+        await using var cluster = await Cluster.StartAsync(mode, c => c.MaxStreamsPerClient = 3);
+        var client = await cluster.ConnectAsync("client1");
+        var ct = Timeouts.Token();
+        var serving = ServeEchoesAsync(cluster.Coord, ct);
+
+        // The control stream is not counted: three streams open, each answers, and the fourth waits for a slot.
+        var open = new List<StreamPair>();
+        for (var i = 0; i < 3; i++)
+        {
+            open.Add(await client.NewProxiedStreamAsync(null, ct));
+            await Messages.AssertEchoAsync(open[i], [(byte)i], ct);
+        }
+
+        var fourth = client.NewProxiedStreamAsync(null, ct).AsTask();
+        Assert.False(await Timeouts.CompletesWithin(fourth, TimeSpan.FromMilliseconds(200)), "The open past the limit should wait.");
+
+        await open[0].Send.FinishAsync(ct);
+        Assert.Null(await open[0].Receive.ReadAsync(ct)); // the echo finished too: the stream is over
+        var opened = await fourth.WaitAsync(ct);
+        await Messages.AssertEchoAsync(opened, [4], ct);
+        GC.KeepAlive(serving);
+    }
+
+    [Theory, MemberData(nameof(Modes))]
+    public async Task WithTheSmallestLimitABroadcastJoinAndACountStillComplete(TransportMode mode)
+    {
+        await using var cluster = await Cluster.StartAsync(mode, c => c.MaxStreamsPerClient = 1);
+        var client = await cluster.ConnectAsync("client1");
+        var ct = Timeouts.Token();
+
+        // The count's stream opens and is answered (there is no such channel yet), then the join takes the slot.
+        await Assert.ThrowsAsync<ConecException>(async () => await client.GetBroadcastCountAsync("room", ct));
+        var (send, receive) = await client.NewBroadcastAsync("room", cancellationToken: ct);
+        await send.SendAsync(new byte[] { 1 }, ct);
+        Assert.NotNull(await receive.ReadAsync(ct));
+    }
+
+    private static async Task ServeEchoesAsync(Coord coord, CancellationToken cancellationToken)
+    {
+        var echoes = new List<Task>();
+        await foreach (var stream in coord.IncomingStreams.WithCancellation(cancellationToken))
+        {
+            echoes.Add(Messages.EchoAsync(stream, cancellationToken));
+        }
+
+        await Task.WhenAll(echoes);
     }
 }
