@@ -25,8 +25,16 @@ public sealed partial class Client
                 var connected = await ClientConnector.ConnectAsync(_config, _certificate, _settings, _channels.ListenPort, _logger, _shutdown.Token);
                 _link = Start(new CoordinatorLink(connected.Connection, connected.Control));
                 ClientLog.Reconnected(_logger, Id, attempt);
-                var rejoined = await RejoinBroadcastsAsync();
-                Reconnected?.Invoke(this, new ReconnectedEventArgs(attempt, rejoined));
+                var (rejoined, failed) = await RejoinBroadcastsAsync();
+                Reconnected?.Invoke(this, new ReconnectedEventArgs(attempt, rejoined, failed));
+                return;
+            }
+            catch (ConecException e) when (ReconnectPolicy.IsPermanent(e.Error))
+            {
+                // Retrying cannot fix this refusal (trust, identity, version): end the client with it.
+                ClientLog.ReconnectFailed(_logger, Id, attempt, e.Message);
+                _incoming.Writer.TryComplete(e);
+                _completion.TrySetException(e);
                 return;
             }
             catch (ConecException e)
@@ -51,9 +59,10 @@ public sealed partial class Client
         }
     }
 
-    private async Task<IReadOnlyList<RejoinedBroadcast>> RejoinBroadcastsAsync()
+    private async Task<(IReadOnlyList<RejoinedBroadcast> Rejoined, IReadOnlyList<BroadcastRejoinFailure> Failed)> RejoinBroadcastsAsync()
     {
         var rejoined = new List<RejoinedBroadcast>();
+        var failed = new List<BroadcastRejoinFailure>();
         foreach (var (channel, options) in _memberships.TakeActive())
         {
             try
@@ -63,10 +72,11 @@ public sealed partial class Client
             catch (ConecException e)
             {
                 ClientLog.ReconnectFailed(_logger, Id, 0, $"re-joining broadcast '{channel}' failed: {e.Message}");
+                failed.Add(new BroadcastRejoinFailure(channel, e));
             }
         }
 
-        return rejoined;
+        return (rejoined, failed);
     }
 
     /// <summary>One coordinator connection and the loops serving it.</summary>

@@ -21,14 +21,10 @@ internal static class TransportTls
         ApplicationProtocols = [Alpn],
         RemoteCertificateValidationCallback = (_, certificate, _, _) =>
         {
-            if (certificate is not X509Certificate2 presented)
-            {
-                failure.Reason = "the client presented no certificate";
-                return false;
-            }
-
-            failure.Reason = tls.ValidateClientCertificate(presented);
-            return failure.Reason is null;
+            failure.Reason = certificate is X509Certificate2 presented
+                ? tls.ValidateClientCertificate(presented)
+                : "the client presented no certificate";
+            return failure.Reason is null || failure.RefuseAfterHandshake;
         },
     };
 

@@ -100,9 +100,10 @@ internal sealed partial class MuxConnection
 
     private void HandleFrame(MuxFrame frame, ReadOnlySequence<byte> body)
     {
-        if (!_settingsSeen && frame.Type != MuxFrameType.Settings)
+        // A server that refuses the client's certificate sends CLOSE instead of SETTINGS.
+        if (!_settingsSeen && frame.Type is not (MuxFrameType.Settings or MuxFrameType.Close))
         {
-            throw new MuxProtocolException($"the first frame was {frame.Type}, expected Settings");
+            throw new MuxProtocolException($"the first frame was {frame.Type}, expected Settings or Close");
         }
 
         switch (frame.Type)
@@ -337,7 +338,9 @@ internal sealed partial class MuxConnection
     {
         var code = ReadInt64(frame, body);
         var reason = Encoding.UTF8.GetString(body.Slice(8, Math.Min(body.Length - 8, MuxFrame.MaxReasonBytes)));
-        var error = (frame.Flags & MuxFrame.Flag) != 0
+        var error = (frame.Flags & MuxFrame.RefusedFlag) != 0
+            ? new ConecException(ConecError.HandshakeFailed, $"{_remoteEndPoint} refused the TLS connection: {reason}", code, null)
+            : (frame.Flags & MuxFrame.Flag) != 0
             ? new ConecException(ConecError.ProtocolViolation, $"{_remoteEndPoint} closed the connection over a protocol error: {reason}", code, null)
             : (frame.Flags & MuxFrame.IdleFlag) != 0
                 ? new ConecException(ConecError.ConnectionIdle, $"{_remoteEndPoint} closed the idle connection (its idle timeout expired).", code, null)

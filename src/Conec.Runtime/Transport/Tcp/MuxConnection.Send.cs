@@ -180,12 +180,7 @@ internal sealed partial class MuxConnection
 
     private void SendClose(long code, string reason, byte flags)
     {
-        var reasonBytes = Encoding.UTF8.GetBytes(reason);
-        var length = Math.Min(reasonBytes.Length, MuxFrame.MaxReasonBytes);
-        var body = new byte[8 + length];
-        BinaryPrimitives.WriteInt64BigEndian(body, code);
-        reasonBytes.AsSpan(0, length).CopyTo(body.AsSpan(8));
-        Append(MuxFrameType.Close, flags, null, 0, body);
+        Append(MuxFrameType.Close, flags, null, 0, MuxFrame.EncodeClose(code, reason, flags).AsSpan(MuxFrame.HeaderSize));
     }
 
     /// <summary>Appends one frame and wakes the writer loop; nothing is appended once the connection is closing.</summary>

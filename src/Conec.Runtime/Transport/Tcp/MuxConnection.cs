@@ -103,13 +103,23 @@ internal sealed partial class MuxConnection : TransportConnection
         }
         catch (Exception e)
         {
-            var reason = e is ConecException { Error: not ConecError.ConnectionLost } conec
-                ? conec
-                : new ConecException(ConecError.HandshakeFailed, isClient
-                    ? "The server ended the connection during the handshake; it probably refused this client's certificate."
-                    : "The client ended the connection during the handshake.", e);
-            connection.Shutdown(reason, sendClose: false, 0, string.Empty, transportError: false);
+            // A timeout stays an OperationCanceledException, which the caller reports with its own deadline.
+            var reason = e switch
+            {
+                ConecException { Error: not ConecError.ConnectionLost } conec => conec,
+                OperationCanceledException => null,
+                _ => new ConecException(ConecError.ConnectionLost, isClient
+                    ? "The server closed the connection during the handshake without giving a reason."
+                    : "The client ended the connection during the handshake.", e),
+            };
+            connection.Shutdown(reason ?? new ConecException(ConecError.Timeout, "The handshake did not finish in time.", e),
+                sendClose: false, 0, string.Empty, transportError: false);
             await connection.DisposeAsync();
+            if (reason is null)
+            {
+                throw;
+            }
+
             throw reason;
         }
     }

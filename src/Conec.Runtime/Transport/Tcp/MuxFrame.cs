@@ -20,6 +20,12 @@ internal readonly record struct MuxFrame(MuxFrameType Type, byte Flags, uint Str
     public const byte IdleFlag = 2;
 
     /// <summary>
+    /// REFUSED on <see cref="MuxFrameType.Close"/>: the server refused this client's certificate right after the TLS
+    /// handshake; the reason says why, and the client reports <see cref="ConecError.HandshakeFailed"/>.
+    /// </summary>
+    public const byte RefusedFlag = 4;
+
+    /// <summary>
     /// The largest data body a sender writes. 32 KiB keeps per-frame overhead under 0.05% while letting streams
     /// take turns on the connection at a fine grain.
     /// </summary>
@@ -30,6 +36,18 @@ internal readonly record struct MuxFrame(MuxFrameType Type, byte Flags, uint Str
 
     /// <summary>Close reasons longer than this are cut, so a close frame stays small.</summary>
     public const int MaxReasonBytes = 1024;
+
+    /// <summary>A whole CLOSE frame: header, then the code (i64 big-endian) and the reason in UTF-8, cut to <see cref="MaxReasonBytes"/>.</summary>
+    public static byte[] EncodeClose(long code, string reason, byte flags)
+    {
+        var reasonBytes = System.Text.Encoding.UTF8.GetBytes(reason);
+        var length = Math.Min(reasonBytes.Length, MaxReasonBytes);
+        var frame = new byte[HeaderSize + 8 + length];
+        WriteHeader(frame, MuxFrameType.Close, flags, 0, 8 + length);
+        BinaryPrimitives.WriteInt64BigEndian(frame.AsSpan(HeaderSize), code);
+        reasonBytes.AsSpan(0, length).CopyTo(frame.AsSpan(HeaderSize + 8));
+        return frame;
+    }
 
     public static void WriteHeader(Span<byte> destination, MuxFrameType type, byte flags, uint streamId, int length)
     {

@@ -46,7 +46,7 @@ internal static class TcpTransport
                     $"Nothing accepts TCP connections at {remote}.", e),
                 SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse or SocketError.AddressNotAvailable } => new ConecException(
                     ConecError.AddressInUse, $"Cannot bind the local address {local}: {e.Message}", e),
-                OperationCanceledException => new ConecException(ConecError.HandshakeFailed,
+                OperationCanceledException => new ConecException(ConecError.Timeout,
                     $"Connecting to {remote} did not finish within {settings.HandshakeTimeout.TotalSeconds:0.###} s.", e),
                 SocketException => new ConecException(ConecError.ConnectionRefused, $"Cannot connect to {remote}: {e.Message}", e),
                 _ => new ConecException(ConecError.HandshakeFailed,

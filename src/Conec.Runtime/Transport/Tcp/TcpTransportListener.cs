@@ -130,7 +130,7 @@ internal sealed partial class TcpTransportListener : TransportListener
     {
         socket.NoDelay = true;
         var remote = socket.RemoteEndPoint as IPEndPoint;
-        var failure = new HandshakeFailure();
+        var failure = new HandshakeFailure { RefuseAfterHandshake = true };
         var records = new RecordCoalescingStream(new NetworkStream(socket, ownsSocket: true));
         var ssl = new SslStream(records, leaveInnerStreamOpen: false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
@@ -138,6 +138,14 @@ internal sealed partial class TcpTransportListener : TransportListener
         try
         {
             await ssl.AuthenticateAsServerAsync(TransportTls.ServerOptions(_tls, failure), timeout.Token);
+            if (failure.Reason is not null)
+            {
+                await RefuseAsync(ssl, socket, failure.Reason, timeout.Token);
+                Log.HandshakeFailed(_logger, remote, failure.Reason);
+                await ssl.DisposeAsync();
+                return;
+            }
+
             var connection = await MuxConnection.StartAsync(socket, records, ssl, isClient: false, _settings, _logger, timeout.Token);
             await _ready.Writer.WriteAsync(connection, _stopping.Token);
         }
@@ -148,6 +156,21 @@ internal sealed partial class TcpTransportListener : TransportListener
                 : e.Message);
             Log.HandshakeFailed(_logger, remote, reason);
             await ssl.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Tells a client whose certificate was refused why, in a CLOSE frame marked as a refusal, then closes once the
+    /// client has read it: sending first and waiting for the client's end keeps a reset from destroying the frame.
+    /// </summary>
+    private static async Task RefuseAsync(SslStream ssl, Socket socket, string reason, CancellationToken cancellationToken)
+    {
+        await ssl.WriteAsync(MuxFrame.EncodeClose(0, $"the client certificate was refused: {reason}", MuxFrame.RefusedFlag), cancellationToken);
+        await ssl.FlushAsync(cancellationToken);
+        socket.Shutdown(SocketShutdown.Send);
+        var discard = new byte[1024];
+        while (await ssl.ReadAsync(discard, cancellationToken) > 0)
+        {
         }
     }
 

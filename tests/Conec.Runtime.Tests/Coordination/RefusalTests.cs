@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using Conec.Tests.Transport;
+using Conec.Transport;
+
+namespace Conec.Tests.Coordination;
+
+/// <summary>What a refused or stalled client learns, what the coordinator logs, and which refusals a reconnecting client retries.</summary>
+public sealed class RefusalTests
+{
+    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
+
+    [Theory, MemberData(nameof(Modes))]
+    public async Task ARefusedClientCertificateIsReportedWithTheCoordinatorsReason(TransportMode mode)
+    {
+        await using var cluster = await Cluster.StartAsync(mode, c => c.ClientAuthority = TestCertificates.Authority);
+
+        var refused = await Assert.ThrowsAsync<ConecException>(() => cluster.ConnectAsync("client1"));
+        Assert.Equal(ConecError.HandshakeFailed, refused.Error);
+        Assert.DoesNotContain("probably", refused.Message, StringComparison.Ordinal);
+        if (mode == TransportMode.Tcp)
+        {
+            // The TCP transport carries the coordinator's own words; QUIC carries the TLS alert.
+            Assert.Contains("client certificate was refused", refused.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task AHandshakeThatTimesOutIsLoggedAsATimeout()
+    {
+        using var log = new CapturingLoggerFactory();
+        await using var cluster = await Cluster.StartAsync(TransportMode.Tcp, c =>
+        {
+            c.LoggerFactory = log;
+            c.HelloTimeout = TimeSpan.FromMilliseconds(500);
+        });
+        var ct = Timeouts.Token();
+
+        // TLS completes, then the peer never sends the multiplexer's SETTINGS.
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(cluster.EndPoint, ct);
+        await using var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false));
+        await ssl.AuthenticateAsClientAsync(TransportTls.ClientOptions(TransportPair.ClientTls(), new HandshakeFailure()), ct);
+
+        var logged = await log.WaitForAsync(1001).WaitAsync(ct);
+        Assert.Contains("did not finish within 0.5 s", logged, StringComparison.Ordinal);
+    }
+
+    [Theory, MemberData(nameof(Modes))]
+    public async Task AReconnectingClientEndsWithAPermanentRefusalInsteadOfRetrying(TransportMode mode)
+    {
+        var ct = Timeouts.Token();
+        var first = await StartCoordAsync(mode, 0, null, ct);
+        var port = first.LocalEndPoint.Port;
+        await using var client = await Client.ConnectAsync(ReconnectingConfig(mode, port), ct);
+
+        // The coordinator comes back in client-CA mode, where this client's self-signed identity never passes.
+        await first.DisposeAsync();
+        await using var second = await StartCoordAsync(mode, port, c => c.ClientAuthority = TestCertificates.Authority, ct);
+        var ended = await Assert.ThrowsAsync<ConecException>(() => client.Completion.WaitAsync(ct));
+        Assert.Equal(ConecError.HandshakeFailed, ended.Error);
+        Assert.Equal(0, second.ClientCount);
+    }
+
+    [Theory, MemberData(nameof(Modes))]
+    public async Task ABroadcastThatCannotBeRejoinedIsReportedWithItsRefusal(TransportMode mode)
+    {
+        var ct = Timeouts.Token();
+        var first = await StartCoordAsync(mode, 0, null, ct);
+        var port = first.LocalEndPoint.Port;
+        await using var client = await Client.ConnectAsync(ReconnectingConfig(mode, port), ct);
+        var reconnected = new TaskCompletionSource<ReconnectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.Reconnected += (_, e) => reconnected.TrySetResult(e);
+        await client.NewBroadcastAsync("first", cancellationToken: ct);
+        await client.NewBroadcastAsync("second", cancellationToken: ct);
+
+        // The new coordinator allows one membership per client: one broadcast comes back, the other says why not.
+        await first.DisposeAsync();
+        await using var second = await StartCoordAsync(mode, port, c => c.MaxBroadcastMembershipsPerClient = 1, ct);
+        var back = await reconnected.Task.WaitAsync(ct);
+        Assert.Single(back.Broadcasts);
+        var failed = Assert.Single(back.FailedBroadcasts);
+        Assert.Equal(ConecError.LimitExceeded, failed.Error.Error);
+        Assert.NotEqual(back.Broadcasts[0].Channel, failed.Channel);
+    }
+
+    private static ClientConfig ReconnectingConfig(TransportMode mode, int port) => new("client1", "localhost")
+    {
+        CoordinatorEndPoint = new IPEndPoint(IPAddress.Loopback, port),
+        CoordinatorAuthority = TestCertificates.Server,
+        TrustSystemRoots = false,
+        Transport = mode,
+        Reconnect = new ReconnectPolicy { Enabled = true, InitialDelay = TimeSpan.FromMilliseconds(50), MaxDelay = TimeSpan.FromMilliseconds(200) },
+    };
+
+    private static Task<Coord> StartCoordAsync(TransportMode mode, int port, Action<CoordConfig>? configure, CancellationToken ct)
+    {
+        TransportPair.RequireSupported(mode);
+        var config = new CoordConfig { Address = IPAddress.Loopback, Port = port, Certificate = TestCertificates.Server, Transport = mode };
+        configure?.Invoke(config);
+        return Coord.StartAsync(config, ct);
+    }
+}
