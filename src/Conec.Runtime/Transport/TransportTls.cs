@@ -15,6 +15,9 @@ internal static class TransportTls
     {
         ServerCertificateContext = tls.CertificateContext,
         ClientCertificateRequired = true,
+
+        // No session tickets: a resumed session would skip the client certificate, the proof of its id (docs/security.md).
+        AllowTlsResume = false,
         EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls13,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
         CertificateChainPolicy = NoSystemTrust(),
