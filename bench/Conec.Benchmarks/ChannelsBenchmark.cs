@@ -1,11 +1,12 @@
-using System.Diagnostics;
 using System.Net;
 
 namespace Conec.Benchmarks;
 
 /// <summary>
 /// Direct channels against one-hop baselines, and broadcast fan-out against an ASP.NET Core SignalR hub group, all
-/// over TLS on loopback in one run.
+/// over TLS on loopback in one run. Each fan-out configuration has three Conec rows (see <see cref="FanOutReading"/>):
+/// the tagged reader users call, which carries the target; a generated typed reader; and a raw row that skips the
+/// sender tag, an extra that is not what users call.
 /// </summary>
 internal static class ChannelsBenchmark
 {
@@ -13,6 +14,13 @@ internal static class ChannelsBenchmark
     private static readonly int[] ReceiverCounts = [1, 10, 50];
     private const int LargeMessage = 16 * 1024;
     private static readonly int[] Sizes = [64, LargeMessage];
+
+    private const string FanOutLegend =
+        "Fan-out rows: 'tagged' reads with TaggedBroadcastInStream (sender, payload, lost), what users call; 'typed' sends\n" +
+        "and reads with a generated FeedSender/FeedBroadcastReader (sender, message). SignalR receivers decode every message.";
+
+    private const string RawLegend =
+        "'raw (no sender)' reads InStream.ReadSequenceAsync zero-copy and never parses the sender: not what users call.";
 
     public static async Task<RatioTable> RunAsync(BenchmarkScale scale, bool quick, TextWriter progress)
     {
@@ -46,20 +54,27 @@ internal static class ChannelsBenchmark
                 var count = FanOutCount(scale, size, n) / (quick ? 2 : 1);
                 progress.WriteLine($"fan-out: {size} B to {n} receivers…");
                 var members = fan.Receivers.Take(n).ToList();
-                var conec = await TransportBenchmark.BestAsync(scale, () => ConecFanOutAsync(fan.Sender, members, size, count));
+                Task<double> RunConec(FanOutReading reading) => ConecFanOut.RunAsync(reading, fan.Sender, members, size, count);
+                var tagged = await TransportBenchmark.BestAsync(scale, () => RunConec(FanOutReading.Tagged));
+                var typed = await TransportBenchmark.BestAsync(scale, () => RunConec(FanOutReading.Typed));
+                var raw = await TransportBenchmark.BestAsync(scale, () => RunConec(FanOutReading.Raw));
                 var hub = await TransportBenchmark.BestAsync(scale, () => signalR.RunAsync(n, size, count));
-                table.Add($"broadcast {size} B to {n}, delivered", "msg/s", conec, "SignalR hub group", hub,
-                    target: n >= 10 ? ">= 3x" : "");
-                table.Add($"broadcast {size} B to {n}, delivered", "MB/s", conec * size / 1e6, "SignalR hub group", hub * size / 1e6);
+                table.Add(FanOutRow(size, n, FanOutReading.Tagged), "msg/s", tagged, "SignalR hub group", hub, target: n >= 10 ? ">= 3x" : "");
+                table.Add(FanOutRow(size, n, FanOutReading.Tagged), "MB/s", tagged * size / 1e6, "SignalR hub group", hub * size / 1e6);
+                table.Add(FanOutRow(size, n, FanOutReading.Typed), "msg/s", typed, "SignalR hub group", hub);
+                table.Add(FanOutRow(size, n, FanOutReading.Raw), "msg/s", raw, "SignalR hub group", hub);
             }
         }
 
+        table.Note(FanOutLegend);
+        table.Note(RawLegend);
         return table;
     }
 
     /// <summary>
     /// The rows with targets again, as medians of ratios taken pair by pair (see <see cref="PairedRatios"/>): direct
-    /// bulk against one-hop SslStream, and broadcast fan-out to 10 and 50 receivers against the SignalR hub group.
+    /// bulk against one-hop SslStream, and broadcast fan-out to 10 and 50 receivers against the SignalR hub group,
+    /// read through <see cref="TaggedBroadcastInStream"/> (the rows with targets) and the generated typed reader.
     /// </summary>
     public static async Task<PairedRatios> RunPairedAsync(BenchmarkScale scale, int pairs)
     {
@@ -82,23 +97,27 @@ internal static class ChannelsBenchmark
         // One more member that joins under DropOldest and never reads must not slow the other ten.
         var ten = fan.Receivers.Take(10).ToList();
         var stalledCount = FanOutCount(scale, LargeMessage, 10) / 2;
-        await table.AddAsync("16 KiB to 10 + 1 never reading", () => ConecFanOutAsync(fan.Sender, ten, LargeMessage, stalledCount, fan.Receivers[10]),
-            "the same 10 alone", () => ConecFanOutAsync(fan.Sender, ten, LargeMessage, stalledCount), pairs, ">= 0.8x");
+        await table.AddAsync("16 KiB to 10 + 1 never reading", () => ConecFanOut.RunAsync(FanOutReading.Tagged, fan.Sender, ten, LargeMessage, stalledCount, fan.Receivers[10]),
+            "the same 10 alone", () => ConecFanOut.RunAsync(FanOutReading.Tagged, fan.Sender, ten, LargeMessage, stalledCount), pairs, ">= 0.8x");
+
+        // The targets are on what users call; the typed reader is paired too, the raw reader only in the plain run.
         foreach (var size in Sizes)
         {
             foreach (var n in ReceiverCounts.Where(n => n >= 10))
             {
                 var count = FanOutCount(scale, size, n) / 2;
                 var members = fan.Receivers.Take(n).ToList();
-                await table.AddAsync($"broadcast {size} B to {n}, msg/s", () => ConecFanOutAsync(fan.Sender, members, size, count),
+                await table.AddAsync(FanOutRow(size, n, FanOutReading.Tagged), () => ConecFanOut.RunAsync(FanOutReading.Tagged, fan.Sender, members, size, count),
                     "SignalR hub group", () => signalR.RunAsync(n, size, count), pairs, ">= 3x");
+                await table.AddAsync(FanOutRow(size, n, FanOutReading.Typed), () => ConecFanOut.RunAsync(FanOutReading.Typed, fan.Sender, members, size, count),
+                    "SignalR hub group", () => signalR.RunAsync(n, size, count), pairs);
             }
         }
 
+        table.Note(FanOutLegend);
+        table.Note("The raw reader, which skips the sender tag, is measured only without --paired.");
         return table;
     }
-
-    private static int _runs;
 
     /// <summary>
     /// Messages per fan-out run, for both sides: every row delivers the same number in all, fewer messages to more
@@ -110,76 +129,19 @@ internal static class ChannelsBenchmark
     private static int FanOutCount(BenchmarkScale scale, int size, int receivers) =>
         (size <= 64 ? scale.Messages * 5 / 2 : scale.Messages / 2) / receivers;
 
+    /// <summary>The label of a fan-out row, naming how Conec read it.</summary>
+    private static string FanOutRow(int size, int receivers, FanOutReading reading) => reading switch
+    {
+        FanOutReading.Tagged => $"broadcast {size} B to {receivers}, tagged",
+        FanOutReading.Typed => $"broadcast {size} B to {receivers}, typed",
+        _ => $"broadcast {size} B to {receivers}, raw (no sender)",
+    };
+
     private static async Task<(OutStream Send, InStream Receive)> OpenDirectAsync(Client from, Client to)
     {
         var (send, _) = await from.NewDirectStreamAsync(to.Id);
         await using var incoming = to.IncomingStreams.GetAsyncEnumerator();
         await incoming.MoveNextAsync();
         return (send, incoming.Current.Receive);
-    }
-
-    /// <summary>
-    /// Messages delivered per second: one sender (not itself a receiver), every receiver reading all. A
-    /// <paramref name="stalled"/> client, when given, joins too, under <see cref="SlowReceiverPolicy.DropOldest"/>,
-    /// and never reads; its messages are not counted.
-    /// </summary>
-    private static async Task<double> ConecFanOutAsync(Client sender, List<Client> receivers, int size, int count, Client? stalled = null)
-    {
-        var channel = $"fan-{receivers.Count}-{size}-{Interlocked.Increment(ref _runs)}";
-        var members = new List<StreamPair>();
-        foreach (var receiver in receivers)
-        {
-            members.Add(await receiver.NewBroadcastAsync(channel));
-        }
-
-        await using var neverReading = stalled is null ? null
-            : new StalledMember(await stalled.NewBroadcastAsync(channel, new BroadcastOptions { Policy = SlowReceiverPolicy.DropOldest, Capacity = 8 }));
-        if (neverReading is not null)
-        {
-            await neverReading.Pair.Send.FinishAsync();
-        }
-
-        var (send, ownEcho) = await sender.NewBroadcastAsync(channel);
-        await ownEcho.DisposeAsync();
-        foreach (var member in members)
-        {
-            await member.Send.FinishAsync();
-        }
-
-        var reading = members.Select(member => Task.Run(async () =>
-        {
-            var received = 0;
-            while (await member.Receive.ReadSequenceAsync() is not null)
-            {
-                received++;
-            }
-
-            return received;
-        })).ToArray();
-        var payload = new byte[size];
-        var clock = Stopwatch.StartNew();
-        for (var i = 0; i < count; i++)
-        {
-            await send.SendAsync(payload);
-        }
-
-        await send.FinishAsync();
-        var counts = await Task.WhenAll(reading);
-        var elapsed = clock.Elapsed.TotalSeconds;
-        return counts.Any(c => c != count)
-            ? throw new InvalidOperationException($"A receiver got {counts.Min()} of {count} messages.")
-            : (double)count * receivers.Count / elapsed;
-    }
-
-    /// <summary>A member that never reads, disposed when its run ends.</summary>
-    private sealed class StalledMember(StreamPair pair) : IAsyncDisposable
-    {
-        public StreamPair Pair { get; } = pair;
-
-        public async ValueTask DisposeAsync()
-        {
-            await Pair.Send.DisposeAsync();
-            await Pair.Receive.DisposeAsync();
-        }
     }
 }

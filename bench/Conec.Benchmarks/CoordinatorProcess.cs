@@ -75,31 +75,52 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
     /// <summary>
     /// The baseline child: a bare TLS 1.3 server with the same certificate and client-certificate check, holding
     /// every accepted connection idle with a zero-byte read pending (what a well-written TLS server keeps per peer).
+    /// Handshakes run concurrently, as on the coordinator's TCP listener: each accepted socket's handshake on its own
+    /// task, with no limit on how many run at once, each bounded by the coordinator's handshake timeout, and the same
+    /// listen backlog.
     /// </summary>
     public static async Task RunTlsServerAsync(string certificatePath, string keyPath)
     {
         var certificate = ConecCertificates.Load(certificatePath, keyPath);
         var tls = new Transport.TransportServerTls(certificate, null, c => CertificatePolicy.CheckPeer(c, null));
+        var timeout = new CoordConfig().HelloTimeout; // the coordinator's handshake timeout (its TransportSettings.HandshakeTimeout)
         using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
+        listener.Start(backlog: 512); // as TcpTransportListener
         var held = new List<System.Net.Security.SslStream>();
         var accepting = Task.Run(async () =>
         {
             while (true)
             {
                 var socket = await listener.AcceptSocketAsync();
-                var ssl = new System.Net.Security.SslStream(new System.Net.Sockets.NetworkStream(socket, ownsSocket: true));
-                await ssl.AuthenticateAsServerAsync(Transport.TransportTls.ServerOptions(tls, new Transport.HandshakeFailure()));
-                lock (held)
-                {
-                    held.Add(ssl);
-                }
-
-                _ = ssl.ReadAsync(Memory<byte>.Empty).AsTask();
+                _ = HandshakeAsync(socket, tls, timeout, held);
             }
         });
         await ServeMeasurementsAsync(((IPEndPoint)listener.LocalEndpoint).Port);
         GC.KeepAlive(accepting);
+    }
+
+    /// <summary>One baseline handshake; never throws: a failed or timed-out handshake closes its socket.</summary>
+    private static async Task HandshakeAsync(
+        System.Net.Sockets.Socket socket, Transport.TransportServerTls tls, TimeSpan timeout, List<System.Net.Security.SslStream> held)
+    {
+        var ssl = new System.Net.Security.SslStream(new System.Net.Sockets.NetworkStream(socket, ownsSocket: true));
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await ssl.AuthenticateAsServerAsync(Transport.TransportTls.ServerOptions(tls, new Transport.HandshakeFailure()), deadline.Token);
+        }
+        catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException)
+        {
+            await ssl.DisposeAsync();
+            return;
+        }
+
+        lock (held)
+        {
+            held.Add(ssl);
+        }
+
+        _ = ssl.ReadAsync(Memory<byte>.Empty).AsTask();
     }
 
     private static async Task ServeMeasurementsAsync(int port)

@@ -16,6 +16,10 @@ namespace Conec.Benchmarks;
 internal sealed class PairedRatios
 {
     private readonly List<(string Metric, string Baseline, double Median, double Low, double High, string Target)> _rows = [];
+    private readonly List<string> _notes = [];
+
+    /// <summary>A line printed under the table, saying what some rows measure.</summary>
+    public void Note(string text) => _notes.Add(text);
 
     public async Task AddAsync(string metric, Func<Task<double>> conec, string baseline, Func<Task<double>> measureBaseline, int pairs, string target = "")
     {
@@ -54,5 +58,9 @@ internal sealed class PairedRatios
         }
 
         output.WriteLine($"Each ratio is the median of {pairs} pairs of back-to-back runs (Conec's figure over the baseline's).");
+        foreach (var note in _notes)
+        {
+            output.WriteLine(note);
+        }
     }
 }

@@ -2,7 +2,8 @@ using Conec.Benchmarks;
 
 // `transport` (the default) measures Conec's TCP transport against plain SslStream and Nerdbank.Streams'
 // MultiplexingStream; `coord` measures proxied streams, connect time and per-client memory of a coordinator;
-// `channels` measures direct channels and broadcast fan-out against an ASP.NET Core SignalR hub group; `typed`
+// `channels` measures direct channels and broadcast fan-out against an ASP.NET Core SignalR hub group (Conec read
+// through TaggedBroadcastInStream, as users read it, through a generated typed reader, and as raw bytes); `typed`
 // measures the generated code against pre-serialized bytes and RPC with one and with 64 calls in flight; `load`
 // measures a connect storm, coordinator memory with every client idle, and echo latency beside a busy broadcast.
 // Every figure is printed next to a baseline measured in the same run. With `--paired`, `transport`, `coord` and

@@ -6,6 +6,7 @@ namespace Conec.Benchmarks;
 internal sealed class RatioTable
 {
     private readonly List<(string Metric, string Unit, double Value, string Baseline, double BaselineValue, bool LowerIsBetter, string Target)> _rows = [];
+    private readonly List<string> _notes = [];
 
     public void Add(string metric, string unit, double value, string baseline, double baselineValue, bool lowerIsBetter = false, string target = "") =>
         _rows.Add((metric, unit, value, baseline, baselineValue, lowerIsBetter, target));
@@ -14,17 +15,24 @@ internal sealed class RatioTable
     public void AddAbsolute(string metric, string unit, double value, string target) =>
         _rows.Add((metric, unit, value, "-", double.NaN, false, target));
 
+    /// <summary>A line printed under the table, saying what some rows measure.</summary>
+    public void Note(string text) => _notes.Add(text);
+
     public void Print(TextWriter output)
     {
-        output.WriteLine($"{"metric",-40} {"Conec",12} {"baseline",-28} {"value",12} {"ratio",8}  target");
+        output.WriteLine($"{"metric",-50} {"Conec",12} {"baseline",-28} {"value",12} {"ratio",8}  target");
         foreach (var (metric, unit, value, baseline, baselineValue, lower, target) in _rows)
         {
             var ratio = double.IsNaN(baselineValue) ? "-" : (value / baselineValue).ToString("0.00x", CultureInfo.InvariantCulture);
             var shown = double.IsNaN(baselineValue) ? "-" : baselineValue.ToString("N1", CultureInfo.InvariantCulture);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{metric + " (" + unit + ")",-40} {value,12:N1} {baseline,-28} {shown,12} {ratio,8}  {target}"));
+                $"{metric + " (" + unit + ")",-50} {value,12:N1} {baseline,-28} {shown,12} {ratio,8}  {target}"));
         }
 
         output.WriteLine("Ratios are Conec's figure over the baseline's; for times, lower is better.");
+        foreach (var note in _notes)
+        {
+            output.WriteLine(note);
+        }
     }
 }

@@ -14,10 +14,20 @@ namespace Conec.Benchmarks;
 
 /// <summary>
 /// An in-process ASP.NET Core SignalR server (Kestrel, HTTPS with the same certificate as the coordinator, WebSockets,
-/// MessagePack protocol) and its clients: the baseline for broadcast fan-out.
+/// MessagePack protocol) and its clients: the baseline for broadcast fan-out. Its buffers are set to what Conec's
+/// broadcast path may buffer at the same points, where SignalR has a setting for it.
 /// </summary>
 internal sealed class SignalRFanOut : IAsyncDisposable
 {
+    // What Conec's coordinator may queue for one broadcast receiver: a member's queue under Wait holds at most 4 MiB (MemberQueue).
+    private const long ServerBufferPerReceiver = 4 << 20;
+
+    // A Conec stream's 1 MiB window, each way: what a receiver may hold unread, and what the coordinator takes from a sender before it waits.
+    private static readonly long StreamWindow = new Transport.TransportSettings().StreamReceiveWindow;
+
+    // The largest message Conec's coordinator and clients accept by default (8 MiB, CoordConfig/ClientConfig.MaxMessageSize).
+    private const int MaxMessageSize = Framing.FrameLimits.DefaultMaxMessageSize;
+
     private readonly WebApplication _app;
     private readonly string _url;
     private readonly byte[] _pinned;
@@ -34,9 +44,13 @@ internal sealed class SignalRFanOut : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.UseHttps(certificate)));
-        builder.Services.AddSignalR().AddMessagePackProtocol();
+        builder.Services.AddSignalR(o => o.MaximumReceiveMessageSize = MaxMessageSize).AddMessagePackProtocol();
         var app = builder.Build();
-        app.MapHub<FanOutHub>("/fan");
+        app.MapHub<FanOutHub>("/fan", o =>
+        {
+            o.ApplicationMaxBufferSize = ServerBufferPerReceiver; // written by the hub, waiting for one client
+            o.TransportMaxBufferSize = StreamWindow; // read from one client (the sender), waiting for the hub
+        });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var port = new Uri(address).Port;
@@ -102,6 +116,8 @@ internal sealed class SignalRFanOut : IAsyncDisposable
             .WithUrl(_url, HttpTransportType.WebSockets, o =>
             {
                 o.SkipNegotiation = true;
+                o.TransportMaxBufferSize = StreamWindow; // received, not yet read by the application (a receiver's window)
+                o.ApplicationMaxBufferSize = StreamWindow; // sent by the application, not yet on the wire (a sender's window)
                 // The server presents the benchmark's self-signed certificate: pin it, as Conec's clients trust it.
                 o.WebSocketConfiguration = ws => ws.RemoteCertificateValidationCallback = (_, presented, _, _) => IsPinned(presented);
                 o.HttpMessageHandlerFactory = handler =>

@@ -163,7 +163,7 @@ internal static class Commands
         var ca = new Option<FileInfo?>("--ca") { Description = "A CA (or certificate) to trust for --coord." };
         var quick = new Option<bool>("--quick") { Description = "Move less data: a quick look rather than stable figures." };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON (progress still goes to standard error)." };
-        var command = new Command("bench", "Measure proxied and direct streams, broadcast fan-out and RPC end to end.") { coord, ca, quick, json };
+        var command = new Command("bench", "Measure proxied and direct streams, broadcast fan-out (read with sender ids) and RPC end to end.") { coord, ca, quick, json };
         command.SetAction((result, ct) => Guarded(result, async () =>
         {
             Bench.Target? target = null;

@@ -24,7 +24,7 @@ public sealed partial class CliProcessTests : IDisposable
         Assert.Equal(0, await bench.ExitCodeAsync(Timeouts.Token(TimeSpan.FromSeconds(120))));
         using var results = System.Text.Json.JsonDocument.Parse(bench.Output);
         var names = results.RootElement.EnumerateArray().Select(r => r.GetProperty("name").GetString()).ToArray();
-        Assert.Equal(["proxied bulk", "direct bulk", "broadcast 1 KiB to 10, delivered", "RPC, 1 call in flight", "RPC, 64 calls in flight"], names);
+        Assert.Equal(["proxied bulk", "direct bulk", "broadcast 1 KiB to 10, with sender ids", "RPC, 1 call in flight", "RPC, 64 calls in flight"], names);
         Assert.All(results.RootElement.EnumerateArray(), r => Assert.True(r.GetProperty("value").GetDouble() > 0));
         Assert.Contains("measuring RPC", bench.Error, StringComparison.Ordinal);
     }
