@@ -18,6 +18,8 @@ public sealed class RpcClient : IAsyncDisposable
     // Callers queue what to send and one writer sends it: concurrent calls never contend for the stream.
     private readonly System.Threading.Channels.Channel<Outgoing> _outgoing =
         System.Threading.Channels.Channel.CreateUnbounded<Outgoing>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
+    private readonly SemaphoreSlim _queuedCalls;
+    private readonly long _window;
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
     private readonly Task _responses;
@@ -26,10 +28,15 @@ public sealed class RpcClient : IAsyncDisposable
     private ConecException? _failure;
 
     /// <summary>Starts reading results from <paramref name="receive"/>; calls are sent on <paramref name="send"/>.</summary>
-    public RpcClient(OutStream send, InStream receive)
+    /// <exception cref="ConecException"><see cref="ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
+    public RpcClient(OutStream send, InStream receive, RpcClientOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(send);
         ArgumentNullException.ThrowIfNull(receive);
+        options ??= new RpcClientOptions();
+        options.Validate();
+        _queuedCalls = new SemaphoreSlim(options.MaxQueuedCalls, options.MaxQueuedCalls);
+        _window = options.StreamedResultWindow;
         _send = send;
         _receive = receive;
         _responses = Task.Run(ReadResponsesAsync);
@@ -80,10 +87,19 @@ public sealed class RpcClient : IAsyncDisposable
         activity?.SetTag("rpc.method_id", methodId);
         try
         {
-            Enqueue(new Outgoing(RpcFrame.Request, callId, methodId, arguments, null, activity?.Id));
+            await EnqueueCallAsync(new Outgoing(RpcFrame.Request, callId, methodId, arguments, null, activity?.Id, _window), cancellationToken);
+            long consumed = 0;
             await foreach (var item in call.Items.Reader.ReadAllAsync(cancellationToken))
             {
                 yield return Decode(item, decode);
+
+                // Grant credit back in halves of the window, so the server refills while the caller reads the rest.
+                consumed += item.Length;
+                if (consumed >= _window / 2)
+                {
+                    _outgoing.Writer.TryWrite(new Outgoing(RpcFrame.Credit, callId, 0, default, null, Window: consumed));
+                    consumed = 0;
+                }
             }
         }
         finally
@@ -102,7 +118,7 @@ public sealed class RpcClient : IAsyncDisposable
     {
         ThrowIfFailed();
         var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Enqueue(new Outgoing(RpcFrame.Notify, 0, methodId, arguments, sent));
+        await EnqueueCallAsync(new Outgoing(RpcFrame.Notify, 0, methodId, arguments, sent), cancellationToken);
         await sent.Task.WaitAsync(cancellationToken);
     }
 
@@ -123,6 +139,7 @@ public sealed class RpcClient : IAsyncDisposable
         await _responses;
         await _receive.DisposeAsync();
         _stopping.Dispose();
+        _queuedCalls.Dispose();
     }
 
     private async ValueTask<ReadOnlyMemory<byte>> CallCoreAsync(int methodId, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
@@ -137,7 +154,7 @@ public sealed class RpcClient : IAsyncDisposable
         activity?.SetTag("rpc.method_id", methodId);
         try
         {
-            Enqueue(new Outgoing(RpcFrame.Request, callId, methodId, arguments, null, activity?.Id));
+            await EnqueueCallAsync(new Outgoing(RpcFrame.Request, callId, methodId, arguments, null, activity?.Id), cancellationToken);
             if (_failure is { } failure)
             {
                 call.Fail(failure);
@@ -164,9 +181,16 @@ public sealed class RpcClient : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    private void Enqueue(Outgoing item)
+    /// <summary>Queues a call or notification once the queue has room; cancellations and credit bypass the bound.</summary>
+    private async ValueTask EnqueueCallAsync(Outgoing item, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(!_outgoing.Writer.TryWrite(item), this);
+        await _queuedCalls.WaitAsync(cancellationToken);
+        if (!_outgoing.Writer.TryWrite(item))
+        {
+            _queuedCalls.Release();
+            ThrowIfFailed();
+            throw new ObjectDisposedException(nameof(RpcClient));
+        }
     }
 
     /// <summary>The one writer: encodes each queued request into one buffer and sends it; a failure fails every call.</summary>
@@ -177,13 +201,18 @@ public sealed class RpcClient : IAsyncDisposable
             await foreach (var item in _outgoing.Reader.ReadAllAsync())
             {
                 _buffer.ResetWrittenCount();
-                if (item.Kind == RpcFrame.Cancel)
+                switch (item.Kind)
                 {
-                    RpcFrame.WriteCancel(_buffer, item.CallId);
-                }
-                else
-                {
-                    RpcFrame.WriteCall(_buffer, item.CallId, item.MethodId, item.Arguments, notify: item.Kind == RpcFrame.Notify, item.TraceParent);
+                    case RpcFrame.Cancel:
+                        RpcFrame.WriteCancel(_buffer, item.CallId);
+                        break;
+                    case RpcFrame.Credit:
+                        RpcFrame.WriteCredit(_buffer, item.CallId, item.Window);
+                        break;
+                    default:
+                        RpcFrame.WriteCall(_buffer, item.CallId, item.MethodId, item.Arguments, notify: item.Kind == RpcFrame.Notify, item.TraceParent, item.Window);
+                        _queuedCalls.Release();
+                        break;
                 }
 
                 await _send.SendAsync(_buffer.WrittenMemory);
@@ -202,12 +231,16 @@ public sealed class RpcClient : IAsyncDisposable
             while (_outgoing.Reader.TryRead(out var unsent))
             {
                 unsent.Sent?.TrySetException(e);
+                if (unsent.Kind is RpcFrame.Request or RpcFrame.Notify)
+                {
+                    _queuedCalls.Release(); // a caller waiting for room then finds the writer gone and fails
+                }
             }
         }
     }
 
     /// <summary>A request, cancellation or notification waiting for the writer; <see cref="Sent"/> completes once it is sent.</summary>
-    private readonly record struct Outgoing(int Kind, long CallId, int MethodId, ReadOnlyMemory<byte> Arguments, TaskCompletionSource? Sent, string? TraceParent = null);
+    private readonly record struct Outgoing(int Kind, long CallId, int MethodId, ReadOnlyMemory<byte> Arguments, TaskCompletionSource? Sent, string? TraceParent = null, long Window = 0);
 
     private async Task ReadResponsesAsync()
     {
@@ -269,8 +302,8 @@ public sealed class RpcClient : IAsyncDisposable
         private readonly TaskCompletionSource<ReadOnlyMemory<byte>> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <summary>
-        /// A streamed result's items, in order. Unbounded: the response reader serves every call on the stream and
-        /// must not wait for one slow consumer; the server's own sends are what the transport throttles.
+        /// A streamed result's items, in order. The channel never blocks the response reader, which serves every
+        /// call on the stream; what it holds is bounded by the credit this call grants the server (its window).
         /// </summary>
         public System.Threading.Channels.Channel<ReadOnlyMemory<byte>>? Items { get; init; }
 

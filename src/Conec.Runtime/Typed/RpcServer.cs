@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using MessagePack;
 
 namespace Conec;
 
@@ -13,7 +12,8 @@ public delegate ValueTask<RpcResult> RpcDispatcher(int methodId, ReadOnlyMemory<
 
 /// <summary>
 /// The serving end of an RPC stream, used by generated servers: calls run concurrently, a cancellation from the
-/// caller cancels its handler, and a handler's exception goes back as its type and message.
+/// caller cancels its handler, a streamed result waits for the caller's credit, and a handler's exception goes back
+/// as its type and message.
 /// </summary>
 public static class RpcServer
 {
@@ -28,7 +28,8 @@ public static class RpcServer
         ArgumentNullException.ThrowIfNull(dispatcher);
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var sendLock = new SemaphoreSlim(1, 1);
-        var running = new ConcurrentDictionary<long, CancellationTokenSource>();
+        var running = new ConcurrentDictionary<long, ServedCall>();
+        var buffers = new ConcurrentBag<ArrayBufferWriter<byte>>();
         var calls = new List<Task>();
         try
         {
@@ -38,15 +39,19 @@ public static class RpcServer
                 switch (frame.Kind)
                 {
                     case RpcFrame.Request:
-                        var callCancel = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
-                        running[frame.CallId] = callCancel;
-                        calls.Add(RunCallAsync(frame, callCancel));
+                        var call = new ServedCall(CancellationTokenSource.CreateLinkedTokenSource(stopping.Token),
+                            frame.Window > 0 ? new StreamedResultCredit(frame.Window) : null);
+                        running[frame.CallId] = call;
+                        calls.Add(RunCallAsync(frame, call));
                         calls.RemoveAll(t => t.IsCompleted);
                         break;
-                    case RpcFrame.Cancel when running.TryGetValue(frame.CallId, out var cancel):
-                        await cancel.CancelAsync();
+                    case RpcFrame.Cancel when running.TryGetValue(frame.CallId, out var cancelled):
+                        await cancelled.Cancel.CancelAsync();
                         break;
-                    case RpcFrame.Cancel:
+                    case RpcFrame.Credit when running.TryGetValue(frame.CallId, out var credited):
+                        credited.Credit?.Grant(frame.Window);
+                        break;
+                    case RpcFrame.Cancel or RpcFrame.Credit:
                         break; // The call already finished; its result is on its way.
                     case RpcFrame.Notify:
                         await dispatcher(frame.MethodId, frame.Rest, NoItems, stopping.Token);
@@ -64,49 +69,64 @@ public static class RpcServer
             await send.FinishAsync(CancellationToken.None);
         }
 
-        async Task RunCallAsync(RpcFrame.Parsed frame, CancellationTokenSource callCancel)
+        async Task RunCallAsync(RpcFrame.Parsed frame, ServedCall call)
         {
-            var buffer = new ArrayBufferWriter<byte>();
+            // One buffer per call at a time, reused from call to call: a call's items go out one after another.
+            var buffer = buffers.TryTake(out var reused) ? reused : new ArrayBufferWriter<byte>(256);
             using var activity = Diagnostics.ConecTelemetry.Source.StartActivity(
                 "conec.rpc.serve", System.Diagnostics.ActivityKind.Server, Diagnostics.ConecTelemetry.ParseTraceParent(frame.TraceParent));
             activity?.SetTag("rpc.system", "conec");
             activity?.SetTag("rpc.method_id", frame.MethodId);
-            var items = new RpcItemSink(value => SendFrameAsync(b => RpcFrame.WriteItem(b, frame.CallId, value), callCancel.Token));
+            var items = new RpcItemSink(async value =>
+            {
+                if (call.Credit is { } credit)
+                {
+                    await credit.TakeAsync(value.Length, call.Cancel.Token);
+                }
+
+                buffer.ResetWrittenCount();
+                RpcFrame.WriteItem(buffer, frame.CallId, value);
+                await SendAsync(buffer.WrittenMemory, call.Cancel.Token);
+            });
             try
             {
-                var result = await dispatcher(frame.MethodId, frame.Rest, items, callCancel.Token);
+                var result = await dispatcher(frame.MethodId, frame.Rest, items, call.Cancel.Token);
+                buffer.ResetWrittenCount();
                 RpcFrame.WriteResult(buffer, frame.CallId, result.Value);
             }
             catch (Exception e) when (e is not ConecException { Error: ConecError.MalformedMessage })
             {
                 // Any handler failure goes back to the caller as its type and message; the server keeps serving.
                 activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message);
+                buffer.ResetWrittenCount();
                 RpcFrame.WriteError(buffer, frame.CallId, e.GetType().FullName ?? e.GetType().Name, e.Message);
             }
             finally
             {
                 running.TryRemove(frame.CallId, out _);
-                callCancel.Dispose();
+                call.Cancel.Dispose();
             }
 
             try
             {
-                await SendFrameAsync(b => b.Write(buffer.WrittenSpan), CancellationToken.None);
+                await SendAsync(buffer.WrittenMemory, CancellationToken.None);
             }
             catch (ConecException)
             {
                 // The caller stopped reading; the result has nowhere to go.
             }
+            finally
+            {
+                buffers.Add(buffer);
+            }
         }
 
-        async ValueTask SendFrameAsync(Action<IBufferWriter<byte>> write, CancellationToken cancellationToken)
+        async ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
         {
-            var frame = new ArrayBufferWriter<byte>();
-            write(frame);
             await sendLock.WaitAsync(cancellationToken);
             try
             {
-                await send.SendAsync(frame.WrittenMemory, cancellationToken);
+                await send.SendAsync(frame, cancellationToken);
             }
             finally
             {
@@ -114,4 +134,7 @@ public static class RpcServer
             }
         }
     }
+
+    /// <summary>A call being served: its cancellation, and its credit when the caller asked for a windowed streamed result.</summary>
+    private sealed record ServedCall(CancellationTokenSource Cancel, StreamedResultCredit? Credit);
 }

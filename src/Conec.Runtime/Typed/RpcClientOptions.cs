@@ -1,0 +1,35 @@
+namespace Conec;
+
+/// <summary>How a generated RPC client buffers: what one streamed call may hold, and how many calls may wait to be sent.</summary>
+public sealed class RpcClientOptions
+{
+    /// <summary>
+    /// Bytes of a streamed result's items the caller holds before the server must wait (256 KiB by default): the
+    /// server sends while the caller has granted credit, and the caller grants more as it reads. 256 KiB keeps 64 B
+    /// items flowing in batches of thousands and 16 KiB items sixteen deep, while a paused caller holds at most this
+    /// (plus one item) per call. Each call has its own window, so a slow call never stalls the others.
+    /// </summary>
+    public int StreamedResultWindow { get; set; } = 256 * 1024;
+
+    /// <summary>
+    /// Calls and one-way messages queued for the stream's writer before further callers wait (256 by default):
+    /// a burst of calls then waits for the stream's back-pressure instead of piling up in memory. Calls already sent
+    /// and awaiting their results are not counted.
+    /// </summary>
+    public int MaxQueuedCalls { get; set; } = 256;
+
+    /// <exception cref="ConecException"><see cref="ConecError.InvalidConfiguration"/>, naming the property.</exception>
+    public void Validate()
+    {
+        Require(StreamedResultWindow >= 1024, nameof(StreamedResultWindow), "must be at least 1,024 bytes");
+        Require(MaxQueuedCalls >= 1, nameof(MaxQueuedCalls), "must be at least 1");
+    }
+
+    private static void Require(bool condition, string property, string rule)
+    {
+        if (!condition)
+        {
+            throw new ConecException(ConecError.InvalidConfiguration, $"RpcClientOptions.{property} {rule}.");
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using Conec.Tests.Coordination;
+using Conec.Tests.Transport;
+
+namespace Conec.Tests.Typed;
+
+/// <summary>A streamed result waits for its caller: a paused reader holds one window, and other calls go on meanwhile.</summary>
+public sealed class RpcBackPressureTests
+{
+    private const int Size = 16 * 1024;
+    private const int Window = 64 * 1024;
+
+    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
+
+    [Theory, MemberData(nameof(Modes))]
+    public async Task APausedReaderStallsItsCallOnlyAndResumesWithEveryItemInOrder(TransportMode mode)
+    {
+        await using var cluster = await Cluster.StartAsync(mode);
+        var client = await cluster.ConnectAsync("client1");
+        var ct = Timeouts.Token();
+        var service = new FloodService();
+        var pair = await client.NewProxiedStreamAsync("client1", ct);
+        _ = FloodServer.ServeAsync(service, await Messages.NextAsync(client.IncomingStreams, ct), cancellationToken: ct);
+        await using var rpc = new RpcClient(pair.Send, pair.Receive, new RpcClientOptions { StreamedResultWindow = Window });
+
+        const int count = 1000;
+        await using var items = rpc.StreamAsync(FloodMethodIds.Flood, FloodCodec.EncodeFlood(count, Size), FloodCodec.DecodeFloodResult, ct).GetAsyncEnumerator(ct);
+        Assert.True(await items.MoveNextAsync());
+
+        // The caller reads nothing more: the server produces what the window admits, then waits.
+        // One window of items plus one, and the one the handler holds while it waits for credit.
+        var bound = (Window / Size) + 2;
+        await service.ProducedAsync(bound - 1).WaitAsync(ct);
+        Assert.False(await Timeouts.CompletesWithin(service.ProducedAsync(bound + 1), TimeSpan.FromMilliseconds(300)),
+            $"The server produced {service.Produced} items for a caller that read one.");
+
+        // Another call on the same stream is not held up by the paused one.
+        Assert.Equal(7, await rpc.CallAsync(FloodMethodIds.Ping, FloodCodec.EncodePing(7), FloodCodec.DecodePingResult, ct));
+
+        // Reading again: every item arrives, in order.
+        var expected = 0;
+        do
+        {
+            Assert.Equal(expected++, Messages.SequenceOf(items.Current));
+        }
+        while (await items.MoveNextAsync());
+
+        Assert.Equal(count, expected);
+    }
+}
