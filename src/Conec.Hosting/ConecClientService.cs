@@ -9,16 +9,14 @@ namespace Conec.Hosting;
 /// Keeps a <see cref="Conec.Client"/> connected for the host's lifetime and hands every incoming stream to the
 /// handler registered with <see cref="ConecHostingExtensions.AddConecStreamHandler"/>.
 /// </summary>
-public sealed partial class ConecClientService : IHostedService, IAsyncDisposable
+public sealed class ConecClientService : IHostedService, IAsyncDisposable
 {
     private readonly IServiceProvider _services;
     private readonly IOptions<ClientConfig> _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly List<Task> _handlers = [];
     private Client? _client;
-    private Task? _accepting;
+    private StreamHandlerRunner? _handlers;
     private int _disposed;
 
     /// <summary>Created by the host from <see cref="ConecHostingExtensions.AddConecClient(IServiceCollection, Action{IServiceProvider, ClientConfig})"/>.</summary>
@@ -43,34 +41,25 @@ public sealed partial class ConecClientService : IHostedService, IAsyncDisposabl
         var config = _options.Value;
         config.LoggerFactory ??= _loggerFactory;
         _client = await Client.ConnectAsync(config, cancellationToken);
-        var handler = _services.GetService<ConecStreamHandler>();
-        if (handler is not null)
+        if (_services.GetService<ConecStreamHandler>() is { } handler)
         {
-            _accepting = Task.Run(() => AcceptAsync(_client, handler), CancellationToken.None);
+            _handlers = new StreamHandlerRunner(_services, handler.Handle, _logger);
+            _handlers.Start(_client.IncomingStreams);
         }
     }
 
     /// <summary>Stops taking streams, lets running handlers see cancellation, and disconnects.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync();
         if (_client is not null)
         {
             await _client.DisposeAsync().AsTask().WaitAsync(cancellationToken);
         }
 
-        if (_accepting is not null)
+        if (_handlers is not null)
         {
-            await _accepting.WaitAsync(cancellationToken);
+            await _handlers.StopAsync(cancellationToken);
         }
-
-        Task[] running;
-        lock (_handlers)
-        {
-            running = [.. _handlers];
-        }
-
-        await Task.WhenAll(running).WaitAsync(cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -82,55 +71,14 @@ public sealed partial class ConecClientService : IHostedService, IAsyncDisposabl
             return;
         }
 
-        await _stopping.CancelAsync();
         if (_client is not null)
         {
             await _client.DisposeAsync();
         }
 
-        _stopping.Dispose();
-    }
-
-    private async Task AcceptAsync(Client client, ConecStreamHandler handler)
-    {
-        try
+        if (_handlers is not null)
         {
-            await foreach (var stream in client.IncomingStreams.WithCancellation(_stopping.Token))
-            {
-                var task = Task.Run(() => HandleAsync(handler, stream), CancellationToken.None);
-                lock (_handlers)
-                {
-                    _handlers.RemoveAll(t => t.IsCompleted);
-                    _handlers.Add(task);
-                }
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or ConecException)
-        {
-            // Stopping, or the coordinator connection ended: no more streams will come.
+            await _handlers.DisposeAsync();
         }
     }
-
-    private async Task HandleAsync(ConecStreamHandler handler, IncomingStream stream)
-    {
-        try
-        {
-            await using var scope = _services.CreateAsyncScope();
-            await handler.Handle(scope.ServiceProvider, stream, _stopping.Token);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // One stream's handler failing must not stop the others; the failure is logged with the stream's origin.
-            LogHandlerFailed(_logger, stream.Peer ?? "the coordinator", stream.StreamId, e);
-            stream.Send.Abort();
-            stream.Receive.Abort();
-        }
-        catch (OperationCanceledException)
-        {
-            stream.Send.Abort();
-        }
-    }
-
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Error, Message = "The handler of stream {StreamId} from {Peer} failed")]
-    private static partial void LogHandlerFailed(ILogger logger, string peer, ulong streamId, Exception exception);
 }

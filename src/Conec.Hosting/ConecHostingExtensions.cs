@@ -43,6 +43,13 @@ public static class ConecHostingExtensions
         return services;
     }
 
+    /// <summary>Handles every stream a client opens to the hosted coordinator (<c>NewProxiedStreamAsync(null)</c>), each in its own DI scope.</summary>
+    public static IServiceCollection AddConecCoordinatorStreamHandler(this IServiceCollection services, Func<IServiceProvider, IncomingStream, CancellationToken, Task> handler)
+    {
+        services.AddSingleton(new ConecCoordinatorStreamHandler(handler));
+        return services;
+    }
+
     private static IServiceCollection AddCoordinator(IServiceCollection services)
     {
         services.TryAddSingleton<ConecCoordinatorService>();

@@ -90,4 +90,10 @@ public enum ConecError
 
     /// <summary>A configured limit was reached (for example broadcast memberships per client); the message names it.</summary>
     LimitExceeded = 29,
+
+    /// <summary>
+    /// Nobody on the coordinator takes streams opened to it: nothing reads <c>Coord.IncomingStreams</c> (and no hosted
+    /// handler is registered), or the streams waiting to be taken reached <c>CoordConfig.IncomingStreamBacklog</c>.
+    /// </summary>
+    NotServed = 30,
 }

@@ -23,7 +23,8 @@ public sealed partial class Coord : IAsyncDisposable
     private readonly CoordConfig _config;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, CoordSession> _clients = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Channel<IncomingStream> _incoming = Channel.CreateUnbounded<IncomingStream>(new UnboundedChannelOptions { SingleWriter = false });
+    private readonly Channel<IncomingStream> _incoming;
+    private int _incomingReaders;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TaskGroup _connections;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -35,6 +36,7 @@ public sealed partial class Coord : IAsyncDisposable
         _listener = listener;
         _config = config;
         _logger = logger;
+        _incoming = Channel.CreateBounded<IncomingStream>(new BoundedChannelOptions(config.IncomingStreamBacklog) { SingleWriter = false, FullMode = BoundedChannelFullMode.Wait });
         _connections = new TaskGroup(e => CoordLog.UnexpectedFailure(_logger, e));
         Broadcasts = new Broadcasting.BroadcastHub(_shutdown.Token);
         _acceptLoop = Task.Run(AcceptLoopAsync);
@@ -51,9 +53,10 @@ public sealed partial class Coord : IAsyncDisposable
 
     /// <summary>
     /// Streams clients opened to the coordinator itself (<c>Client.NewProxiedStreamAsync(null)</c>), as
-    /// <c>(clientId, streamId, send, receive)</c>. Ends when the coordinator is disposed.
+    /// <c>(clientId, streamId, send, receive)</c>. Ends when the coordinator is disposed. While nothing enumerates
+    /// it, such streams are refused with <see cref="ConecError.NotServed"/>: start reading before clients connect.
     /// </summary>
-    public IAsyncEnumerable<IncomingStream> IncomingStreams => _incoming.Reader.ReadAllAsync();
+    public IAsyncEnumerable<IncomingStream> IncomingStreams => ReadIncomingAsync();
 
     /// <summary>
     /// Completes when the coordinator has stopped: successfully after <see cref="DisposeAsync"/>, faulted if it
@@ -135,8 +138,34 @@ public sealed partial class Coord : IAsyncDisposable
 
     internal bool TryGetClient(string id, [NotNullWhen(true)] out CoordSession? session) => _clients.TryGetValue(id, out session);
 
-    /// <summary>Hands a client's stream to the coordinator's user; false once the coordinator is shutting down.</summary>
+    /// <summary>Whether a stream opened to the coordinator would be taken: someone reads, and the backlog has room.</summary>
+    internal string? WhyNotServed() => Volatile.Read(ref _incomingReaders) == 0
+        ? "Nothing on the coordinator takes streams opened to it (nothing reads Coord.IncomingStreams)."
+        : _incoming.Reader.Count >= _config.IncomingStreamBacklog
+            ? $"The coordinator's {_config.IncomingStreamBacklog} streams waiting to be taken (CoordConfig.IncomingStreamBacklog) are not taken yet."
+            : null;
+
+    /// <summary>Hands a client's stream to the coordinator's user; false once the coordinator is shutting down or its backlog is full.</summary>
     internal bool Deliver(IncomingStream stream) => _incoming.Writer.TryWrite(stream);
+
+    private async IAsyncEnumerable<IncomingStream> ReadIncomingAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _incomingReaders);
+        try
+        {
+            while (await _incoming.Reader.WaitToReadAsync(cancellationToken))
+            {
+                while (_incoming.Reader.TryRead(out var stream))
+                {
+                    yield return stream;
+                }
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _incomingReaders);
+        }
+    }
 
     internal void Unregister(CoordSession session)
     {

@@ -65,6 +65,13 @@ public sealed class CoordConfig
     public int MaxStreamsPerClient { get; set; } = 1024;
 
     /// <summary>
+    /// Streams opened to the coordinator itself that may wait for <see cref="Coord.IncomingStreams"/> to take them
+    /// (64 by default); past it, and whenever nothing reads <see cref="Coord.IncomingStreams"/>, such streams are
+    /// refused at once with <see cref="ConecError.NotServed"/> instead of waiting for a reader that may never come.
+    /// </summary>
+    public int IncomingStreamBacklog { get; set; } = 64;
+
+    /// <summary>
     /// Bytes one client may have in flight towards the coordinator on one stream before the stream's reader takes
     /// them: what a relayed stream holds on the coordinator while its receiver lags (1 MiB by default). The sender
     /// waits once it is reached, so back-pressure reaches it instead of the coordinator's memory.
@@ -99,6 +106,7 @@ public sealed class CoordConfig
         Require(IdleTimeout > TimeSpan.Zero, nameof(IdleTimeout), "must be positive");
         Require(HelloTimeout > TimeSpan.Zero, nameof(HelloTimeout), "must be positive");
         Require(MaxMessageSize is >= 0 and <= int.MaxValue - FrameLimits.HeaderSize, nameof(MaxMessageSize), "is out of range");
+        Require(IncomingStreamBacklog >= 1, nameof(IncomingStreamBacklog), "must be at least 1");
         Require(MaxStreamsPerClient is >= 1 and < 1 << 24, nameof(MaxStreamsPerClient), "must be between 1 and 16,777,215");
         Require(MaxBroadcastMembershipsPerClient >= 1, nameof(MaxBroadcastMembershipsPerClient), "must be at least 1");
         Require(StreamBuffer >= 1024, nameof(StreamBuffer), "must be at least 1024 bytes");

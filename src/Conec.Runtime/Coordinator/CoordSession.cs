@@ -213,6 +213,13 @@ internal sealed partial class CoordSession
 
     private async Task DeliverToCoordinatorAsync(TransportStream stream, StreamHeader header, CancellationToken shutdown)
     {
+        if (_coord.WhyNotServed() is { } notServed)
+        {
+            CoordLog.StreamRefused(_logger, Id, notServed);
+            await RefuseStreamAsync(stream, (ConecError.NotServed, notServed));
+            return;
+        }
+
         try
         {
             await stream.WriteAsync(SingleFrame.Encode(StreamReply.Accepted()), false, shutdown);

@@ -99,7 +99,7 @@ public sealed class AdversarialPeerTests
             Assert.Contains("42", await log.WaitForAsync(2011), StringComparison.Ordinal);
 
             // The connection is still up: a proper stream to the coordinator is accepted.
-            await AssertStreamAcceptedAsync(raw, ct);
+            await AssertStreamAcceptedAsync(cluster, raw, ct);
             Assert.Equal(3, cluster.Coord.ClientCount);
             GC.KeepAlive(control);
         });
@@ -129,7 +129,7 @@ public sealed class AdversarialPeerTests
                 await stream.DisposeAsync();
             }
 
-            await AssertStreamAcceptedAsync(raw, ct);
+            await AssertStreamAcceptedAsync(cluster, raw, ct);
             GC.KeepAlive(control);
         }, c => c.MaxStreamsPerClient = 150);
 
@@ -221,13 +221,17 @@ public sealed class AdversarialPeerTests
     private static async Task<long?> ClosedCodeAsync(TransportConnection connection, CancellationToken ct) =>
         (await connection.Closed.WaitAsync(ct)).ApplicationErrorCode;
 
-    private static async Task AssertStreamAcceptedAsync(TransportConnection connection, CancellationToken ct)
+    private static async Task AssertStreamAcceptedAsync(Cluster cluster, TransportConnection connection, CancellationToken ct)
     {
+        var taking = Messages.NextAsync(cluster.Coord.IncomingStreams, ct); // the coordinator serves streams opened to it
         var stream = await connection.OpenStreamAsync(ct);
         await stream.WriteAsync(SingleFrame.Encode(new StreamHeader(StreamHeaderKind.ToCoordinator, null, 1).Encode()), false, ct);
         var reply = await SingleFrame.ReadAsync(stream.Input, ProtocolConstants.MaxControlMessageSize, ct);
         Assert.NotNull(reply);
         Assert.Null(StreamReply.Decode(new ReadOnlySequence<byte>(reply)));
+        var taken = await taking.WaitAsync(ct);
+        taken.Receive.Abort();
+        taken.Send.Abort();
         await stream.DisposeAsync();
     }
 }

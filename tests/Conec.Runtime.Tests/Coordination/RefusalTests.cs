@@ -26,6 +26,28 @@ public sealed class RefusalTests
         }
     }
 
+    [Theory, MemberData(nameof(Modes))]
+    public async Task AStreamToACoordinatorThatNobodyServesIsRefusedAtOnce(TransportMode mode)
+    {
+        await using var cluster = await Cluster.StartAsync(mode, c => c.IncomingStreamBacklog = 1);
+        var client = await cluster.ConnectAsync("client1");
+        var ct = Timeouts.Token();
+
+        var unserved = await Assert.ThrowsAsync<ConecException>(async () => await client.NewProxiedStreamAsync(null, ct));
+        Assert.Equal(ConecError.NotServed, unserved.Error);
+        Assert.Contains("IncomingStreams", unserved.Message, StringComparison.Ordinal);
+
+        // Once something reads, streams are taken; past the backlog of untaken ones, they are refused again.
+        await using var streams = cluster.Coord.IncomingStreams.GetAsyncEnumerator(ct);
+        var first = streams.MoveNextAsync().AsTask();
+        await client.NewProxiedStreamAsync(null, ct);
+        Assert.True(await first.WaitAsync(ct));
+        await client.NewProxiedStreamAsync(null, ct); // waits in the backlog: nobody asked for the next one yet
+        var full = await Assert.ThrowsAsync<ConecException>(async () => await client.NewProxiedStreamAsync(null, ct));
+        Assert.Equal(ConecError.NotServed, full.Error);
+        Assert.True(await streams.MoveNextAsync().AsTask().WaitAsync(ct));
+    }
+
     [Fact]
     public async Task AHandshakeThatTimesOutIsLoggedAsATimeout()
     {

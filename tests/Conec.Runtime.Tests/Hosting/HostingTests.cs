@@ -61,4 +61,39 @@ public sealed class HostingTests
         Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(5), $"Stopping took {stopping.Elapsed}.");
         Assert.False(coordinator.IsRunning);
     }
+
+    [Fact]
+    public async Task AHostedCoordinatorServesATypedServiceOnStreamsOpenedToIt()
+    {
+        var ct = Timeouts.Token();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        builder.Services.AddConecCoordinator(c =>
+        {
+            c.Address = IPAddress.Loopback;
+            c.Port = 0;
+            c.Certificate = TestCertificates.Server;
+            c.Transport = TransportMode.Tcp;
+        });
+        builder.Services.AddSingleton<IChat, ChatService>();
+        builder.Services.AddConecCoordinatorStreamHandler((services, stream, token) =>
+            ChatServer.ServeAsync(services.GetRequiredService<IChat>(), stream, cancellationToken: token));
+        using var host = builder.Build();
+        await host.StartAsync(ct);
+        var coordinator = host.Services.GetRequiredService<ConecCoordinatorService>();
+
+        await using (var caller = await Client.ConnectAsync(new ClientConfig("caller", "localhost")
+        {
+            CoordinatorEndPoint = new IPEndPoint(IPAddress.Loopback, coordinator.Coord.LocalEndPoint.Port),
+            CoordinatorAuthority = TestCertificates.Server,
+            TrustSystemRoots = false,
+            Transport = TransportMode.Tcp,
+        }, ct))
+        {
+            await using var chat = new ChatClient(await caller.NewProxiedStreamAsync(null, ct));
+            Assert.Equal(30, await chat.Roll(3, ct));
+        }
+
+        await host.StopAsync(ct);
+    }
 }
