@@ -9,22 +9,24 @@ internal static partial class Commands
     {
         var id = new Option<string>("--id") { Description = "Your client id (a DNS name).", Required = true };
         var coord = new Option<HostAndPort?>("--coord") { Description = "The coordinator, HOST[:PORT].", Required = true, CustomParser = OptionParsers.Endpoint("--coord") };
-        var ca = new Option<FileInfo?>("--ca") { Description = "A CA (or certificate) to trust for the coordinator." };
+        var trust = new ClientTrustOptions();
         var room = new Option<string>("--room") { Description = "The broadcast channel to join.", DefaultValueFactory = _ => "lobby" };
-        var command = new Command("chat", "Chat in a room: type lines, see everybody's with their sender.") { id, coord, ca, room };
+        var command = new Command("chat", "Chat in a room: type lines, see everybody's with their sender.") { id, coord };
+        trust.AddTo(command);
+        command.Options.Add(room);
         var sources = OptionSources.Of<ClientConfig>(
+        [
             (nameof(ClientConfig.Id), "--id"),
             (nameof(ClientConfig.CoordinatorHost), "The host of --coord"),
             (nameof(ClientConfig.CoordinatorPort), "The port of --coord"),
-            (nameof(ClientConfig.CoordinatorAuthorityPath), "--ca"));
+            .. ClientTrustOptions.Sources,
+        ]);
         command.SetAction((result, ct) => Guarded(result, sources, async () =>
         {
             var coordinator = result.GetValue(coord)!;
-            await using var client = await Client.ConnectAsync(new ClientConfig(result.GetValue(id)!, coordinator.Host)
-            {
-                CoordinatorPort = coordinator.Port,
-                CoordinatorAuthorityPath = result.GetValue(ca)?.FullName,
-            }, ct);
+            var config = new ClientConfig(result.GetValue(id)!, coordinator.Host) { CoordinatorPort = coordinator.Port };
+            trust.Apply(result, config);
+            await using var client = await Client.ConnectAsync(config, ct);
             var (send, receive) = await client.NewBroadcastAsync(result.GetValue(room)!, cancellationToken: ct);
             using var leaving = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var printing = Task.Run(async () =>
@@ -56,7 +58,7 @@ internal static partial class Commands
             await printing;
             await receive.DisposeAsync();
             return 0;
-        }));
+        }, error => trust.Advice(result, error)));
         return command;
     }
 }

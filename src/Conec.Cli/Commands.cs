@@ -86,7 +86,6 @@ internal static partial class Commands
     private static string Advice(ConecError error) => error switch
     {
         ConecError.ConnectionRefused or ConecError.Timeout => " Is the coordinator running, and are host and port right?",
-        ConecError.HandshakeFailed => " Pass the coordinator's CA with --ca (for `coord --dev`, the path it printed).",
         ConecError.IdInUse => " Choose another --id.",
         ConecError.InvalidCertificate => " Check the file paths and that the key matches the certificate.",
         _ => "",
