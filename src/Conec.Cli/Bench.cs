@@ -48,6 +48,7 @@ internal static class Bench
                 }
 
                 var client = await Client.ConnectAsync(config, cancellationToken);
+                QuicFallbackNotice.WriteOnce(config.Transport, progress);
                 clients.Add(client);
                 return client;
             }

@@ -27,6 +27,7 @@ internal static partial class Commands
             var config = new ClientConfig(result.GetValue(id)!, coordinator.Host) { CoordinatorPort = coordinator.Port };
             trust.Apply(result, config);
             await using var client = await Client.ConnectAsync(config, ct);
+            QuicFallbackNotice.WriteOnce(config.Transport, Console.Error);
             var (send, receive) = await client.NewBroadcastAsync(result.GetValue(room)!, cancellationToken: ct);
             using var leaving = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var printing = Task.Run(async () =>

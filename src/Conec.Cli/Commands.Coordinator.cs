@@ -12,6 +12,7 @@ internal static partial class Commands
         var command = new Command("demo", "Run a coordinator and three clients on loopback and show what Conec does (under a minute).");
         command.SetAction((result, ct) => Guarded(result, OptionSources.None, async () =>
         {
+            QuicFallbackNotice.WriteOnce(TransportMode.Auto, Console.Error);
             await Demo.RunAsync(Console.Out, ct);
             return 0;
         }));
@@ -70,6 +71,7 @@ internal static partial class Commands
             using var shutdown = new ShutdownSignal(ct);
             config.LoggerFactory = logging;
             await using var coord = await Coord.StartAsync(config, shutdown.Token);
+            QuicFallbackNotice.WriteOnce(config.Transport, Console.Error);
             Console.WriteLine($"Coordinator listening on {coord.LocalEndPoint}. Ctrl+C stops it.");
             await Task.WhenAny(coord.Completion, Task.Delay(Timeout.Infinite, shutdown.Token)).ContinueWith(static _ => { }, TaskScheduler.Default);
             Console.WriteLine("Stopping: closing every client's connection.");

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Conec.Transport;
 
 namespace Conec.Tests.Processes;
 
@@ -27,6 +28,9 @@ public sealed partial class CliProcessTests : IDisposable
         Assert.Equal(["proxied bulk", "direct bulk", "broadcast 1 KiB to 10, delivered", "RPC, 1 call in flight", "RPC, 64 calls in flight"], names);
         Assert.All(results.RootElement.EnumerateArray(), r => Assert.True(r.GetProperty("value").GetDouble() > 0));
         Assert.Contains("measuring RPC", bench.Error, StringComparison.Ordinal);
+
+        // A coordinator and twelve clients in one process: said once, not per connection.
+        AssertQuicFallbackNotedOnce(bench.Error);
     }
 
     [Fact]
@@ -50,6 +54,8 @@ public sealed partial class CliProcessTests : IDisposable
         await bob.WaitForOutputAsync("[lobby] alice: hello from alice", ct);
         await bob.WriteLineAsync("hi alice");
         await alice.WaitForOutputAsync("[lobby] bob: hi alice", ct);
+        AssertQuicFallbackNotedOnce(coord.Error);
+        AssertQuicFallbackNotedOnce(alice.Error);
 
         // The same id again is refused with one line and exit code 1.
         await using (var twin = ProcessRunner.Start(Conec, "chat", "--id", "bob", "--coord", $"localhost:{port}", "--ca", ca))
@@ -178,6 +184,22 @@ public sealed partial class CliProcessTests : IDisposable
         var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("conec: ", line, StringComparison.Ordinal);
         Assert.Contains(advice, line, StringComparison.Ordinal);
+    }
+
+    /// <summary>Without QUIC, --transport auto (the default) says once, on standard error, that it uses TCP and why.</summary>
+    private static void AssertQuicFallbackNotedOnce(string error)
+    {
+        var notices = error.Split('\n').Where(line => line.Contains("QUIC is unavailable", StringComparison.Ordinal)).ToArray();
+        if (TransportFactory.IsQuicSupported)
+        {
+            Assert.Empty(notices);
+            return;
+        }
+
+        var notice = Assert.Single(notices);
+        Assert.Contains("uses TCP", notice, StringComparison.Ordinal);
+        Assert.Contains("QuicListener.IsSupported", notice, StringComparison.Ordinal);
+        Assert.Contains("libmsquic", notice, StringComparison.Ordinal);
     }
 
     [GeneratedRegex(@"listening on [^\s]+:(\d+)\.")]
