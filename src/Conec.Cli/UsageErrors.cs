@@ -38,7 +38,7 @@ internal static class UsageErrors
                 : $"'{path}' takes no argument '{token}'.";
         }
 
-        // Listed before the others: System.CommandLine reports a missing subcommand first, in its own words.
+        // A command that only groups others (certs) would be "Required command was not provided.": name them instead.
         if (command.Subcommands.Count > 0 && command.Action is null)
         {
             return $"'{path}' needs a command: {Names(command, "or")}.";
@@ -49,7 +49,7 @@ internal static class UsageErrors
 
     private static string HelpHint(CommandResult command) => $"See '{CommandPath(command)} --help'.";
 
-    /// <summary>The command as typed, from the tool's name: the root command is named after the host process otherwise.</summary>
+    /// <summary>The command as typed, from `conec`: the root command's own name is the host process's (a test host's, in-process).</summary>
     private static string CommandPath(CommandResult command)
     {
         var names = new List<string>();
