@@ -3,10 +3,12 @@ using Conec;
 using Conec.Samples;
 
 // A file sent over a direct channel, in 64 KiB messages with back-pressure, with a progress bar; the receiver
-// writes it to disk and the SHA-256 of both files must match.
+// writes it to disk and the SHA-256 of both files must match. The bar redraws its line with '\r', which in a
+// redirected output is a flood of lines, so only a terminal gets it; the summary line is written either way.
 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
 var ct = timeout.Token;
 const int chunk = 64 * 1024;
+var showProgress = !Console.IsOutputRedirected;
 var size = args.Length > 0 ? long.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 64L * 1024 * 1024;
 var source = Path.GetTempFileName();
 var target = Path.GetTempFileName();
@@ -51,7 +53,7 @@ try
             await send.SendAsync(buffer.AsMemory(0, read), ct);
             sent += read;
             var done = (int)(40 * sent / size);
-            if (done != shown)
+            if (showProgress && done != shown)
             {
                 shown = done;
                 Console.Write($"\r[{new string('#', done)}{new string('.', 40 - done)}] {100 * sent / size,3}%");
@@ -61,7 +63,7 @@ try
 
     await send.FinishAsync(ct);
     await receiving;
-    Console.WriteLine($"\rsent {size / (1024 * 1024)} MiB over a direct channel at {size / clock.Elapsed.TotalSeconds / 1e6:N0} MB/s");
+    Console.WriteLine($"{(showProgress ? "\r" : "")}sent {size / (1024 * 1024)} MiB over a direct channel at {size / clock.Elapsed.TotalSeconds / 1e6:N0} MB/s");
     var sourceHash = await HashAsync(source, ct);
     var targetHash = await HashAsync(target, ct);
     var same = sourceHash.AsSpan().SequenceEqual(targetHash);

@@ -15,8 +15,11 @@ internal static class Bench
     /// <summary>One measured figure.</summary>
     public sealed record Result(string Name, double Value, string Unit);
 
-    /// <summary>Where to connect; null endpoint means an in-process coordinator.</summary>
-    public sealed record Target(string Host, int Port, string? AuthorityPath);
+    /// <summary>
+    /// A coordinator to measure through (null: one in this process). With a client CA (whose key is beside it), every
+    /// bench client gets a certificate it issues, as a coordinator run with --client-ca requires.
+    /// </summary>
+    public sealed record Target(string Host, int Port, string? AuthorityPath, string? ClientAuthorityPath);
 
     public static async Task<IReadOnlyList<Result>> RunAsync(Target? target, bool quick, TextWriter progress, CancellationToken cancellationToken)
     {
@@ -26,7 +29,9 @@ internal static class Bench
         var certificate = target is null ? ConecCertificates.CreateSelfSigned("localhost") : null;
         await using var coord = certificate is null ? null : await Coord.StartAsync(new CoordConfig { Address = IPAddress.Loopback, Port = 0, Certificate = certificate }, cancellationToken);
         var run = $"b{Environment.ProcessId}x{Random.Shared.Next(1000, 9999)}";
+        using var issuer = target?.ClientAuthorityPath is { } issuerPath ? ConecCertificates.Load(issuerPath, Path.ChangeExtension(issuerPath, ".key")) : null;
         var clients = new List<Client>();
+        var identities = new List<System.Security.Cryptography.X509Certificates.X509Certificate2>();
         try
         {
             async Task<Client> ConnectAsync(string id)
@@ -34,7 +39,16 @@ internal static class Bench
                 var config = target is null
                     ? new ClientConfig($"{run}-{id}", "localhost") { CoordinatorEndPoint = new IPEndPoint(IPAddress.Loopback, coord!.LocalEndPoint.Port), CoordinatorAuthority = certificate, TrustSystemRoots = false }
                     : new ClientConfig($"{run}-{id}", target.Host) { CoordinatorPort = target.Port, CoordinatorAuthorityPath = target.AuthorityPath };
+                if (issuer is not null)
+                {
+                    // Direct channels between clients of a client CA are checked against that CA too.
+                    config.Certificate = ConecCertificates.CreateSigned(config.Id, issuer);
+                    config.ClientAuthority = issuer;
+                    identities.Add(config.Certificate);
+                }
+
                 var client = await Client.ConnectAsync(config, cancellationToken);
+                QuicFallbackNotice.WriteOnce(config.Transport, progress);
                 clients.Add(client);
                 return client;
             }
@@ -70,6 +84,11 @@ internal static class Bench
             foreach (var client in clients)
             {
                 await client.DisposeAsync();
+            }
+
+            foreach (var identity in identities)
+            {
+                identity.Dispose();
             }
         }
     }

@@ -114,7 +114,7 @@ internal static class Demo
         var summary = new Summary(messages, megabytesPerSecond, latencies[latencies.Length / 2], alice.Transport.ToString());
         output.WriteLine();
         output.WriteLine($"Summary: {summary.Messages:N0} messages; direct {summary.DirectMegabytesPerSecond:N0} MB/s; RPC p50 {summary.RpcP50Microseconds:N0} us, p99 {latencies[(int)(latencies.Length * 0.99)]:N0} us; transport {summary.Transport}.");
-        output.WriteLine("Where to look: src/Conec.Cli/Demo.cs (this demo), src/Conec.Cli/LobbyContract.cs (the typed contract), docs/getting-started.md.");
+        output.WriteLine(WhereToLook(Environment.CurrentDirectory));
         foreach (var pair in joined)
         {
             await pair.Send.FinishAsync(cancellationToken);
@@ -122,6 +122,15 @@ internal static class Demo
 
         return summary;
     }
+
+    /// <summary>
+    /// Where to read next. An installed tool has no sources beside it, so code paths are named only when
+    /// <paramref name="directory"/> is a Conec checkout (as under `dotnet run --project src/Conec.Cli`).
+    /// </summary>
+    internal static string WhereToLook(string directory) =>
+        File.Exists(Path.Combine(directory, "src", "Conec.Cli", "Demo.cs"))
+            ? "Where to look: src/Conec.Cli/Demo.cs (this demo), src/Conec.Cli/LobbyContract.cs (the typed contract), docs/getting-started.md."
+            : "Where to look: docs/getting-started.md in the Conec repository (this demo, a two-terminal chat, your own typed service).";
 
     private static Task<Client> ConnectAsync(string id, IPEndPoint endPoint, X509Certificate2 coordinator, CancellationToken cancellationToken) =>
         Client.ConnectAsync(new ClientConfig(id, "localhost")

@@ -1,3 +1,3 @@
 using Conec.Cli;
 
-return await Commands.Build().Parse(args).InvokeAsync();
+return await Commands.RunAsync(args);

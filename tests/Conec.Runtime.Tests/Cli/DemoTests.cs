@@ -20,6 +20,25 @@ public sealed class DemoTests
     }
 
     [Fact]
+    public void AnInstalledToolPointsAtTheDocsNotAtSourcesItDoesNotHave()
+    {
+        var elsewhere = Directory.CreateTempSubdirectory("conec-demo-").FullName;
+        try
+        {
+            var line = Demo.WhereToLook(elsewhere);
+            Assert.Contains("docs/getting-started.md in the Conec repository", line, StringComparison.Ordinal);
+            Assert.DoesNotContain("src/", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(elsewhere);
+        }
+
+        // In a checkout (dotnet run from the repository's root) the code is there to read.
+        Assert.Contains("src/Conec.Cli/Demo.cs", Demo.WhereToLook(Processes.ProcessRunner.Root), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AnUnreachableCoordinatorIsOneLineAndExitCodeOne()
     {
         using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);

@@ -15,4 +15,15 @@ public sealed class SampleTests
         Assert.True(exit == 0, $"{sample} exited with {exit}. Output: {run.Output} Errors: {run.Error}");
         Assert.Contains("OK:", run.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task FileTransferWritesNoProgressBarToARedirectedOutputOnlyItsSummary()
+    {
+        await using var run = ProcessRunner.Start(ProcessRunner.Program("samples/FileTransfer", "FileTransfer"), "8388608");
+        Assert.Equal(0, await run.ExitCodeAsync(Timeouts.Token(TimeSpan.FromSeconds(90))));
+        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Collection(lines,
+            summary => Assert.StartsWith("sent 8 MiB over a direct channel at ", summary, StringComparison.Ordinal),
+            verdict => Assert.StartsWith("OK:", verdict, StringComparison.Ordinal));
+    }
 }
