@@ -56,7 +56,7 @@ public sealed partial class Client
             var header = new StreamHeader(StreamHeaderKind.Direct, Id, _streamIds.Next()) { TraceParent = Diagnostics.ConecTelemetry.CurrentTraceParent() };
             await stream.WriteAsync(SingleFrame.Encode(header.Encode()), false, cancellationToken);
             Diagnostics.ConecTelemetry.StreamsOpened.Add(1, new KeyValuePair<string, object?>("kind", "direct"));
-            return new StreamPair(new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize));
+            return new StreamPair(new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize)) { Kind = StreamKind.Direct };
         }
         catch
         {
@@ -66,21 +66,29 @@ public sealed partial class Client
     }
 
     /// <summary>
-    /// Opens a stream to <paramref name="peer"/>: direct when a channel exists or can be made, else relayed by the
-    /// coordinator (for example when the peer does not accept direct channels).
+    /// Opens a stream to <paramref name="peer"/>: direct when a channel exists or can be made within
+    /// <see cref="ClientConfig.DirectAttemptTimeout"/>, else relayed by the coordinator (for example when the peer
+    /// does not accept direct channels). <see cref="StreamPair.Kind"/> says which it is.
     /// </summary>
     public async ValueTask<StreamPair> NewStreamAsync(string peer, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(peer);
         if (await _channels.FindAsync(peer, cancellationToken) is null)
         {
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            attempt.CancelAfter(_config.DirectAttemptTimeout);
             try
             {
-                await NewChannelAsync(peer, cancellationToken);
+                await NewChannelAsync(peer, attempt.Token);
             }
             catch (ConecException e) when (e.Error != ConecError.ChannelExists)
             {
                 ClientLog.FellBackToProxied(_logger, Id, peer, e.Message);
+                return await NewProxiedStreamAsync(peer, cancellationToken);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                ClientLog.FellBackToProxied(_logger, Id, peer, "no direct channel within ClientConfig.DirectAttemptTimeout");
                 return await NewProxiedStreamAsync(peer, cancellationToken);
             }
         }

@@ -136,7 +136,10 @@ public sealed partial class Client : IAsyncDisposable
         var (stream, _) = await OpenWithReplyAsync(header, cancellationToken);
 
         // Received messages carry the sender's tag on top of the payload, so the reader allows for it.
-        var pair = new StreamPair(new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize + BroadcastTagAllowance));
+        var pair = new StreamPair(new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize + BroadcastTagAllowance))
+        {
+            Kind = StreamKind.Broadcast,
+        };
         _memberships.Join(channel, header.StreamId, pair, options);
         Diagnostics.ConecTelemetry.StreamsOpened.Add(1, new KeyValuePair<string, object?>("kind", "broadcast"));
         return pair;

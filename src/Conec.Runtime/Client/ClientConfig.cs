@@ -67,8 +67,10 @@ public sealed class ClientConfig
     public bool Listen { get; set; } = true;
 
     /// <summary>
-    /// Where to accept direct channels; by default the address this client uses towards the coordinator, on a port
-    /// the OS chooses. Peers are told the coordinator's view of this client's address with this port.
+    /// Where to accept direct channels; by default the local address this client uses towards the coordinator
+    /// (<see cref="SourceEndPoint"/>'s if set), on a port the OS chooses, so the listener is not exposed on every
+    /// interface. Peers are told the coordinator's view of this client's address with this port. Set
+    /// <c>new IPEndPoint(IPAddress.Any, 0)</c> to accept on every interface.
     /// </summary>
     public IPEndPoint? ListenEndPoint { get; set; }
 
@@ -99,6 +101,13 @@ public sealed class ClientConfig
     /// <summary>The TLS handshake and the hello must finish within this time.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long <c>NewStreamAsync</c> waits for a direct channel before it returns a relayed stream instead (2 s by
+    /// default): long enough for a TLS handshake across continents, short enough that a peer behind a firewall that
+    /// drops packets does not hold the caller for the whole <see cref="ConnectTimeout"/>.
+    /// </summary>
+    public TimeSpan DirectAttemptTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Largest message this client sends or accepts on its streams (8 MiB by default, as conec).</summary>
     public int MaxMessageSize { get; set; } = FrameLimits.DefaultMaxMessageSize;
 
@@ -117,6 +126,7 @@ public sealed class ClientConfig
         Require(Enum.IsDefined(Transport), nameof(Transport), "is not a known transport mode");
         Require(IdleTimeout > TimeSpan.Zero, nameof(IdleTimeout), "must be positive");
         Require(ConnectTimeout > TimeSpan.Zero, nameof(ConnectTimeout), "must be positive");
+        Require(DirectAttemptTimeout > TimeSpan.Zero, nameof(DirectAttemptTimeout), "must be positive");
         Require(Reconnect is not null && Reconnect.InitialDelay > TimeSpan.Zero && Reconnect.MaxDelay >= Reconnect.InitialDelay,
             nameof(Reconnect), "needs a positive InitialDelay and a MaxDelay at least as long");
         Require(MaxMessageSize is >= 0 and <= int.MaxValue - FrameLimits.HeaderSize, nameof(MaxMessageSize), "is out of range");

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Conec.Concurrency;
 using Conec.Framing;
@@ -54,13 +55,38 @@ internal sealed partial class DirectChannels : IAsyncDisposable
         {
             var authority = channels._clientAuthority;
             var tls = new TransportServerTls(certificate, null, peer => CertificatePolicy.CheckPeer(peer, authority));
-            // By default on every interface, as conec's client socket: peers reach it at the address the coordinator sees.
-            var endPoint = config.ListenEndPoint ?? new IPEndPoint(config.SourceEndPoint?.Address ?? IPAddress.Any, 0);
+            // By default only on the interface that leads to the coordinator, not every interface (docs/security.md).
+            var endPoint = config.ListenEndPoint ?? new IPEndPoint(await LocalAddressTowardsCoordinatorAsync(config, cancellationToken), 0);
             channels._listener = await TransportFactory.ListenAsync(config.Transport, endPoint, tls, settings, logger, cancellationToken);
             channels._tasks.Run(channels.AcceptLoopAsync);
         }
 
         return channels;
+    }
+
+    /// <summary>Where this client accepts direct channels, or null when it does not.</summary>
+    internal IPEndPoint? ListenEndPoint => _listener?.LocalEndPoint;
+
+    /// <summary>The local address the OS routes towards the coordinator: the one the coordinator sees, NAT aside.</summary>
+    private static async Task<IPAddress> LocalAddressTowardsCoordinatorAsync(ClientConfig config, CancellationToken cancellationToken)
+    {
+        if (config.SourceEndPoint is { } source)
+        {
+            return source.Address;
+        }
+
+        try
+        {
+            var coordinator = config.CoordinatorEndPoint?.Address ?? (await Dns.GetHostAddressesAsync(config.CoordinatorHost, cancellationToken))[0];
+            using var probe = new Socket(coordinator.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            probe.Connect(coordinator, config.CoordinatorPort); // a UDP connect sends nothing: it only picks the route
+            return ((IPEndPoint)probe.LocalEndPoint!).Address;
+        }
+        catch (Exception e) when (e is SocketException or IndexOutOfRangeException)
+        {
+            throw new ConecException(ConecError.ConnectionRefused,
+                $"No route to the coordinator '{config.CoordinatorHost}' was found to listen for direct channels on: {e.Message}", e);
+        }
     }
 
     /// <summary>The connected channel to <paramref name="peer"/>, waiting while it is being set up; null if there is none.</summary>

@@ -79,7 +79,7 @@ internal sealed partial class CoordSession
             var header = new StreamHeader(StreamHeaderKind.FromCoordinator, null, streamId);
             await stream.WriteAsync(SingleFrame.Encode(header.Encode()), false, cancellationToken);
             Diagnostics.ConecTelemetry.StreamsOpened.Add(1, new KeyValuePair<string, object?>("kind", "coordinator"));
-            return new StreamPair(new OutStream(stream, MaxMessageSize), new InStream(stream, MaxMessageSize));
+            return new StreamPair(new OutStream(stream, MaxMessageSize), new InStream(stream, MaxMessageSize)) { Kind = StreamKind.Coordinator };
         }
         catch
         {

@@ -26,12 +26,14 @@ public sealed class ChannelTests
             var pair = await client1.NewStreamAsync("client2", ct);
             var incoming = await Messages.NextAsync(client2.IncomingStreams, ct);
             Assert.Equal(("client1", StreamKind.Direct), (incoming.Peer, incoming.Kind));
+            Assert.Equal(StreamKind.Direct, pair.Kind);
             await EchoOnceAsync(pair, incoming, ct);
         }
 
         var relayed = await client1.NewStreamAsync("client3", ct);
         var fromRelay = await Messages.NextAsync(client3.IncomingStreams, ct);
         Assert.Equal(("client1", StreamKind.Proxied), (fromRelay.Peer, fromRelay.Kind));
+        Assert.Equal(StreamKind.Proxied, relayed.Kind);
         await EchoOnceAsync(relayed, fromRelay, ct);
     }
 

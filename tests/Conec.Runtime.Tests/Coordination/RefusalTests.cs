@@ -1,8 +1,11 @@
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using Conec.Framing;
+using Conec.Protocol;
 using Conec.Tests.Transport;
 using Conec.Transport;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Conec.Tests.Coordination;
 
@@ -46,6 +49,31 @@ public sealed class RefusalTests
         var full = await Assert.ThrowsAsync<ConecException>(async () => await client.NewProxiedStreamAsync(null, ct));
         Assert.Equal(ConecError.NotServed, full.Error);
         Assert.True(await streams.MoveNextAsync().AsTask().WaitAsync(ct));
+    }
+
+    [Fact]
+    public async Task NewStreamAsyncRelaysAtOnceWhenTheDirectChannelDoesNotComeUp()
+    {
+        await using var cluster = await Cluster.StartAsync(TransportMode.Tcp);
+        var ct = Timeouts.Token();
+
+        // "client1" speaks raw: it advertises a listener that accepts and never answers, and ignores channel offers.
+        using var blackHole = new TcpListener(IPAddress.Loopback, 0);
+        blackHole.Start();
+        await using var silent = await TransportFactory.ConnectAsync(TransportMode.Tcp, cluster.EndPoint, null, TransportPair.ClientTls(), new TransportSettings(), NullLogger.Instance, ct);
+        var control = await silent.OpenStreamAsync(ct);
+        var listenPort = ((IPEndPoint)blackHole.LocalEndpoint).Port;
+        await control.WriteAsync(SingleFrame.Encode(ControlMessage.Hello("client1", ProtocolConstants.Version, listenPort).Encode()), false, ct);
+        await cluster.WaitForClientCountAsync(1);
+
+        var config = cluster.ClientConfig("client2");
+        config.DirectAttemptTimeout = TimeSpan.FromMilliseconds(300);
+        var caller = await cluster.ConnectAsync(config);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var pair = await caller.NewStreamAsync("client1", ct);
+        Assert.Equal(StreamKind.Proxied, pair.Kind);
+        Assert.True(clock.Elapsed < config.ConnectTimeout / 2, $"The fallback took {clock.Elapsed.TotalSeconds:0.0} s.");
+        GC.KeepAlive(control);
     }
 
     [Fact]
