@@ -60,7 +60,7 @@ internal static class ContractParser
                         member.Name, member is IPropertySymbol ? "property" : "event"));
                     continue;
                 case IMethodSymbol { MethodKind: Microsoft.CodeAnalysis.MethodKind.Ordinary, IsStatic: false } method:
-                    var model = ParseMethod(method, diagnostics, types);
+                    var model = ParseMethod(method, name, diagnostics, types);
                     if (model is null)
                     {
                         continue;
@@ -97,7 +97,7 @@ internal static class ContractParser
         return new ParseResult(result, new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutable()));
     }
 
-    private static MethodModel? ParseMethod(IMethodSymbol method, ImmutableArray<DiagnosticInfo>.Builder diagnostics, MessageTypeCollector types)
+    private static MethodModel? ParseMethod(IMethodSymbol method, string contract, ImmutableArray<DiagnosticInfo>.Builder diagnostics, MessageTypeCollector types)
     {
         var location = method.Locations.FirstOrDefault();
         if (method.IsGenericMethod)
@@ -125,14 +125,14 @@ internal static class ContractParser
                 kind = MessageKind.Stream;
                 resultType = returnType!.TypeArguments[0].ToDisplayString(TypeFormat);
                 CheckMessageType(returnType.TypeArguments[0], method.Name, location, diagnostics);
-                resultCodec = types.Plan(returnType.TypeArguments[0]);
+                resultCodec = types.Plan(returnType.TypeArguments[0], $"an item of {contract}.{method.Name}");
                 ReportFallbacks(types, method.Name, location, diagnostics);
                 break;
             case "System.Threading.Tasks.Task<TResult>" or "System.Threading.Tasks.ValueTask<TResult>":
                 kind = MessageKind.CallWithResult;
                 resultType = returnType!.TypeArguments[0].ToDisplayString(TypeFormat);
                 CheckMessageType(returnType.TypeArguments[0], method.Name, location, diagnostics);
-                resultCodec = types.Plan(returnType.TypeArguments[0]);
+                resultCodec = types.Plan(returnType.TypeArguments[0], $"the result of {contract}.{method.Name}");
                 ReportFallbacks(types, method.Name, location, diagnostics);
                 break;
             default:
@@ -166,7 +166,8 @@ internal static class ContractParser
             }
 
             CheckMessageType(parameter.Type, method.Name, parameter.Locations.FirstOrDefault(), diagnostics);
-            parameters.Add(new ParameterModel(parameter.Name, parameter.Type.ToDisplayString(TypeFormat), Pascal(parameter.Name), types.Plan(parameter.Type)));
+            parameters.Add(new ParameterModel(parameter.Name, parameter.Type.ToDisplayString(TypeFormat), Pascal(parameter.Name),
+                types.Plan(parameter.Type, $"{contract}.{method.Name}({parameter.Name})")));
             ReportFallbacks(types, method.Name, parameter.Locations.FirstOrDefault(), diagnostics);
         }
 

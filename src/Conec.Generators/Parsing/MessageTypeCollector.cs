@@ -45,14 +45,21 @@ internal sealed class MessageTypeCollector
     /// <param name="valuesClass">The generated class that holds the Write…/Read… pairs.</param>
     public MessageTypeCollector(string valuesClass) => _values = valuesClass;
 
-    /// <summary>How a value of <paramref name="type"/>, as declared, is written and read.</summary>
-    public CodecModel Plan(ITypeSymbol type)
+    /// <summary>
+    /// How a value of <paramref name="type"/>, as declared, is written and read; <paramref name="what"/> names it in the
+    /// error for a nil where the declared type has no null.
+    /// </summary>
+    public CodecModel Plan(ITypeSymbol type, string what)
     {
-        // Helpers take and return the nullable form; a value declared non-nullable is read with '!' (MessagePack's own
-        // formatters also turn nil into null there).
-        var nonNull = type.IsReferenceType && type.NullableAnnotation != NullableAnnotation.Annotated ? "!" : "";
+        // Readers of references return the nullable form. A non-nullable reference must not take a peer's nil (where
+        // MessagePack's own formatters would hand back null); code that says nothing about nulls keeps accepting them.
         var codec = PlanShape(type.WithNullableAnnotation(NullableAnnotation.NotAnnotated));
-        return nonNull.Length == 0 ? codec : codec with { Read = codec.Read + nonNull };
+        return !type.IsReferenceType ? codec : type.NullableAnnotation switch
+        {
+            NullableAnnotation.Annotated => codec,
+            NullableAnnotation.NotAnnotated => codec with { Read = $"{codec.Read} ?? throw global::Conec.TypedMessages.MissingValue(\"{what}\")" },
+            _ => codec with { Read = codec.Read + "!" },
+        };
     }
 
     private CodecModel PlanShape(ITypeSymbol type)
@@ -132,8 +139,9 @@ internal sealed class MessageTypeCollector
         {
             // A collection cannot contain itself except through an object, whose helper is registered before its
             // members are planned, so planning the elements first always ends.
-            var elementCodec = Plan(element);
-            var valueCodec = value is null ? null : Plan(value);
+            var shown = type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
+            var elementCodec = Plan(element, (value is null ? "an element of " : "a key of ") + shown);
+            var valueCodec = value is null ? null : Plan(value, "a value of " + shown);
             var parameterType = type.IsReferenceType ? fullName + "?" : fullName;
             helper = new HelperModel(Unique(name), kind, parameterType, element.ToDisplayString(Format), elementCodec,
                 value?.ToDisplayString(Format), valueCodec);
@@ -193,7 +201,7 @@ internal sealed class MessageTypeCollector
         var helper = Unique(named.Name);
         _objectHelpers[fullName] = helper; // before the members, so a type that contains itself ends the recursion here
         var members = keyed
-            .Select(m => new MemberModel(m.Key, m.Member.Name, m.Type.ToDisplayString(Format), Plan(m.Type), m.Settable))
+            .Select(m => PlanMember(named, m.Key, m.Member.Name, m.Type, m.Settable))
             .OrderBy(m => m.Key)
             .ToImmutableArray();
         var order = constructor.Parameters.Select(p => new StringValue(keyed.First(m => string.Equals(m.Member.Name, p.Name, System.StringComparison.OrdinalIgnoreCase)).Member.Name));
@@ -201,6 +209,18 @@ internal sealed class MessageTypeCollector
         _found[fullName] = new MessageTypeModel(fullName, SafeName(fullName), helper, codec, named.IsValueType, null,
             new EquatableArray<MemberModel>(members), new EquatableArray<StringValue>(order.ToImmutableArray()));
         return helper;
+    }
+
+    /// <summary>
+    /// A member is read into a nullable local, since its key may be missing; one declared as a non-nullable reference
+    /// must then have a value, checked when the object is built.
+    /// </summary>
+    private MemberModel PlanMember(INamedTypeSymbol owner, int key, string name, ITypeSymbol type, bool settable)
+    {
+        var codec = PlanShape(type.WithNullableAnnotation(NullableAnnotation.NotAnnotated));
+        var local = type.IsReferenceType ? type.WithNullableAnnotation(NullableAnnotation.Annotated) : type;
+        var required = type.IsReferenceType && type.NullableAnnotation == NullableAnnotation.NotAnnotated ? owner.Name + "." + name : null;
+        return new MemberModel(key, name, local.ToDisplayString(Format), codec, required, settable);
     }
 
     private static bool IsFramework(INamedTypeSymbol named)
