@@ -63,9 +63,20 @@ internal static class Diagnostics
             "resolvers; for a Native AOT build, replace them with one of those shapes.",
         helpLinkUri: HelpBase + "conec0010");
 
-    private static readonly DiagnosticDescriptor[] All =
+    public static readonly DiagnosticDescriptor StreamedParameter = Create(
+        "CONEC0011", "Parameters cannot be streamed",
+        "Parameter '{0}' of method '{1}' is an IAsyncEnumerable<T>; only results can be streamed",
+        "A call's arguments travel in one message, before the call runs. Send the items as a list or as one-way messages, or have the other side call a method that returns IAsyncEnumerable<T>.");
+
+    public static readonly DiagnosticDescriptor UnsendableValue = Create(
+        "CONEC0012", "A value that cannot be sent",
+        "'{0}' in {1} cannot be sent: {2}",
+        "Tasks, delegates, cancellation tokens, streams, enumerators, pointers, ref structs and dynamic have no message form; no serializer can carry them.");
+
+    /// <summary>Every descriptor, in id order.</summary>
+    internal static readonly DiagnosticDescriptor[] All =
         [DuplicateMethodId, GenericMethod, ByReferenceParameter, UnsupportedReturnType, NonMethodMember, MissingMessagePackObject,
-         GeneratorFailure, GenericContract, MisplacedCancellationToken, SerializedAtRunTime];
+         GeneratorFailure, GenericContract, MisplacedCancellationToken, SerializedAtRunTime, StreamedParameter, UnsendableValue];
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);
 

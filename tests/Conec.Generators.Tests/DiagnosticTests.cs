@@ -157,10 +157,54 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void CONEC0011_StreamedParameter() => AssertDiagnostic("CONEC0011", "items", """
+        [ConecStream]
+        public interface IC
+        {
+            ValueTask<int> Sum(IAsyncEnumerable<int> items, CancellationToken cancellationToken);
+        }
+        """);
+
+    [Fact]
+    public void CONEC0012_AParameterThatCannotBeSent() => AssertDiagnostic("CONEC0012", "work", """
+        [ConecStream]
+        public interface IC
+        {
+            ValueTask Run(Func<int> work);
+        }
+        """);
+
+    [Fact]
+    public void CONEC0012_AResultThatCannotBeSentPointsAtTheReturnType() => AssertDiagnostic("CONEC0012", "Task<IAsyncEnumerable<int>>", """
+        [ConecStream]
+        public interface IC
+        {
+            Task<IAsyncEnumerable<int>> Ticks();
+        }
+        """);
+
+    [Fact]
+    public void CONEC0012_AValueThatCannotBeSentInsideAMessageTypeNamesTheMember()
+    {
+        var diagnostic = AssertDiagnostic("CONEC0012", "job", """
+            [MessagePack.MessagePackObject]
+            public sealed class Job { [MessagePack.Key(0)] public Task? Done { get; set; } }
+
+            [ConecStream]
+            public interface IC
+            {
+                ValueTask Start(List<Job> job);
+            }
+            """);
+        Assert.Contains("Job.Done", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void EveryDiagnosticHasTitleHelpAndAReleaseEntry()
     {
         var releases = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "AnalyzerReleases.Unshipped.md"));
-        foreach (var id in Enumerable.Range(1, 10).Select(i => $"CONEC{i:0000}"))
+        Assert.Equal(Enumerable.Range(1, Diagnostics.All.Length).Select(i => $"CONEC{i:0000}"), Diagnostics.All.Select(d => d.Id));
+        foreach (var id in Diagnostics.All.Select(d => d.Id))
         {
             var descriptor = Diagnostics.ById(id);
             Assert.False(string.IsNullOrWhiteSpace(descriptor.Title.ToString(System.Globalization.CultureInfo.InvariantCulture)));
@@ -170,7 +214,7 @@ public sealed class DiagnosticTests
         }
     }
 
-    private static void AssertDiagnostic(string id, string target, string contract, int occurrence = 1, DiagnosticSeverity severity = DiagnosticSeverity.Error)
+    private static Diagnostic AssertDiagnostic(string id, string target, string contract, int occurrence = 1, DiagnosticSeverity severity = DiagnosticSeverity.Error)
     {
         var source = Usings + contract;
         var (_, diagnostics, _) = GeneratorHarness.Run(source);
@@ -191,5 +235,6 @@ public sealed class DiagnosticTests
 
         Assert.Equal(start, diagnostic.Location.SourceSpan.Start);
         Assert.Equal(target.Length, diagnostic.Location.SourceSpan.Length);
+        return diagnostic;
     }
 }

@@ -126,14 +126,14 @@ internal static class ContractParser
                 resultType = returnType!.TypeArguments[0].ToDisplayString(TypeFormat);
                 CheckMessageType(returnType.TypeArguments[0], method.Name, location, diagnostics);
                 resultCodec = types.Plan(returnType.TypeArguments[0], $"an item of {contract}.{method.Name}");
-                ReportFallbacks(types, method.Name, location, diagnostics);
+                ReportPlanned(types, method.Name, location, ReturnTypeLocation(method), diagnostics);
                 break;
             case "System.Threading.Tasks.Task<TResult>" or "System.Threading.Tasks.ValueTask<TResult>":
                 kind = MessageKind.CallWithResult;
                 resultType = returnType!.TypeArguments[0].ToDisplayString(TypeFormat);
                 CheckMessageType(returnType.TypeArguments[0], method.Name, location, diagnostics);
                 resultCodec = types.Plan(returnType.TypeArguments[0], $"the result of {contract}.{method.Name}");
-                ReportFallbacks(types, method.Name, location, diagnostics);
+                ReportPlanned(types, method.Name, location, ReturnTypeLocation(method), diagnostics);
                 break;
             default:
                 diagnostics.Add(DiagnosticInfo.Create(Diagnostics.UnsupportedReturnType, location, method.Name, method.ReturnType.ToDisplayString()));
@@ -165,10 +165,18 @@ internal static class ContractParser
                 continue;
             }
 
-            CheckMessageType(parameter.Type, method.Name, parameter.Locations.FirstOrDefault(), diagnostics);
+            var parameterLocation = parameter.Locations.FirstOrDefault();
+            if (parameter.Type is INamedTypeSymbol { OriginalDefinition: var definition } && definition.ToDisplayString() == "System.Collections.Generic.IAsyncEnumerable<T>")
+            {
+                diagnostics.Add(DiagnosticInfo.Create(Diagnostics.StreamedParameter, parameterLocation, parameter.Name, method.Name));
+                valid = false;
+                continue;
+            }
+
+            CheckMessageType(parameter.Type, method.Name, parameterLocation, diagnostics);
             parameters.Add(new ParameterModel(parameter.Name, parameter.Type.ToDisplayString(TypeFormat), Pascal(parameter.Name),
                 types.Plan(parameter.Type, $"{contract}.{method.Name}({parameter.Name})")));
-            ReportFallbacks(types, method.Name, parameter.Locations.FirstOrDefault(), diagnostics);
+            ReportPlanned(types, method.Name, parameterLocation, parameterLocation, diagnostics);
         }
 
         return valid
@@ -208,13 +216,25 @@ internal static class ContractParser
         }
     }
 
-    private static void ReportFallbacks(MessageTypeCollector types, string method, Location? location, ImmutableArray<DiagnosticInfo>.Builder diagnostics)
+    /// <summary>Reports what planning a parameter or result found: values that cannot be sent, and values left to MessagePackSerializer.</summary>
+    private static void ReportPlanned(MessageTypeCollector types, string method, Location? location, Location? valueLocation, ImmutableArray<DiagnosticInfo>.Builder diagnostics)
     {
+        foreach (var value in types.TakeUnsendable())
+        {
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.UnsendableValue, valueLocation, value.Type, value.Where, value.Reason));
+        }
+
         foreach (var type in types.TakeFallbacks())
         {
             diagnostics.Add(DiagnosticInfo.Create(Diagnostics.SerializedAtRunTime, location, type, method));
         }
     }
+
+    /// <summary>Where a method's return type is written, since a result's problems are there; else the method's name.</summary>
+    private static Location? ReturnTypeLocation(IMethodSymbol method) =>
+        method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() is Microsoft.CodeAnalysis.CSharp.Syntax.MethodDeclarationSyntax declaration
+            ? declaration.ReturnType.GetLocation()
+            : method.Locations.FirstOrDefault();
 
     private static T? NamedArgument<T>(AttributeData? attribute, string name)
     {
