@@ -73,10 +73,26 @@ internal static class Diagnostics
         "'{0}' in {1} cannot be sent: {2}",
         "Tasks, delegates, cancellation tokens, streams, enumerators, pointers, ref structs and dynamic have no message form; no serializer can carry them.");
 
+    public static readonly DiagnosticDescriptor StaticAbstractMember = Create(
+        "CONEC0013", "Static abstract members cannot be in a contract",
+        "'{0}' is static abstract; the generated client and sender cannot implement it",
+        "Calls reach instances. Give the member a body (static virtual), or move it out of the contract.");
+
+    public static readonly DiagnosticDescriptor InheritedMember = Create(
+        "CONEC0014", "Contracts cannot inherit members",
+        "Contract '{0}' inherits {1} from '{2}', which the generated types do not implement; declare contract methods in the contract itself",
+        "The generated client, sender and server serve the methods the contract declares. Move inherited methods into the contract, or drop the base interface (the generated client is already IAsyncDisposable).");
+
+    public static readonly DiagnosticDescriptor NonPublicMember = Create(
+        "CONEC0015", "Contract members must be public or internal",
+        "'{0}' is {1}; the generated server calls contract methods from outside the interface",
+        "The generated types implement and call contract members; protected and private protected ones are out of their reach.");
+
     /// <summary>Every descriptor, in id order.</summary>
     internal static readonly DiagnosticDescriptor[] All =
         [DuplicateMethodId, GenericMethod, ByReferenceParameter, UnsupportedReturnType, NonMethodMember, MissingMessagePackObject,
-         GeneratorFailure, GenericContract, MisplacedCancellationToken, SerializedAtRunTime, StreamedParameter, UnsendableValue];
+         GeneratorFailure, GenericContract, MisplacedCancellationToken, SerializedAtRunTime, StreamedParameter, UnsendableValue,
+         StaticAbstractMember, InheritedMember, NonPublicMember];
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);
 

@@ -71,6 +71,15 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public void CONEC0004_ReturnByReference() => AssertDiagnostic("CONEC0004", "Current", """
+        [ConecStream]
+        public interface IC
+        {
+            ref Task Current();
+        }
+        """);
+
+    [Fact]
     public void CONEC0005_Property() => AssertDiagnostic("CONEC0005", "Name", """
         [ConecStream]
         public interface IC
@@ -197,6 +206,69 @@ public sealed class DiagnosticTests
             }
             """);
         Assert.Contains("Job.Done", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CONEC0013_StaticAbstractMember() => AssertDiagnostic("CONEC0013", "Create", """
+        [ConecStream]
+        public interface IC
+        {
+            ValueTask Send(int value);
+            static abstract IC Create();
+        }
+        """);
+
+    [Fact]
+    public void CONEC0014_InheritedMembersPointAtTheBaseInterface() => AssertDiagnostic("CONEC0014", "IBase", """
+        public interface IBase
+        {
+            ValueTask Hello(int value);
+        }
+
+        [ConecStream]
+        public interface IC : IBase
+        {
+            ValueTask Send(int value);
+        }
+        """, occurrence: 2);
+
+    [Fact]
+    public void CONEC0015_ProtectedMember() => AssertDiagnostic("CONEC0015", "Reset", """
+        [ConecStream]
+        public interface IC
+        {
+            ValueTask Send(int value);
+            protected ValueTask Reset();
+        }
+        """);
+
+    [Fact]
+    public void MembersWithBodiesThatCannotBeOverriddenAreTheInterfacesOwn()
+    {
+        // Private, sealed and static members with bodies are helpers: no diagnostic, no message, and code that compiles.
+        var (output, diagnostics, run) = GeneratorHarness.Run(Usings + """
+            public interface IGreeting
+            {
+                ValueTask Greet(string name) => default;
+            }
+
+            [ConecStream]
+            public interface IC : IGreeting
+            {
+                ValueTask Send(int value);
+                ValueTask SendTwice(int value) => Send(value);
+                private ValueTask Helper() => Send(0);
+                sealed ValueTask Zero() => Helper();
+                static int Limit => 10;
+                static ValueTask Nothing() => default;
+            }
+            """);
+        Assert.Empty(diagnostics);
+        var generated = Assert.Single(run.GeneratedTrees);
+        Assert.Empty(output.GetDiagnostics(TestContext.Current.CancellationToken).Where(d => d.Severity == DiagnosticSeverity.Error));
+        Assert.Contains("public const int SendTwice", generated.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("Helper", generated.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("Zero", generated.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

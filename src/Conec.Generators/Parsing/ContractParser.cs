@@ -53,13 +53,18 @@ internal static class ContractParser
         foreach (var member in contract.GetMembers())
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (!ContractRules.IsContractMember(member, diagnostics))
+            {
+                continue;
+            }
+
             switch (member)
             {
                 case IPropertySymbol or IEventSymbol:
                     diagnostics.Add(DiagnosticInfo.Create(Diagnostics.NonMethodMember, member.Locations.FirstOrDefault(),
                         member.Name, member is IPropertySymbol ? "property" : "event"));
                     continue;
-                case IMethodSymbol { MethodKind: Microsoft.CodeAnalysis.MethodKind.Ordinary, IsStatic: false } method:
+                case IMethodSymbol method:
                     var model = ParseMethod(method, name, diagnostics, types);
                     if (model is null)
                     {
@@ -79,6 +84,7 @@ internal static class ContractParser
             }
         }
 
+        ContractRules.CheckInherited(contract, diagnostics);
         var ns = contract.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
         var isPublic = IsEffectivelyPublic(contract);
         var failed = diagnostics.Any(d => Diagnostics.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
@@ -110,6 +116,13 @@ internal static class ContractParser
         var explicitId = NamedArgument<int?>(attribute, "Id");
         var markedCall = NamedArgument<bool?>(attribute, "Call") ?? false;
         var id = explicitId ?? StableHash(method.Name);
+
+        if (method.ReturnsByRef || method.ReturnsByRefReadonly)
+        {
+            var by = method.ReturnsByRef ? "ref " : "ref readonly ";
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.UnsupportedReturnType, location, method.Name, by + method.ReturnType.ToDisplayString()));
+            return null;
+        }
 
         var returnType = method.ReturnType as INamedTypeSymbol;
         var returnName = returnType?.ConstructedFrom.ToDisplayString();
