@@ -88,11 +88,16 @@ internal static class Diagnostics
         "'{0}' is {1}; the generated server calls contract methods from outside the interface",
         "The generated types implement and call contract members; protected and private protected ones are out of their reach.");
 
+    public static readonly DiagnosticDescriptor UnreachableContract = Create(
+        "CONEC0016", "The generated code cannot reach the contract",
+        "Contract '{0}' is {1}; the generated types, which sit in its namespace, cannot name it",
+        "Make the contract, and every type it is nested in, internal or public.");
+
     /// <summary>Every descriptor, in id order.</summary>
     internal static readonly DiagnosticDescriptor[] All =
         [DuplicateMethodId, GenericMethod, ByReferenceParameter, UnsupportedReturnType, NonMethodMember, MissingMessagePackObject,
          GeneratorFailure, GenericContract, MisplacedCancellationToken, SerializedAtRunTime, StreamedParameter, UnsendableValue,
-         StaticAbstractMember, InheritedMember, NonPublicMember];
+         StaticAbstractMember, InheritedMember, NonPublicMember, UnreachableContract];
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);
 

@@ -242,6 +242,45 @@ public sealed class DiagnosticTests
         }
         """);
 
+    [Theory]
+    [InlineData("private")]
+    [InlineData("protected")]
+    [InlineData("private protected")]
+    public void CONEC0016_AContractTheGeneratedCodeCannotReach(string access) => AssertDiagnostic("CONEC0016", "IC", $$"""
+        public class Outer
+        {
+            [ConecStream]
+            {{access}} interface IC
+            {
+                ValueTask Send(int value);
+            }
+        }
+        """);
+
+    [Fact]
+    public void CONEC0016_AFileLocalContract() => AssertDiagnostic("CONEC0016", "IC", """
+        [ConecStream]
+        file interface IC
+        {
+            ValueTask Send(int value);
+        }
+        """);
+
+    [Fact]
+    public void CONEC0016_AContractInsideAPrivateType() => AssertDiagnostic("CONEC0016", "IC", """
+        public class Outer
+        {
+            private static class Inner
+            {
+                [ConecStream]
+                internal interface IC
+                {
+                    ValueTask Send(int value);
+                }
+            }
+        }
+        """);
+
     [Fact]
     public void MembersWithBodiesThatCannotBeOverriddenAreTheInterfacesOwn()
     {

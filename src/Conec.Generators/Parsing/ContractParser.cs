@@ -45,6 +45,7 @@ internal static class ContractParser
             return new ParseResult(null, new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutable()));
         }
 
+        ContractRules.CheckReachable(contract, diagnostics);
         var name = contract.Name;
         var baseName = name.Length > 1 && name[0] == 'I' && char.IsUpper(name[1]) ? name.Substring(1) : name;
         var methods = ImmutableArray.CreateBuilder<MethodModel>();

@@ -73,6 +73,30 @@ internal static class ContractRules
         }
     }
 
+    /// <summary>
+    /// Reports a contract the generated code cannot name: it sits at namespace level, beside the contract's outermost
+    /// type, so a file-local contract, or a private or protected one (or one nested in such a type), is out of its reach.
+    /// </summary>
+    public static void CheckReachable(INamedTypeSymbol contract, ImmutableArray<DiagnosticInfo>.Builder diagnostics)
+    {
+        for (var type = contract; type is not null; type = type.ContainingType)
+        {
+            var why = type.IsFileLocal ? "file-local" : type.DeclaredAccessibility switch
+            {
+                Accessibility.Private => "private",
+                Accessibility.Protected => "protected",
+                Accessibility.ProtectedAndInternal => "private protected",
+                _ => null,
+            };
+            if (why is not null)
+            {
+                var where = SymbolEqualityComparer.Default.Equals(type, contract) ? why : $"nested in '{type.Name}', which is {why}";
+                diagnostics.Add(DiagnosticInfo.Create(Diagnostics.UnreachableContract, contract.Locations.FirstOrDefault(), contract.Name, where));
+                return;
+            }
+        }
+    }
+
     /// <summary>A method the contract declares again (with <c>new</c>): the generated method implements both.</summary>
     private static bool IsRedeclared(INamedTypeSymbol contract, ISymbol inherited) =>
         inherited is IMethodSymbol method && contract.GetMembers(method.Name).OfType<IMethodSymbol>().Any(own =>
