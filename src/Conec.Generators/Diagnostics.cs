@@ -12,7 +12,7 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor DuplicateMethodId = Create(
         "CONEC0001", "Two contract methods have the same id",
         "Method '{0}' has id {1}, which '{2}' already uses; give one of them [ConecMethod(Id = n)] with an unused id",
-        "Every method of a contract travels as its id. Overloads share a name, so they share the hashed id unless given explicit ids.");
+        "Every method of a contract travels as its id: two explicit ids are the same, or (rarely) two names hash alike.");
 
     public static readonly DiagnosticDescriptor GenericMethod = Create(
         "CONEC0002", "Generic methods cannot be contract methods",
@@ -93,11 +93,22 @@ internal static class Diagnostics
         "Contract '{0}' is {1}; the generated types, which sit in its namespace, cannot name it",
         "Make the contract, and every type it is nested in, internal or public.");
 
+    public static readonly DiagnosticDescriptor OverloadedMethod = Create(
+        "CONEC0017", "Contract methods cannot be overloaded",
+        "Method '{0}' overloads another contract method; give each method its own name",
+        "Each method becomes a message record, an id constant and a codec method named after it, so names must be unique.");
+
+    public static readonly DiagnosticDescriptor ReservedName = Create(
+        "CONEC0018", "A method name the generated code needs",
+        "Method '{0}' cannot keep its name: {1}; rename it",
+        "Method names become members of the generated types; a few names those types already have, or are.");
+
     /// <summary>Every descriptor, in id order.</summary>
     internal static readonly DiagnosticDescriptor[] All =
         [DuplicateMethodId, GenericMethod, ByReferenceParameter, UnsupportedReturnType, NonMethodMember, MissingMessagePackObject,
          GeneratorFailure, GenericContract, MisplacedCancellationToken, SerializedAtRunTime, StreamedParameter, UnsendableValue,
-         StaticAbstractMember, InheritedMember, NonPublicMember, UnreachableContract];
+         StaticAbstractMember, InheritedMember, NonPublicMember, UnreachableContract,
+         OverloadedMethod, ReservedName];
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);
 

@@ -24,15 +24,6 @@ public sealed class DiagnosticTests
         }
         """);
 
-    [Fact]
-    public void CONEC0001_OverloadsShareTheirHashedId() => AssertDiagnostic("CONEC0001", "Send", """
-        [ConecStream]
-        public interface IC
-        {
-            ValueTask Send(int a);
-            ValueTask Send(string a);
-        }
-        """, occurrence: 2);
 
     [Fact]
     public void CONEC0002_GenericMethod() => AssertDiagnostic("CONEC0002", "Echo", """
@@ -278,6 +269,29 @@ public sealed class DiagnosticTests
                     ValueTask Send(int value);
                 }
             }
+        }
+        """);
+
+    [Fact]
+    public void CONEC0017_OverloadsEvenWithTheirOwnIds() => AssertDiagnostic("CONEC0017", "Send", """
+        [ConecStream]
+        public interface IC
+        {
+            [ConecMethod(Id = 1)] ValueTask Send(int a);
+            [ConecMethod(Id = 2)] ValueTask Send(string a);
+        }
+        """, occurrence: 2);
+
+    [Theory]
+    [InlineData("ValueTask DisposeAsync();")]
+    [InlineData("ValueTask ToString(int value);")]
+    [InlineData("ValueTask<int> CClient(int value);")]
+    [InlineData("ValueTask CMessage(int value);")]
+    public void CONEC0018_ANameTheGeneratedCodeNeeds(string method) => AssertDiagnostic("CONEC0018", method.Split(' ', '(')[1], $$"""
+        [ConecStream]
+        public interface IC
+        {
+            {{method}}
         }
         """);
 

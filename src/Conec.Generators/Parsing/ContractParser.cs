@@ -50,6 +50,7 @@ internal static class ContractParser
         var baseName = name.Length > 1 && name[0] == 'I' && char.IsUpper(name[1]) ? name.Substring(1) : name;
         var methods = ImmutableArray.CreateBuilder<MethodModel>();
         var ids = new Dictionary<int, string>();
+        var names = new HashSet<string>();
         var types = new MessageTypeCollector(baseName + "Values");
         foreach (var member in contract.GetMembers())
         {
@@ -66,9 +67,21 @@ internal static class ContractParser
                         member.Name, member is IPropertySymbol ? "property" : "event"));
                     continue;
                 case IMethodSymbol method:
+                    if (!names.Add(method.Name))
+                    {
+                        diagnostics.Add(DiagnosticInfo.Create(Diagnostics.OverloadedMethod, method.Locations.FirstOrDefault(), method.Name));
+                        continue;
+                    }
+
                     var model = ParseMethod(method, name, diagnostics, types);
                     if (model is null)
                     {
+                        continue;
+                    }
+
+                    if (ContractRules.ReservedNameReason(method, baseName, model.Kind == MessageKind.OneWay) is { } reserved)
+                    {
+                        diagnostics.Add(DiagnosticInfo.Create(Diagnostics.ReservedName, method.Locations.FirstOrDefault(), method.Name, reserved));
                         continue;
                     }
 

@@ -97,6 +97,35 @@ internal static class ContractRules
         }
     }
 
+    /// <summary>
+    /// Why the generated code cannot have a member named like <paramref name="method"/>, or null: C# forbids a member
+    /// named like its type, the client has its own DisposeAsync, and one-way methods become records nested in the
+    /// message union, beside the members every record has.
+    /// </summary>
+    public static string? ReservedNameReason(IMethodSymbol method, string baseName, bool oneWay)
+    {
+        var name = method.Name;
+        var types = oneWay
+            ? new[] { baseName + "MethodIds", baseName + "Client", baseName + "Sender", baseName + "Message", "I" + baseName + "BroadcastHandler" }
+            : new[] { baseName + "MethodIds", baseName + "Client" };
+        if (types.Contains(name))
+        {
+            return $"it is the name of the generated type '{name}'";
+        }
+
+        if (name == "DisposeAsync" && method.Parameters.Length == 0)
+        {
+            return $"the generated {baseName}Client has its own DisposeAsync(), which ends the stream";
+        }
+
+        return oneWay && RecordMembers.Contains(name)
+            ? $"one-way methods become records nested in '{baseName}Message', and every record has a member named '{name}'"
+            : null;
+    }
+
+    private static readonly string[] RecordMembers =
+        ["Equals", "GetHashCode", "ToString", "GetType", "MemberwiseClone", "Finalize", "EqualityContract", "Deconstruct", "PrintMembers"];
+
     /// <summary>A method the contract declares again (with <c>new</c>): the generated method implements both.</summary>
     private static bool IsRedeclared(INamedTypeSymbol contract, ISymbol inherited) =>
         inherited is IMethodSymbol method && contract.GetMembers(method.Name).OfType<IMethodSymbol>().Any(own =>
