@@ -103,12 +103,17 @@ internal static class Diagnostics
         "Method '{0}' cannot keep its name: {1}; rename it",
         "Method names become members of the generated types; a few names those types already have, or are.");
 
+    public static readonly DiagnosticDescriptor ClashingContracts = Create(
+        "CONEC0019", "Two contracts generate the same types",
+        "Contract '{0}' generates the same types as '{1}' ({2}Client, {2}Message…) in {3}; rename one",
+        "The generated types are named after the contract without its leading I and sit in its namespace, so contracts nested in different types, or named IPing and Ping, collide.");
+
     /// <summary>Every descriptor, in id order.</summary>
     internal static readonly DiagnosticDescriptor[] All =
         [DuplicateMethodId, GenericMethod, ByReferenceParameter, UnsupportedReturnType, NonMethodMember, MissingMessagePackObject,
          GeneratorFailure, GenericContract, MisplacedCancellationToken, SerializedAtRunTime, StreamedParameter, UnsendableValue,
          StaticAbstractMember, InheritedMember, NonPublicMember, UnreachableContract,
-         OverloadedMethod, ReservedName];
+         OverloadedMethod, ReservedName, ClashingContracts];
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);
 

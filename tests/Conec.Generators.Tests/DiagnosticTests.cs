@@ -296,6 +296,34 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public void CONEC0019_ContractsWhoseGeneratedTypesCollide()
+    {
+        const string Contracts = """
+            public static class Left
+            {
+                [ConecStream]
+                public interface IPing
+                {
+                    ValueTask Ping(int value);
+                }
+            }
+
+            public static class Right
+            {
+                [ConecStream]
+                public interface IPing
+                {
+                    ValueTask Ping(int value);
+                }
+            }
+            """;
+        AssertDiagnostic("CONEC0019", "IPing", Contracts, occurrence: 2);
+
+        // Each contract still gets its own file: a shared file name used to fail the whole generator.
+        Assert.Equal(2, GeneratorHarness.Run(Usings + Contracts).Run.GeneratedTrees.Length);
+    }
+
+    [Fact]
     public void MembersWithBodiesThatCannotBeOverriddenAreTheInterfacesOwn()
     {
         // Private, sealed and static members with bodies are helpers: no diagnostic, no message, and code that compiles.

@@ -47,7 +47,7 @@ internal static class ContractParser
 
         ContractRules.CheckReachable(contract, diagnostics);
         var name = contract.Name;
-        var baseName = name.Length > 1 && name[0] == 'I' && char.IsUpper(name[1]) ? name.Substring(1) : name;
+        var baseName = BaseName(name);
         var methods = ImmutableArray.CreateBuilder<MethodModel>();
         var ids = new Dictionary<int, string>();
         var names = new HashSet<string>();
@@ -268,6 +268,10 @@ internal static class ContractParser
         var value = attribute?.NamedArguments.FirstOrDefault(a => a.Key == name).Value;
         return value is { IsNull: false } typed && typed.Value is T result ? result : default;
     }
+
+    /// <summary>The prefix of the generated types: the contract's name without its leading I (IChat → Chat).</summary>
+    internal static string BaseName(string contract) =>
+        contract.Length > 1 && contract[0] == 'I' && char.IsUpper(contract[1]) ? contract.Substring(1) : contract;
 
     /// <summary>FNV-1a over the UTF-16 name, kept positive: the same name gives the same id on every machine and version.</summary>
     internal static int StableHash(string name)
