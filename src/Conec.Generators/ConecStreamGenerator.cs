@@ -19,16 +19,16 @@ public sealed class ConecStreamGenerator : IIncrementalGenerator
 
         /// <summary>The models of valid contracts.</summary>
         public const string Models = "ConecModels";
+
+        /// <summary>Each contract's generated type names and location, to report contracts whose types collide.</summary>
+        public const string GeneratedNames = "ConecGeneratedNames";
     }
 
     /// <inheritdoc/>
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
         var contracts = context.SyntaxProvider
-            .ForAttributeWithMetadataName(
-                "Conec.ConecStreamAttribute",
-                static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.InterfaceDeclarationSyntax,
-                ContractParser.Parse)
+            .ForAttributeWithMetadataName(Attribute, IsInterface, ContractParser.Parse)
             .WithTrackingName(Steps.Contracts);
 
         context.RegisterSourceOutput(contracts, static (output, result) =>
@@ -46,8 +46,27 @@ public sealed class ConecStreamGenerator : IIncrementalGenerator
 
         context.RegisterSourceOutput(models, static (output, model) =>
         {
-            var hint = (model.Namespace is null ? "" : model.Namespace + ".") + model.InterfaceName + ".Conec.g.cs";
+            // The full name, containing types included: two contracts of one simple name must not share a file name.
+            var hint = model.InterfaceReference.Replace("global::", "") + ".Conec.g.cs";
             output.AddSource(hint, ContractEmitter.Emit(model));
         });
+
+        // Apart from the models, so that an edit moving a contract re-runs only this cheap check, not the emitter.
+        var names = context.SyntaxProvider
+            .ForAttributeWithMetadataName(Attribute, IsInterface, static (target, _) => GeneratedNames.Of((INamedTypeSymbol)target.TargetSymbol))
+            .WithTrackingName(Steps.GeneratedNames)
+            .Collect();
+        context.RegisterSourceOutput(names, static (output, all) =>
+        {
+            foreach (var clash in GeneratedNames.Clashes(all))
+            {
+                output.ReportDiagnostic(clash.ToDiagnostic());
+            }
+        });
     }
+
+    private const string Attribute = "Conec.ConecStreamAttribute";
+
+    private static bool IsInterface(SyntaxNode node, System.Threading.CancellationToken cancellationToken) =>
+        node is Microsoft.CodeAnalysis.CSharp.Syntax.InterfaceDeclarationSyntax;
 }

@@ -12,7 +12,7 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor DuplicateMethodId = Create(
         "CONEC0001", "Two contract methods have the same id",
         "Method '{0}' has id {1}, which '{2}' already uses; give one of them [ConecMethod(Id = n)] with an unused id",
-        "Every method of a contract travels as its id. Overloads share a name, so they share the hashed id unless given explicit ids.");
+        "Every method of a contract travels as its id: two explicit ids are the same, or (rarely) two names hash alike.");
 
     public static readonly DiagnosticDescriptor GenericMethod = Create(
         "CONEC0002", "Generic methods cannot be contract methods",
@@ -63,9 +63,57 @@ internal static class Diagnostics
             "resolvers; for a Native AOT build, replace them with one of those shapes.",
         helpLinkUri: HelpBase + "conec0010");
 
-    private static readonly DiagnosticDescriptor[] All =
+    public static readonly DiagnosticDescriptor StreamedParameter = Create(
+        "CONEC0011", "Parameters cannot be streamed",
+        "Parameter '{0}' of method '{1}' is an IAsyncEnumerable<T>; only results can be streamed",
+        "A call's arguments travel in one message, before the call runs. Send the items as a list or as one-way messages, or have the other side call a method that returns IAsyncEnumerable<T>.");
+
+    public static readonly DiagnosticDescriptor UnsendableValue = Create(
+        "CONEC0012", "A value that cannot be sent",
+        "'{0}' in {1} cannot be sent: {2}",
+        "Tasks, delegates, cancellation tokens, streams, enumerators, pointers, ref structs and dynamic have no message form; no serializer can carry them.");
+
+    public static readonly DiagnosticDescriptor StaticAbstractMember = Create(
+        "CONEC0013", "Static abstract members cannot be in a contract",
+        "'{0}' is static abstract; the generated client and sender cannot implement it",
+        "Calls reach instances. Give the member a body (static virtual), or move it out of the contract.");
+
+    public static readonly DiagnosticDescriptor InheritedMember = Create(
+        "CONEC0014", "Contracts cannot inherit members",
+        "Contract '{0}' inherits {1} from '{2}', which the generated types do not implement; declare contract methods in the contract itself",
+        "The generated client, sender and server serve the methods the contract declares. Move inherited methods into the contract, or drop the base interface (the generated client is already IAsyncDisposable).");
+
+    public static readonly DiagnosticDescriptor NonPublicMember = Create(
+        "CONEC0015", "Contract members must be public or internal",
+        "'{0}' is {1}; the generated server calls contract methods from outside the interface",
+        "The generated types implement and call contract members; protected and private protected ones are out of their reach.");
+
+    public static readonly DiagnosticDescriptor UnreachableContract = Create(
+        "CONEC0016", "The generated code cannot reach the contract",
+        "Contract '{0}' is {1}; the generated types, which sit in its namespace, cannot name it",
+        "Make the contract, and every type it is nested in, internal or public.");
+
+    public static readonly DiagnosticDescriptor OverloadedMethod = Create(
+        "CONEC0017", "Contract methods cannot be overloaded",
+        "Method '{0}' overloads another contract method; give each method its own name",
+        "Each method becomes a message record, an id constant and a codec method named after it, so names must be unique.");
+
+    public static readonly DiagnosticDescriptor ReservedName = Create(
+        "CONEC0018", "A method name the generated code needs",
+        "Method '{0}' cannot keep its name: {1}; rename it",
+        "Method names become members of the generated types; a few names those types already have, or are.");
+
+    public static readonly DiagnosticDescriptor ClashingContracts = Create(
+        "CONEC0019", "Two contracts generate the same types",
+        "Contract '{0}' generates the same types as '{1}' ({2}Client, {2}Message…) in {3}; rename one",
+        "The generated types are named after the contract without its leading I and sit in its namespace, so contracts nested in different types, or named IPing and Ping, collide.");
+
+    /// <summary>Every descriptor, in id order.</summary>
+    internal static readonly DiagnosticDescriptor[] All =
         [DuplicateMethodId, GenericMethod, ByReferenceParameter, UnsupportedReturnType, NonMethodMember, MissingMessagePackObject,
-         GeneratorFailure, GenericContract, MisplacedCancellationToken, SerializedAtRunTime];
+         GeneratorFailure, GenericContract, MisplacedCancellationToken, SerializedAtRunTime, StreamedParameter, UnsendableValue,
+         StaticAbstractMember, InheritedMember, NonPublicMember, UnreachableContract,
+         OverloadedMethod, ReservedName, ClashingContracts];
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);
 

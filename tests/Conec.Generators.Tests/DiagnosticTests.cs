@@ -24,15 +24,6 @@ public sealed class DiagnosticTests
         }
         """);
 
-    [Fact]
-    public void CONEC0001_OverloadsShareTheirHashedId() => AssertDiagnostic("CONEC0001", "Send", """
-        [ConecStream]
-        public interface IC
-        {
-            ValueTask Send(int a);
-            ValueTask Send(string a);
-        }
-        """, occurrence: 2);
 
     [Fact]
     public void CONEC0002_GenericMethod() => AssertDiagnostic("CONEC0002", "Echo", """
@@ -67,6 +58,15 @@ public sealed class DiagnosticTests
         public interface IC
         {
             IEnumerable<int> Ticks();
+        }
+        """);
+
+    [Fact]
+    public void CONEC0004_ReturnByReference() => AssertDiagnostic("CONEC0004", "Current", """
+        [ConecStream]
+        public interface IC
+        {
+            ref Task Current();
         }
         """);
 
@@ -157,10 +157,207 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void CONEC0011_StreamedParameter() => AssertDiagnostic("CONEC0011", "items", """
+        [ConecStream]
+        public interface IC
+        {
+            ValueTask<int> Sum(IAsyncEnumerable<int> items, CancellationToken cancellationToken);
+        }
+        """);
+
+    [Fact]
+    public void CONEC0012_AParameterThatCannotBeSent() => AssertDiagnostic("CONEC0012", "work", """
+        [ConecStream]
+        public interface IC
+        {
+            ValueTask Run(Func<int> work);
+        }
+        """);
+
+    [Fact]
+    public void CONEC0012_AResultThatCannotBeSentPointsAtTheReturnType() => AssertDiagnostic("CONEC0012", "Task<IAsyncEnumerable<int>>", """
+        [ConecStream]
+        public interface IC
+        {
+            Task<IAsyncEnumerable<int>> Ticks();
+        }
+        """);
+
+    [Fact]
+    public void CONEC0012_AValueThatCannotBeSentInsideAMessageTypeNamesTheMember()
+    {
+        var diagnostic = AssertDiagnostic("CONEC0012", "job", """
+            [MessagePack.MessagePackObject]
+            public sealed class Job { [MessagePack.Key(0)] public Task? Done { get; set; } }
+
+            [ConecStream]
+            public interface IC
+            {
+                ValueTask Start(List<Job> job);
+            }
+            """);
+        Assert.Contains("Job.Done", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CONEC0013_StaticAbstractMember() => AssertDiagnostic("CONEC0013", "Create", """
+        [ConecStream]
+        public interface IC
+        {
+            ValueTask Send(int value);
+            static abstract IC Create();
+        }
+        """);
+
+    [Fact]
+    public void CONEC0014_InheritedMembersPointAtTheBaseInterface() => AssertDiagnostic("CONEC0014", "IBase", """
+        public interface IBase
+        {
+            ValueTask Hello(int value);
+        }
+
+        [ConecStream]
+        public interface IC : IBase
+        {
+            ValueTask Send(int value);
+        }
+        """, occurrence: 2);
+
+    [Fact]
+    public void CONEC0015_ProtectedMember() => AssertDiagnostic("CONEC0015", "Reset", """
+        [ConecStream]
+        public interface IC
+        {
+            ValueTask Send(int value);
+            protected ValueTask Reset();
+        }
+        """);
+
+    [Theory]
+    [InlineData("private")]
+    [InlineData("protected")]
+    [InlineData("private protected")]
+    public void CONEC0016_AContractTheGeneratedCodeCannotReach(string access) => AssertDiagnostic("CONEC0016", "IC", $$"""
+        public class Outer
+        {
+            [ConecStream]
+            {{access}} interface IC
+            {
+                ValueTask Send(int value);
+            }
+        }
+        """);
+
+    [Fact]
+    public void CONEC0016_AFileLocalContract() => AssertDiagnostic("CONEC0016", "IC", """
+        [ConecStream]
+        file interface IC
+        {
+            ValueTask Send(int value);
+        }
+        """);
+
+    [Fact]
+    public void CONEC0016_AContractInsideAPrivateType() => AssertDiagnostic("CONEC0016", "IC", """
+        public class Outer
+        {
+            private static class Inner
+            {
+                [ConecStream]
+                internal interface IC
+                {
+                    ValueTask Send(int value);
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public void CONEC0017_OverloadsEvenWithTheirOwnIds() => AssertDiagnostic("CONEC0017", "Send", """
+        [ConecStream]
+        public interface IC
+        {
+            [ConecMethod(Id = 1)] ValueTask Send(int a);
+            [ConecMethod(Id = 2)] ValueTask Send(string a);
+        }
+        """, occurrence: 2);
+
+    [Theory]
+    [InlineData("ValueTask DisposeAsync();")]
+    [InlineData("ValueTask ToString(int value);")]
+    [InlineData("ValueTask<int> CClient(int value);")]
+    [InlineData("ValueTask CMessage(int value);")]
+    public void CONEC0018_ANameTheGeneratedCodeNeeds(string method) => AssertDiagnostic("CONEC0018", method.Split(' ', '(')[1], $$"""
+        [ConecStream]
+        public interface IC
+        {
+            {{method}}
+        }
+        """);
+
+    [Fact]
+    public void CONEC0019_ContractsWhoseGeneratedTypesCollide()
+    {
+        const string Contracts = """
+            public static class Left
+            {
+                [ConecStream]
+                public interface IPing
+                {
+                    ValueTask Ping(int value);
+                }
+            }
+
+            public static class Right
+            {
+                [ConecStream]
+                public interface IPing
+                {
+                    ValueTask Ping(int value);
+                }
+            }
+            """;
+        AssertDiagnostic("CONEC0019", "IPing", Contracts, occurrence: 2);
+
+        // Each contract still gets its own file: a shared file name used to fail the whole generator.
+        Assert.Equal(2, GeneratorHarness.Run(Usings + Contracts).Run.GeneratedTrees.Length);
+    }
+
+    [Fact]
+    public void MembersWithBodiesThatCannotBeOverriddenAreTheInterfacesOwn()
+    {
+        // Private, sealed and static members with bodies are helpers: no diagnostic, no message, and code that compiles.
+        var (output, diagnostics, run) = GeneratorHarness.Run(Usings + """
+            public interface IGreeting
+            {
+                ValueTask Greet(string name) => default;
+            }
+
+            [ConecStream]
+            public interface IC : IGreeting
+            {
+                ValueTask Send(int value);
+                ValueTask SendTwice(int value) => Send(value);
+                private ValueTask Helper() => Send(0);
+                sealed ValueTask Zero() => Helper();
+                static int Limit => 10;
+                static ValueTask Nothing() => default;
+            }
+            """);
+        Assert.Empty(diagnostics);
+        var generated = Assert.Single(run.GeneratedTrees);
+        Assert.Empty(output.GetDiagnostics(TestContext.Current.CancellationToken).Where(d => d.Severity == DiagnosticSeverity.Error));
+        Assert.Contains("public const int SendTwice", generated.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("Helper", generated.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("Zero", generated.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void EveryDiagnosticHasTitleHelpAndAReleaseEntry()
     {
         var releases = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "AnalyzerReleases.Unshipped.md"));
-        foreach (var id in Enumerable.Range(1, 10).Select(i => $"CONEC{i:0000}"))
+        Assert.Equal(Enumerable.Range(1, Diagnostics.All.Length).Select(i => $"CONEC{i:0000}"), Diagnostics.All.Select(d => d.Id));
+        foreach (var id in Diagnostics.All.Select(d => d.Id))
         {
             var descriptor = Diagnostics.ById(id);
             Assert.False(string.IsNullOrWhiteSpace(descriptor.Title.ToString(System.Globalization.CultureInfo.InvariantCulture)));
@@ -170,7 +367,7 @@ public sealed class DiagnosticTests
         }
     }
 
-    private static void AssertDiagnostic(string id, string target, string contract, int occurrence = 1, DiagnosticSeverity severity = DiagnosticSeverity.Error)
+    private static Diagnostic AssertDiagnostic(string id, string target, string contract, int occurrence = 1, DiagnosticSeverity severity = DiagnosticSeverity.Error)
     {
         var source = Usings + contract;
         var (_, diagnostics, _) = GeneratorHarness.Run(source);
@@ -191,5 +388,6 @@ public sealed class DiagnosticTests
 
         Assert.Equal(start, diagnostic.Location.SourceSpan.Start);
         Assert.Equal(target.Length, diagnostic.Location.SourceSpan.Length);
+        return diagnostic;
     }
 }

@@ -30,6 +30,29 @@ public sealed class IncrementalityTests
     }
 
     [Fact]
+    public void AnEditInTheContractsFileThatLeavesTheModelAloneIsCached()
+    {
+        // A comment ahead of the contract shifts its position, and a body changes in a type beside it: the file is
+        // re-parsed, but the model compares equal, so nothing downstream runs.
+        const string Helper = "\npublic static class Lines { public static int Twice(int x) => x * 2; }\n";
+        var source = Contracts.All["OneWay"] + Helper;
+        var compilation = GeneratorHarness.Compile(source);
+        var driver = GeneratorHarness.Driver().RunGenerators(compilation, TestContext.Current.CancellationToken);
+        var editedSource = "// Lines of a chat.\n" + source.Replace("x * 2", "x + x", StringComparison.Ordinal);
+        var edited = compilation.ReplaceSyntaxTree(
+            compilation.SyntaxTrees.Single(),
+            CSharpSyntaxTree.ParseText(editedSource, GeneratorHarness.ParseOptions, path: "Source0.cs", cancellationToken: TestContext.Current.CancellationToken));
+        driver = driver.RunGenerators(edited, TestContext.Current.CancellationToken);
+
+        var run = driver.GetRunResult();
+        AssertAllCachedOrUnchanged(run);
+
+        // The contract was parsed again (Unchanged, not merely Cached): the edit did reach the contract's file.
+        var contracts = run.Results.Single().TrackedSteps[ConecStreamGenerator.Steps.Contracts];
+        Assert.Contains(contracts.SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Unchanged);
+    }
+
+    [Fact]
     public void AnEditToTheContractIsSeen()
     {
         var compilation = GeneratorHarness.Compile(Contracts.All["Rpc"]);
@@ -46,7 +69,9 @@ public sealed class IncrementalityTests
     public void TheModelsHoldNoSymbolsSyntaxOrCompilations()
     {
         var run = GeneratorHarness.Run(Contracts.All.Values.ToArray()).Run;
-        var outputs = run.Results.Single().TrackedSteps[ConecStreamGenerator.Steps.Contracts].SelectMany(s => s.Outputs).Select(o => o.Value).ToArray();
+        var steps = run.Results.Single().TrackedSteps;
+        var outputs = new[] { ConecStreamGenerator.Steps.Contracts, ConecStreamGenerator.Steps.GeneratedNames }
+            .SelectMany(name => steps[name]).SelectMany(s => s.Outputs).Select(o => o.Value).ToArray();
         Assert.NotEmpty(outputs);
         foreach (var output in outputs)
         {

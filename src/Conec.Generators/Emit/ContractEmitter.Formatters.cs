@@ -124,9 +124,10 @@ internal static partial class ContractEmitter
         }
 
         w.Line($"{Names.Typed}.EnterNested(ref reader);");
+        var locals = Locals(type);
         foreach (var member in type.Members)
         {
-            w.Line($"{member.Type} {Local(member)} = default!;");
+            w.Line($"{member.LocalType} {locals[member.Name]} = {(member.LocalType.EndsWith("?", System.StringComparison.Ordinal) ? "null" : "default")};");
         }
 
         w.Line("var count = reader.ReadArrayHeader();");
@@ -135,7 +136,7 @@ internal static partial class ContractEmitter
         foreach (var member in type.Members)
         {
             w.Line($"case {member.Key}:");
-            w.Line($"    {Local(member)} = {member.Codec.Read};");
+            w.Line($"    {locals[member.Name]} = {member.Codec.Read};");
             w.Line("    break;");
         }
 
@@ -146,10 +147,10 @@ internal static partial class ContractEmitter
         w.Close();
         w.Line();
         w.Line($"{Names.Typed}.LeaveNested(ref reader);");
-        var arguments = string.Join(", ", type.ConstructorMembers.Select(name => Local(type.Members.First(m => m.Name == name.Value))));
+        var arguments = string.Join(", ", type.ConstructorMembers.Select(name => Value(type.Members.First(m => m.Name == name.Value), locals)));
         var assigned = type.Members.Where(m => m.Settable && !type.ConstructorMembers.Any(n => n.Value == m.Name)).ToArray();
-        var initializer = assigned.Length == 0 ? "" : " { " + string.Join(", ", assigned.Select(m => $"{m.Name} = {Local(m)}")) + " }";
-        w.Line($"return new {type.FullName}({arguments}){initializer};");
+        var initializer = string.Join(", ", assigned.Select(m => $"{m.Name} = {Value(m, locals)}"));
+        w.Line($"return new {type.FullName}({arguments}){(initializer.Length == 0 ? "" : " { " + initializer + " }")};");
         w.Close();
         w.Line();
     }
@@ -253,5 +254,11 @@ internal static partial class ContractEmitter
 
     private static string Escape(string type) => type.Replace("<", "&lt;").Replace(">", "&gt;");
 
-    private static string Local(MemberModel member) => "__" + member.Name;
+    /// <summary>A member's value when the object is built: a non-nullable reference must have been read.</summary>
+    private static string Value(MemberModel member, System.Collections.Generic.Dictionary<string, string> locals) => member.Required is { } what
+        ? $"{locals[member.Name]} ?? throw {Names.Typed}.MissingValue(\"{what}\")"
+        : locals[member.Name];
+
+    private static System.Collections.Generic.Dictionary<string, string> Locals(MessageTypeModel type) =>
+        type.Members.ToDictionary(m => m.Name, m => "__" + m.Name);
 }

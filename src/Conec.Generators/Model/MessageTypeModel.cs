@@ -15,5 +15,9 @@ internal sealed record MessageTypeModel(
     EquatableArray<MemberModel> Members,
     EquatableArray<StringValue> ConstructorMembers);
 
-/// <summary>One [Key(n)] member: its key, name, type, how it is read and written, and whether it can be assigned after construction.</summary>
-internal sealed record MemberModel(int Key, string Name, string Type, CodecModel Codec, bool Settable);
+/// <summary>
+/// One [Key(n)] member: its key, its name, the type of the local it is read into, how it is read (into that local) and
+/// written, what names it when a non-nullable reference lacks a value (else null), and whether it can be assigned
+/// after construction.
+/// </summary>
+internal sealed record MemberModel(int Key, string Name, string LocalType, CodecModel Codec, string? Required, bool Settable);

@@ -45,24 +45,43 @@ internal static class ContractParser
             return new ParseResult(null, new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutable()));
         }
 
+        ContractRules.CheckReachable(contract, diagnostics);
         var name = contract.Name;
-        var baseName = name.Length > 1 && name[0] == 'I' && char.IsUpper(name[1]) ? name.Substring(1) : name;
+        var baseName = BaseName(name);
         var methods = ImmutableArray.CreateBuilder<MethodModel>();
         var ids = new Dictionary<int, string>();
+        var names = new HashSet<string>();
         var types = new MessageTypeCollector(baseName + "Values");
         foreach (var member in contract.GetMembers())
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (!ContractRules.IsContractMember(member, diagnostics))
+            {
+                continue;
+            }
+
             switch (member)
             {
                 case IPropertySymbol or IEventSymbol:
                     diagnostics.Add(DiagnosticInfo.Create(Diagnostics.NonMethodMember, member.Locations.FirstOrDefault(),
                         member.Name, member is IPropertySymbol ? "property" : "event"));
                     continue;
-                case IMethodSymbol { MethodKind: Microsoft.CodeAnalysis.MethodKind.Ordinary, IsStatic: false } method:
-                    var model = ParseMethod(method, diagnostics, types);
+                case IMethodSymbol method:
+                    if (!names.Add(method.Name))
+                    {
+                        diagnostics.Add(DiagnosticInfo.Create(Diagnostics.OverloadedMethod, method.Locations.FirstOrDefault(), method.Name));
+                        continue;
+                    }
+
+                    var model = ParseMethod(method, name, diagnostics, types);
                     if (model is null)
                     {
+                        continue;
+                    }
+
+                    if (ContractRules.ReservedNameReason(method, baseName, model.Kind == MessageKind.OneWay) is { } reserved)
+                    {
+                        diagnostics.Add(DiagnosticInfo.Create(Diagnostics.ReservedName, method.Locations.FirstOrDefault(), method.Name, reserved));
                         continue;
                     }
 
@@ -79,6 +98,7 @@ internal static class ContractParser
             }
         }
 
+        ContractRules.CheckInherited(contract, diagnostics);
         var ns = contract.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
         var isPublic = IsEffectivelyPublic(contract);
         var failed = diagnostics.Any(d => Diagnostics.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
@@ -97,7 +117,7 @@ internal static class ContractParser
         return new ParseResult(result, new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutable()));
     }
 
-    private static MethodModel? ParseMethod(IMethodSymbol method, ImmutableArray<DiagnosticInfo>.Builder diagnostics, MessageTypeCollector types)
+    private static MethodModel? ParseMethod(IMethodSymbol method, string contract, ImmutableArray<DiagnosticInfo>.Builder diagnostics, MessageTypeCollector types)
     {
         var location = method.Locations.FirstOrDefault();
         if (method.IsGenericMethod)
@@ -110,6 +130,13 @@ internal static class ContractParser
         var explicitId = NamedArgument<int?>(attribute, "Id");
         var markedCall = NamedArgument<bool?>(attribute, "Call") ?? false;
         var id = explicitId ?? StableHash(method.Name);
+
+        if (method.ReturnsByRef || method.ReturnsByRefReadonly)
+        {
+            var by = method.ReturnsByRef ? "ref " : "ref readonly ";
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.UnsupportedReturnType, location, method.Name, by + method.ReturnType.ToDisplayString()));
+            return null;
+        }
 
         var returnType = method.ReturnType as INamedTypeSymbol;
         var returnName = returnType?.ConstructedFrom.ToDisplayString();
@@ -125,15 +152,15 @@ internal static class ContractParser
                 kind = MessageKind.Stream;
                 resultType = returnType!.TypeArguments[0].ToDisplayString(TypeFormat);
                 CheckMessageType(returnType.TypeArguments[0], method.Name, location, diagnostics);
-                resultCodec = types.Plan(returnType.TypeArguments[0]);
-                ReportFallbacks(types, method.Name, location, diagnostics);
+                resultCodec = types.Plan(returnType.TypeArguments[0], $"an item of {contract}.{method.Name}");
+                ReportPlanned(types, method.Name, location, ReturnTypeLocation(method), diagnostics);
                 break;
             case "System.Threading.Tasks.Task<TResult>" or "System.Threading.Tasks.ValueTask<TResult>":
                 kind = MessageKind.CallWithResult;
                 resultType = returnType!.TypeArguments[0].ToDisplayString(TypeFormat);
                 CheckMessageType(returnType.TypeArguments[0], method.Name, location, diagnostics);
-                resultCodec = types.Plan(returnType.TypeArguments[0]);
-                ReportFallbacks(types, method.Name, location, diagnostics);
+                resultCodec = types.Plan(returnType.TypeArguments[0], $"the result of {contract}.{method.Name}");
+                ReportPlanned(types, method.Name, location, ReturnTypeLocation(method), diagnostics);
                 break;
             default:
                 diagnostics.Add(DiagnosticInfo.Create(Diagnostics.UnsupportedReturnType, location, method.Name, method.ReturnType.ToDisplayString()));
@@ -165,9 +192,18 @@ internal static class ContractParser
                 continue;
             }
 
-            CheckMessageType(parameter.Type, method.Name, parameter.Locations.FirstOrDefault(), diagnostics);
-            parameters.Add(new ParameterModel(parameter.Name, parameter.Type.ToDisplayString(TypeFormat), Pascal(parameter.Name), types.Plan(parameter.Type)));
-            ReportFallbacks(types, method.Name, parameter.Locations.FirstOrDefault(), diagnostics);
+            var parameterLocation = parameter.Locations.FirstOrDefault();
+            if (parameter.Type is INamedTypeSymbol { OriginalDefinition: var definition } && definition.ToDisplayString() == "System.Collections.Generic.IAsyncEnumerable<T>")
+            {
+                diagnostics.Add(DiagnosticInfo.Create(Diagnostics.StreamedParameter, parameterLocation, parameter.Name, method.Name));
+                valid = false;
+                continue;
+            }
+
+            CheckMessageType(parameter.Type, method.Name, parameterLocation, diagnostics);
+            parameters.Add(new ParameterModel(parameter.Name, parameter.Type.ToDisplayString(TypeFormat), Pascal(parameter.Name),
+                types.Plan(parameter.Type, $"{contract}.{method.Name}({parameter.Name})")));
+            ReportPlanned(types, method.Name, parameterLocation, parameterLocation, diagnostics);
         }
 
         return valid
@@ -207,19 +243,35 @@ internal static class ContractParser
         }
     }
 
-    private static void ReportFallbacks(MessageTypeCollector types, string method, Location? location, ImmutableArray<DiagnosticInfo>.Builder diagnostics)
+    /// <summary>Reports what planning a parameter or result found: values that cannot be sent, and values left to MessagePackSerializer.</summary>
+    private static void ReportPlanned(MessageTypeCollector types, string method, Location? location, Location? valueLocation, ImmutableArray<DiagnosticInfo>.Builder diagnostics)
     {
+        foreach (var value in types.TakeUnsendable())
+        {
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.UnsendableValue, valueLocation, value.Type, value.Where, value.Reason));
+        }
+
         foreach (var type in types.TakeFallbacks())
         {
             diagnostics.Add(DiagnosticInfo.Create(Diagnostics.SerializedAtRunTime, location, type, method));
         }
     }
 
+    /// <summary>Where a method's return type is written, since a result's problems are there; else the method's name.</summary>
+    private static Location? ReturnTypeLocation(IMethodSymbol method) =>
+        method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() is Microsoft.CodeAnalysis.CSharp.Syntax.MethodDeclarationSyntax declaration
+            ? declaration.ReturnType.GetLocation()
+            : method.Locations.FirstOrDefault();
+
     private static T? NamedArgument<T>(AttributeData? attribute, string name)
     {
         var value = attribute?.NamedArguments.FirstOrDefault(a => a.Key == name).Value;
         return value is { IsNull: false } typed && typed.Value is T result ? result : default;
     }
+
+    /// <summary>The prefix of the generated types: the contract's name without its leading I (IChat → Chat).</summary>
+    internal static string BaseName(string contract) =>
+        contract.Length > 1 && contract[0] == 'I' && char.IsUpper(contract[1]) ? contract.Substring(1) : contract;
 
     /// <summary>FNV-1a over the UTF-16 name, kept positive: the same name gives the same id on every machine and version.</summary>
     internal static int StableHash(string name)

@@ -41,22 +41,37 @@ internal sealed class MessageTypeCollector
     private readonly Dictionary<string, HelperModel> _helpers = new();
     private readonly HashSet<string> _helperNames = new();
     private readonly List<string> _fallbacks = new();
+    private readonly List<UnsendableValue> _unsendable = new();
 
     /// <param name="valuesClass">The generated class that holds the Write…/Read… pairs.</param>
     public MessageTypeCollector(string valuesClass) => _values = valuesClass;
 
-    /// <summary>How a value of <paramref name="type"/>, as declared, is written and read.</summary>
-    public CodecModel Plan(ITypeSymbol type)
+    /// <summary>
+    /// How a value of <paramref name="type"/>, as declared, is written and read; <paramref name="what"/> names it in the
+    /// error for a nil where the declared type has no null.
+    /// </summary>
+    public CodecModel Plan(ITypeSymbol type, string what)
     {
-        // Helpers take and return the nullable form; a value declared non-nullable is read with '!' (MessagePack's own
-        // formatters also turn nil into null there).
-        var nonNull = type.IsReferenceType && type.NullableAnnotation != NullableAnnotation.Annotated ? "!" : "";
-        var codec = PlanShape(type.WithNullableAnnotation(NullableAnnotation.NotAnnotated));
-        return nonNull.Length == 0 ? codec : codec with { Read = codec.Read + nonNull };
+        // Readers of references return the nullable form. A non-nullable reference must not take a peer's nil (where
+        // MessagePack's own formatters would hand back null); code that says nothing about nulls keeps accepting them.
+        var codec = PlanShape(type.WithNullableAnnotation(NullableAnnotation.NotAnnotated), what);
+        return !type.IsReferenceType ? codec : type.NullableAnnotation switch
+        {
+            NullableAnnotation.Annotated => codec,
+            NullableAnnotation.NotAnnotated => codec with { Read = $"{codec.Read} ?? throw global::Conec.TypedMessages.MissingValue(\"{what}\")" },
+            _ => codec with { Read = codec.Read + "!" },
+        };
     }
 
-    private CodecModel PlanShape(ITypeSymbol type)
+    private CodecModel PlanShape(ITypeSymbol type, string what)
     {
+        if (UnsendableTypes.Reason(type) is { } reason)
+        {
+            // An error: the contract gets no code, so how this would have been written does not matter.
+            _unsendable.Add(new UnsendableValue(what, type.ToDisplayString(), reason));
+            return Fallback(type, what);
+        }
+
         if (Primitives.TryGetValue(type.SpecialType, out var primitive))
         {
             return new CodecModel("writer.Write({0})", $"reader.{primitive.Read}()");
@@ -69,21 +84,21 @@ internal sealed class MessageTypeCollector
             case IArrayTypeSymbol { Rank: 1, ElementType.SpecialType: SpecialType.System_Byte }:
                 return new CodecModel("writer.Write({0})", "global::Conec.TypedMessages.ReadBytes(ref reader)");
             case IArrayTypeSymbol { Rank: 1 } array:
-                return Helper(HelperKind.Array, type, "ArrayOf" + Describe(array.ElementType), array.ElementType, null);
+                return Helper(HelperKind.Array, type, "ArrayOf" + Describe(array.ElementType), array.ElementType, null, what);
             case INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable:
-                return Helper(HelperKind.Nullable, type, "NullableOf" + Describe(nullable.TypeArguments[0]), nullable.TypeArguments[0], null);
+                return Helper(HelperKind.Nullable, type, "NullableOf" + Describe(nullable.TypeArguments[0]), nullable.TypeArguments[0], null, what);
             case INamedTypeSymbol { TypeKind: TypeKind.Enum } enumType:
                 return PlanEnum(enumType);
             case INamedTypeSymbol named when IsFramework(named):
-                return PlanFramework(named);
+                return PlanFramework(named, what);
             case INamedTypeSymbol named when PlanObject(named) is { } helper:
                 return new CodecModel($"{_values}.Write{helper}(ref writer, {{0}})", $"{_values}.Read{helper}(ref reader)");
             default:
-                return Fallback(type);
+                return Fallback(type, what);
         }
     }
 
-    private CodecModel PlanFramework(INamedTypeSymbol named)
+    private CodecModel PlanFramework(INamedTypeSymbol named, string what)
     {
         var definition = named.OriginalDefinition.ToDisplayString();
         var outer = named.Name;
@@ -95,13 +110,13 @@ internal sealed class MessageTypeCollector
                 return new CodecModel("writer.Write(({0}).Ticks)", "new global::System.TimeSpan(reader.ReadInt64())");
             case "System.Collections.Generic.List<T>" or "System.Collections.Generic.IList<T>" or "System.Collections.Generic.ICollection<T>"
                 or "System.Collections.Generic.IReadOnlyList<T>" or "System.Collections.Generic.IReadOnlyCollection<T>":
-                return Helper(HelperKind.List, named, outer + "Of" + Describe(named.TypeArguments[0]), named.TypeArguments[0], null);
+                return Helper(HelperKind.List, named, outer + "Of" + Describe(named.TypeArguments[0]), named.TypeArguments[0], null, what);
             case "System.Collections.Generic.Dictionary<TKey, TValue>" or "System.Collections.Generic.IDictionary<TKey, TValue>"
                 or "System.Collections.Generic.IReadOnlyDictionary<TKey, TValue>":
                 return Helper(HelperKind.Dictionary, named, $"{outer}Of{Describe(named.TypeArguments[0])}And{Describe(named.TypeArguments[1])}",
-                    named.TypeArguments[0], named.TypeArguments[1]);
+                    named.TypeArguments[0], named.TypeArguments[1], what);
             default:
-                return Fallback(named);
+                return Fallback(named, what);
         }
     }
 
@@ -116,8 +131,23 @@ internal sealed class MessageTypeCollector
     }
 
     /// <summary>MessagePackSerializer with its default options: correct for any type MessagePack knows, but not AOT-safe.</summary>
-    private CodecModel Fallback(ITypeSymbol type)
+    private CodecModel Fallback(ITypeSymbol type, string what)
     {
+        // MessagePack serializes what such a type holds, so what it holds must be sendable too (a Tuple<Task<int>>).
+        var inside = type switch
+        {
+            INamedTypeSymbol named => named.TypeArguments,
+            IArrayTypeSymbol array => ImmutableArray.Create(array.ElementType),
+            _ => ImmutableArray<ITypeSymbol>.Empty,
+        };
+        foreach (var held in inside)
+        {
+            if (UnsendableTypes.Reason(held) is { } reason)
+            {
+                _unsendable.Add(new UnsendableValue(what, held.ToDisplayString(), reason));
+            }
+        }
+
         var name = type.ToDisplayString(Format);
         _fallbacks.Add(type.ToDisplayString());
         var nullable = type.IsReferenceType ? name + "?" : name;
@@ -125,15 +155,21 @@ internal sealed class MessageTypeCollector
             $"global::MessagePack.MessagePackSerializer.Deserialize<{nullable}>(ref reader)");
     }
 
-    private CodecModel Helper(HelperKind kind, ITypeSymbol type, string name, ITypeSymbol element, ITypeSymbol? value)
+    private CodecModel Helper(HelperKind kind, ITypeSymbol type, string name, ITypeSymbol element, ITypeSymbol? value, string what)
     {
         var fullName = type.ToDisplayString(Format);
         if (!_helpers.TryGetValue(fullName, out var helper))
         {
             // A collection cannot contain itself except through an object, whose helper is registered before its
             // members are planned, so planning the elements first always ends.
-            var elementCodec = Plan(element);
-            var valueCodec = value is null ? null : Plan(value);
+            var shown = type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
+            var elementCodec = Plan(element, kind switch
+            {
+                HelperKind.Nullable => what, // the value of a T? stands where the T? does
+                HelperKind.Dictionary => "a key of " + shown,
+                _ => "an element of " + shown,
+            });
+            var valueCodec = value is null ? null : Plan(value, "a value of " + shown);
             var parameterType = type.IsReferenceType ? fullName + "?" : fullName;
             helper = new HelperModel(Unique(name), kind, parameterType, element.ToDisplayString(Format), elementCodec,
                 value?.ToDisplayString(Format), valueCodec);
@@ -193,7 +229,7 @@ internal sealed class MessageTypeCollector
         var helper = Unique(named.Name);
         _objectHelpers[fullName] = helper; // before the members, so a type that contains itself ends the recursion here
         var members = keyed
-            .Select(m => new MemberModel(m.Key, m.Member.Name, m.Type.ToDisplayString(Format), Plan(m.Type), m.Settable))
+            .Select(m => PlanMember(named, m.Key, m.Member.Name, m.Type, m.Settable))
             .OrderBy(m => m.Key)
             .ToImmutableArray();
         var order = constructor.Parameters.Select(p => new StringValue(keyed.First(m => string.Equals(m.Member.Name, p.Name, System.StringComparison.OrdinalIgnoreCase)).Member.Name));
@@ -201,6 +237,18 @@ internal sealed class MessageTypeCollector
         _found[fullName] = new MessageTypeModel(fullName, SafeName(fullName), helper, codec, named.IsValueType, null,
             new EquatableArray<MemberModel>(members), new EquatableArray<StringValue>(order.ToImmutableArray()));
         return helper;
+    }
+
+    /// <summary>
+    /// A member is read into a nullable local, since its key may be missing; one declared as a non-nullable reference
+    /// must then have a value, checked when the object is built.
+    /// </summary>
+    private MemberModel PlanMember(INamedTypeSymbol owner, int key, string name, ITypeSymbol type, bool settable)
+    {
+        var codec = PlanShape(type.WithNullableAnnotation(NullableAnnotation.NotAnnotated), owner.Name + "." + name);
+        var local = type.IsReferenceType ? type.WithNullableAnnotation(NullableAnnotation.Annotated) : type;
+        var required = type.IsReferenceType && type.NullableAnnotation == NullableAnnotation.NotAnnotated ? owner.Name + "." + name : null;
+        return new MemberModel(key, name, local.ToDisplayString(Format), codec, required, settable);
     }
 
     private static bool IsFramework(INamedTypeSymbol named)
@@ -240,7 +288,18 @@ internal sealed class MessageTypeCollector
         return taken;
     }
 
+    /// <summary>The values planned since the last call that cannot be sent at all.</summary>
+    public IReadOnlyList<UnsendableValue> TakeUnsendable()
+    {
+        var taken = _unsendable.Distinct().ToArray();
+        _unsendable.Clear();
+        return taken;
+    }
+
     public EquatableArray<MessageTypeModel> ToArray() => new(_found.Values.OrderBy(t => t.FullName, System.StringComparer.Ordinal).ToImmutableArray());
 
     public EquatableArray<HelperModel> Helpers() => new(_helpers.Values.OrderBy(h => h.Name, System.StringComparer.Ordinal).ToImmutableArray());
 }
+
+/// <summary>A value found while planning that no serializer can send: where it is, its type, and why.</summary>
+internal readonly record struct UnsendableValue(string Where, string Type, string Reason);

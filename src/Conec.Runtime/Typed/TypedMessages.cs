@@ -84,6 +84,13 @@ public static class TypedMessages
         return new ConecException(ConecError.MalformedMessage, $"A typed message does not match its contract: {cause.Message}", cause);
     }
 
+    /// <summary>
+    /// The error for a nil, or a missing key, where the contract declares a non-nullable reference;
+    /// <paramref name="what"/> names the place (<c>ChatLine.Text</c>, <c>IChat.Say(line)</c>).
+    /// </summary>
+    public static ConecException MissingValue(string what) =>
+        new(ConecError.MalformedMessage, $"A typed message has no value for {what}, which is not nullable.");
+
     /// <summary>The error for a method id the contract does not have.</summary>
     public static ConecException UnknownMethod(string contract, int methodId) =>
         new(ConecError.MalformedMessage, $"{contract} has no method with id {methodId}; the peer uses another version of the contract.");

@@ -102,18 +102,18 @@ namespace Demo.Inventory
             }
 
             global::Conec.TypedMessages.EnterNested(ref reader);
-            string __Name = default!;
-            global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item> __Parts = default!;
+            string? __Name = null;
+            global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item>? __Parts = null;
             var count = reader.ReadArrayHeader();
             for (var i = 0; i < count; i++)
             {
                 switch (i)
                 {
                     case 0:
-                        __Name = reader.ReadString()!;
+                        __Name = reader.ReadString();
                         break;
                     case 1:
-                        __Parts = InventoryValues.ReadListOfItem(ref reader)!;
+                        __Parts = InventoryValues.ReadListOfItem(ref reader);
                         break;
                     default:
                         reader.Skip();
@@ -122,7 +122,7 @@ namespace Demo.Inventory
             }
 
             global::Conec.TypedMessages.LeaveNested(ref reader);
-            return new global::Demo.Inventory.Catalog.Item() { Name = __Name, Parts = __Parts };
+            return new global::Demo.Inventory.Catalog.Item() { Name = __Name ?? throw global::Conec.TypedMessages.MissingValue("Item.Name"), Parts = __Parts ?? throw global::Conec.TypedMessages.MissingValue("Item.Parts") };
         }
 
         /// <summary>Writes an array of type <c>global::Demo.Inventory.Catalog.Item[]?</c>.</summary>
@@ -154,7 +154,7 @@ namespace Demo.Inventory
             var result = new global::Demo.Inventory.Catalog.Item[count];
             for (var i = 0; i < count; i++)
             {
-                result[i] = InventoryValues.ReadItem(ref reader)!;
+                result[i] = InventoryValues.ReadItem(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("an element of Item[]");
             }
 
             global::Conec.TypedMessages.LeaveNested(ref reader);
@@ -191,7 +191,7 @@ namespace Demo.Inventory
             var result = new global::System.Collections.Generic.Dictionary<string, int>(count);
             for (var i = 0; i < count; i++)
             {
-                var key = reader.ReadString()!;
+                var key = reader.ReadString() ?? throw global::Conec.TypedMessages.MissingValue("a key of Dictionary<string, int>");
                 result[key] = reader.ReadInt32();
             }
 
@@ -228,7 +228,7 @@ namespace Demo.Inventory
             var result = new global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item>(count);
             for (var i = 0; i < count; i++)
             {
-                result.Add(InventoryValues.ReadItem(ref reader)!);
+                result.Add(InventoryValues.ReadItem(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("an element of List<Item>"));
             }
 
             global::Conec.TypedMessages.LeaveNested(ref reader);
@@ -264,7 +264,7 @@ namespace Demo.Inventory
             var result = new global::System.Collections.Generic.List<string>(count);
             for (var i = 0; i < count; i++)
             {
-                result.Add(reader.ReadString()!);
+                result.Add(reader.ReadString() ?? throw global::Conec.TypedMessages.MissingValue("an element of List<string>"));
             }
 
             global::Conec.TypedMessages.LeaveNested(ref reader);
@@ -318,7 +318,7 @@ namespace Demo.Inventory
             {
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
-                return (InventoryValues.ReadItem(ref reader)!, InventoryValues.ReadDictionaryOfStringAndInt32(ref reader)!, (global::Demo.Inventory.Unit)reader.ReadInt32());
+                return (InventoryValues.ReadItem(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Stock(item)"), InventoryValues.ReadDictionaryOfStringAndInt32(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Stock(counts)"), (global::Demo.Inventory.Unit)reader.ReadInt32());
             }
             catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
@@ -333,7 +333,7 @@ namespace Demo.Inventory
             {
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
-                return InventoryValues.ReadListOfString(ref reader)!;
+                return InventoryValues.ReadListOfString(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Find(names)");
             }
             catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
@@ -355,7 +355,7 @@ namespace Demo.Inventory
         public static global::Demo.Inventory.Catalog.Item[] DecodeFindResult(global::System.ReadOnlyMemory<byte> value)
         {
             var reader = new global::MessagePack.MessagePackReader(value);
-            return InventoryValues.ReadArrayOfItem(ref reader)!;
+            return InventoryValues.ReadArrayOfItem(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("the result of IInventory.Find");
         }
     }
 
@@ -466,7 +466,7 @@ namespace Demo.Inventory
                 switch (methodId)
                 {
                     case InventoryMethodIds.Stock:
-                        return new InventoryMessage.Stock(InventoryValues.ReadItem(ref reader)!, InventoryValues.ReadDictionaryOfStringAndInt32(ref reader)!, (global::Demo.Inventory.Unit)reader.ReadInt32());
+                        return new InventoryMessage.Stock(InventoryValues.ReadItem(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Stock(item)"), InventoryValues.ReadDictionaryOfStringAndInt32(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Stock(counts)"), (global::Demo.Inventory.Unit)reader.ReadInt32());
                     default:
                         throw global::Conec.TypedMessages.UnknownMethod("IInventory", methodId);
                 }

@@ -121,7 +121,7 @@ namespace Demo.Notes
             {
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
-                return (reader.ReadString(), reader.ReadString()!, NotesValues.ReadNullableOfInt32(ref reader));
+                return (reader.ReadString(), reader.ReadString() ?? throw global::Conec.TypedMessages.MissingValue("INotes.Note(body)"), NotesValues.ReadNullableOfInt32(ref reader));
             }
             catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
@@ -269,7 +269,7 @@ namespace Demo.Notes
                 switch (methodId)
                 {
                     case NotesMethodIds.Note:
-                        return new NotesMessage.Note(reader.ReadString(), reader.ReadString()!, NotesValues.ReadNullableOfInt32(ref reader));
+                        return new NotesMessage.Note(reader.ReadString(), reader.ReadString() ?? throw global::Conec.TypedMessages.MissingValue("INotes.Note(body)"), NotesValues.ReadNullableOfInt32(ref reader));
                     default:
                         throw global::Conec.TypedMessages.UnknownMethod("INotes", methodId);
                 }

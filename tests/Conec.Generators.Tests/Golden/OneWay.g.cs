@@ -88,15 +88,15 @@ namespace Demo.Chat
             }
 
             global::Conec.TypedMessages.EnterNested(ref reader);
-            string __Text = default!;
-            int __Mood = default!;
+            string? __Text = null;
+            int __Mood = default;
             var count = reader.ReadArrayHeader();
             for (var i = 0; i < count; i++)
             {
                 switch (i)
                 {
                     case 0:
-                        __Text = reader.ReadString()!;
+                        __Text = reader.ReadString();
                         break;
                     case 1:
                         __Mood = reader.ReadInt32();
@@ -108,7 +108,7 @@ namespace Demo.Chat
             }
 
             global::Conec.TypedMessages.LeaveNested(ref reader);
-            return new global::Demo.Chat.ChatLine(__Text, __Mood);
+            return new global::Demo.Chat.ChatLine(__Text ?? throw global::Conec.TypedMessages.MissingValue("ChatLine.Text"), __Mood);
         }
     }
 
@@ -155,7 +155,7 @@ namespace Demo.Chat
             {
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
-                return ChatValues.ReadChatLine(ref reader)!;
+                return ChatValues.ReadChatLine(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IChat.Say(line)");
             }
             catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
@@ -287,7 +287,7 @@ namespace Demo.Chat
                 switch (methodId)
                 {
                     case ChatMethodIds.Say:
-                        return new ChatMessage.Say(ChatValues.ReadChatLine(ref reader)!);
+                        return new ChatMessage.Say(ChatValues.ReadChatLine(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IChat.Say(line)"));
                     case ChatMethodIds.Leave:
                         return new ChatMessage.Leave();
                     default:

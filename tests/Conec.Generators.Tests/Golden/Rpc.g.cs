@@ -181,7 +181,7 @@ namespace Demo.Dice
         public static string DecodeNameResult(global::System.ReadOnlyMemory<byte> value)
         {
             var reader = new global::MessagePack.MessagePackReader(value);
-            return reader.ReadString()!;
+            return reader.ReadString() ?? throw global::Conec.TypedMessages.MissingValue("the result of IDice.Name");
         }
 
         /// <summary>Encodes one item of the streamed result of <c>Count</c>.</summary>

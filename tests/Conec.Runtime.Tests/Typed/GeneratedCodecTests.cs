@@ -84,7 +84,7 @@ public sealed class GeneratedCodecTests
             writer.WriteArrayHeader(1); // Children: [Node]
         }
 
-        writer.WriteNil();
+        writer.WriteArrayHeader(0); // the last Node, without Children (a list of Node holds no nil)
         writer.Flush();
         return buffer.WrittenMemory.ToArray();
     }

@@ -65,4 +65,6 @@ public interface IShapes
     ValueTask Send(Everything value, Shade? shade);
 
     ValueTask Plant(Node root);
+
+    ValueTask Caption(string? title, string text);
 }
