@@ -14,9 +14,7 @@ namespace Conec.Tests.Coordination;
 /// </summary>
 public sealed class AdversarialPeerTests
 {
-    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
-
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task GarbageInsteadOfAHelloClosesThatConnectionOnly(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {
@@ -28,7 +26,7 @@ public sealed class AdversarialPeerTests
             GC.KeepAlive(control);
         });
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AnOversizeFrameIsRefusedFromItsHeader(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {
@@ -42,7 +40,7 @@ public sealed class AdversarialPeerTests
             GC.KeepAlive(control);
         });
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AHelloWithTheWrongVersionIsRefusedNamingBoth(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {
@@ -55,7 +53,7 @@ public sealed class AdversarialPeerTests
             Assert.Contains("VersionMismatch", await log.WaitForAsync(2006), StringComparison.Ordinal);
         });
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ACertificateWhoseNameIsNotTheIdIsRefused(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {
@@ -68,7 +66,7 @@ public sealed class AdversarialPeerTests
             Assert.Equal(2, cluster.Coord.ClientCount);
         });
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AnUnknownControlTagAfterTheHelloClosesThatClient(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {
@@ -84,7 +82,7 @@ public sealed class AdversarialPeerTests
             GC.KeepAlive(control);
         });
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ADataStreamWithAnUnknownHeaderDropsThatStreamOnly(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {
@@ -104,7 +102,7 @@ public sealed class AdversarialPeerTests
             GC.KeepAlive(control);
         });
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ThousandsOfAbandonedStreamsAreAllReleased(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, _, ct) =>
         {
@@ -133,7 +131,7 @@ public sealed class AdversarialPeerTests
             GC.KeepAlive(control);
         }, c => c.MaxStreamsPerClient = 150);
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ABroadcastJoinFloodIsCutOffAtTheLimit(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {
@@ -171,7 +169,7 @@ public sealed class AdversarialPeerTests
         }
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AClientThatNeverSaysHelloIsClosedAfterTheHelloTimeout(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {

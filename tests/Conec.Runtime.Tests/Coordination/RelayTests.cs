@@ -6,9 +6,7 @@ namespace Conec.Tests.Coordination;
 /// <summary>What the coordinator's relay and the client/coordinator lifecycles promise beyond conec's own tests.</summary>
 public sealed class RelayTests
 {
-    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
-
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task BackPressureReachesTheSenderThroughTheRelay(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -30,7 +28,7 @@ public sealed class RelayTests
         Assert.InRange(sent, 1, limit);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task BothDirectionsOfARelayedStreamCarryBulkAtOnceIntactAndInOrder(TransportMode mode)
     {
         // Senders and readers run freely in both directions at once, so relayed bytes take the direct path past the
@@ -60,7 +58,7 @@ public sealed class RelayTests
         Assert.Equal([count, count], received);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task TheCoordinatorsStreamBufferBoundsWhatARelayedStreamHoldsThere(TransportMode mode)
     {
         // 16 KiB instead of 1 MiB per stream towards the coordinator: what a non-reading receiver lets the sender
@@ -117,7 +115,7 @@ public sealed class RelayTests
         return next;
     }, ct);
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AbortCodesCrossTheRelayBothWays(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -139,7 +137,7 @@ public sealed class RelayTests
         Assert.Equal((ConecError.StreamStopped, 55L), (stopped.Error, stopped.ApplicationErrorCode));
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task APeerThatDisconnectsAbortsTheStreamInsteadOfEndingIt(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -159,7 +157,7 @@ public sealed class RelayTests
         await cluster.WaitForClientCountAsync(1);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AnUnknownPeerIsRefusedAndTheClientCarriesOn(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -177,7 +175,7 @@ public sealed class RelayTests
         await echo;
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task DisposingTheCoordinatorFailsEveryClientClearly(TransportMode mode)
     {
         var cluster = await Cluster.StartAsync(mode, c => c.MaxStreamsPerClient = 2);

@@ -6,7 +6,7 @@ namespace Conec.Tests.Transport;
 public sealed class ConnectionLifecycleTests
 {
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task Closing_a_connection_fails_every_stream_on_both_sides_with_the_code(TransportMode mode)
     {
         await using var pair = await TransportPair.StartAsync(mode);
@@ -47,7 +47,7 @@ public sealed class ConnectionLifecycleTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task An_idle_connection_without_keep_alive_closes_after_the_idle_timeout(TransportMode mode)
     {
         var idle = new TransportSettings { IdleTimeout = TimeSpan.FromMilliseconds(500), KeepAliveInterval = null };
@@ -58,7 +58,7 @@ public sealed class ConnectionLifecycleTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task Keep_alive_keeps_an_idle_connection_open_past_the_idle_timeout(TransportMode mode)
     {
         var server = new TransportSettings { IdleTimeout = TimeSpan.FromMilliseconds(600), KeepAliveInterval = null };

@@ -8,10 +8,9 @@ namespace Conec.Tests.Transport;
 public sealed class TlsTests
 {
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task A_server_certificate_for_another_host_name_is_refused(TransportMode mode)
     {
-        TransportPair.RequireSupported(mode);
         await using var listener = await TransportPair.ListenAsync(mode);
         var error = await Assert.ThrowsAsync<ConecException>(() => TransportPair.ConnectAsync(mode, listener, tls: TransportPair.ClientTls("coordinator.example")));
         Assert.Equal(ConecError.HandshakeFailed, error.Error);
@@ -19,10 +18,9 @@ public sealed class TlsTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task An_untrusted_server_certificate_is_refused(TransportMode mode)
     {
-        TransportPair.RequireSupported(mode);
         await using var listener = await TransportPair.ListenAsync(mode);
         var trustsSomethingElse = new TransportClientTls("localhost", TestCertificates.Client)
         {
@@ -35,10 +33,9 @@ public sealed class TlsTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task An_untrusted_client_certificate_is_refused(TransportMode mode)
     {
-        TransportPair.RequireSupported(mode);
         var requiresCa = TransportPair.ServerTls(c => CertificatePolicy.CheckPeer(c, TestCertificates.Authority));
         await using var listener = await TransportPair.ListenAsync(mode, tls: requiresCa);
         var ct = Timeouts.Token();
@@ -85,10 +82,9 @@ public sealed class TlsTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task A_client_offering_another_application_protocol_is_refused(TransportMode mode)
     {
-        TransportPair.RequireSupported(mode);
         await using var listener = await TransportPair.ListenAsync(mode);
         var otherAlpn = new TransportClientTls("localhost", TestCertificates.Client)
         {
