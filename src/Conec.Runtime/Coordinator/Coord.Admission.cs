@@ -69,10 +69,11 @@ public sealed partial class Coord
             var session = new CoordSession(this, connection, hello.Text!, control) { ListenPort = hello.ListenPort };
             if (_clients.TryAdd(session.Id, session))
             {
-                // Registered before the acceptance is sent, so ClientCount counts the client once its connect returns.
+                // Registered (and counted, as Unregister uncounts it) before the acceptance is sent, so ClientCount and
+                // the clients gauge count the client once its connect returns.
+                Diagnostics.ConecTelemetry.Clients.Add(1);
                 if (await session.AcceptHelloAsync(deadline.Token))
                 {
-                    Diagnostics.ConecTelemetry.Clients.Add(1);
                     CoordLog.ClientJoined(_logger, session.Id, connection.RemoteEndPoint, connection.Mode, _clients.Count);
                     return session;
                 }
