@@ -14,6 +14,8 @@ namespace Conec.Tests.Coordination;
 /// </summary>
 public sealed class AdversarialPeerTests
 {
+    private static readonly TimeSpan HelloTimeout = TimeSpan.FromMilliseconds(500);
+
     [Theory, TransportModes]
     public async Task GarbageInsteadOfAHelloClosesThatConnectionOnly(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
@@ -173,16 +175,24 @@ public sealed class AdversarialPeerTests
     public async Task AClientThatNeverSaysHelloIsClosedAfterTheHelloTimeout(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {
+            // Started before either connects, so before the coordinator starts either one's hello timer.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             await using var silent = await ConnectRawAsync(cluster, ct);
             await using var slow = await ConnectRawAsync(cluster, ct);
+            var silentClosed = ClosedWhenAsync(silent, clock, ct);
+            var slowClosed = ClosedWhenAsync(slow, clock, ct);
             var control = await slow.OpenStreamAsync(ct);
             await control.WriteAsync(new byte[] { 0, 0, 0 }, false, ct); // a hello that never finishes
 
-            Assert.Equal(ProtocolCodes.CloseHelloTimeout, await ClosedCodeAsync(silent, ct));
-            Assert.Equal(ProtocolCodes.CloseHelloTimeout, await ClosedCodeAsync(slow, ct));
+            foreach (var (code, elapsed) in await Task.WhenAll(silentClosed, slowClosed))
+            {
+                Assert.Equal(ProtocolCodes.CloseHelloTimeout, code);
+                Timeouts.AssertAfterTimeout(elapsed, HelloTimeout, "The coordinator closed a connection without a hello");
+            }
+
             await log.WaitForAsync(2007);
             GC.KeepAlive(control);
-        }, c => c.HelloTimeout = TimeSpan.FromMilliseconds(500));
+        }, c => c.HelloTimeout = HelloTimeout);
 
     private static async Task WithTrafficAsync(
         TransportMode mode, Func<Cluster, CapturingLoggerFactory, CancellationToken, Task> attack, Action<CoordConfig>? configure = null)
@@ -218,6 +228,13 @@ public sealed class AdversarialPeerTests
 
     private static async Task<long?> ClosedCodeAsync(TransportConnection connection, CancellationToken ct) =>
         (await connection.Closed.WaitAsync(ct)).ApplicationErrorCode;
+
+    /// <summary>The code the connection was closed with, and when on <paramref name="clock"/> it was.</summary>
+    private static async Task<(long? Code, TimeSpan Elapsed)> ClosedWhenAsync(TransportConnection connection, System.Diagnostics.Stopwatch clock, CancellationToken ct)
+    {
+        var closed = await connection.Closed.WaitAsync(ct);
+        return (closed.ApplicationErrorCode, clock.Elapsed);
+    }
 
     private static async Task AssertStreamAcceptedAsync(TransportConnection connection, CancellationToken ct)
     {

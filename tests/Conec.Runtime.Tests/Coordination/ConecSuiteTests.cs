@@ -183,12 +183,16 @@ public sealed class ConecSuiteTests
     {
         var idle = TimeSpan.FromMilliseconds(600);
         await using var cluster = await Cluster.StartAsync(mode, c => c.IdleTimeout = idle);
-        var config = cluster.ClientConfig("client1");
+        var config = cluster.ClientConfig("client1", TestCertificates.Client);
         config.IdleTimeout = idle;
         config.KeepAlive = false;
+
+        // Started before the client connects, so before the last packet either side received.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var client = await cluster.ConnectAsync(config);
 
         var lost = await Assert.ThrowsAsync<ConecException>(() => client.Completion.WaitAsync(Timeouts.Token()));
+        Timeouts.AssertAfterTimeout(clock.Elapsed, idle, "The idle client was dropped");
         Assert.Equal(ConecError.ConnectionIdle, lost.Error);
         await cluster.WaitForClientCountAsync(0);
     }
