@@ -39,7 +39,7 @@ public sealed class AdapterTests
             Assert.Equal(i, Messages.SequenceOf((await receive2.ReadAsync(ct))!));
         }
 
-        await pending;
+        await pending.WaitAsync(ct);
 
         // Phase 2: client1 reads through a 16-message ring, so client2's count+16 sends never wait.
         for (var i = 0; i < count + 16; i++)

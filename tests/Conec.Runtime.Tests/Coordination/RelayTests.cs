@@ -22,7 +22,7 @@ public sealed class RelayTests
 
         // Now read: the stalled send completes, and every message arrives once, in order.
         var reading = ReadInOrderAsync(receive, ct);
-        await pending;
+        await pending.WaitAsync(ct);
         await send.FinishAsync(ct);
         Assert.Equal(sent + 1, await reading);
         Assert.InRange(sent, 1, limit);
@@ -76,7 +76,7 @@ public sealed class RelayTests
 
         // A message 16 times the coordinator's buffer still crosses it whole once the receiver reads.
         var reading = ReadInOrderAsync(receive, ct);
-        await pending;
+        await pending.WaitAsync(ct);
         await send.SendAsync(Messages.Numbered(sent + 1, 256 * 1024), ct);
         await send.FinishAsync(ct);
         Assert.Equal(sent + 2, await reading);
@@ -178,19 +178,35 @@ public sealed class RelayTests
     [Theory, TransportModes]
     public async Task DisposingTheCoordinatorFailsEveryClientClearly(TransportMode mode)
     {
-        var cluster = await Cluster.StartAsync(mode, c => c.MaxStreamsPerClient = 2);
+        var cluster = await Cluster.StartAsync(mode, c => c.MaxStreamsPerClient = 3);
         await using var _ = cluster;
         var client1 = await cluster.ConnectAsync("client1");
         var client2 = await cluster.ConnectAsync("client2");
         var ct = Timeouts.Token();
 
-        // client1 holds its control stream and one open stream: a further open waits on the coordinator's stream limit.
+        // client1 holds its control stream and two open streams: a further open waits on the coordinator's stream limit.
         var (_, held) = await client1.NewProxiedStreamAsync("client2", ct);
         var incoming = await Messages.NextAsync(client2.IncomingStreams, ct);
+        var spare = await client1.NewProxiedStreamAsync("client2", ct);
+        var spareIncoming = await Messages.NextAsync(client2.IncomingStreams, ct);
         var pendingOpen = client1.NewProxiedStreamAsync(null, ct).AsTask();
         var pendingRead = incoming.Receive.ReadAsync(ct).AsTask();
         Assert.False(await Timeouts.CompletesWithin(pendingOpen, TimeSpan.FromMilliseconds(200)), "The open should wait on the stream limit.");
 
+        // Both ends finish the spare stream: the relay releases it, and the waiting open takes its place.
+        await spare.Send.FinishAsync(ct);
+        await spareIncoming.Send.FinishAsync(ct);
+        Assert.Null(await spareIncoming.Receive.ReadAsync(ct));
+        Assert.Null(await spare.Receive.ReadAsync(ct));
+        var opened = await pendingOpen.WaitAsync(ct);
+        await opened.Send.SendAsync(new byte[] { 7 }, ct);
+        var atCoordinator = await Messages.NextAsync(cluster.Coord.IncomingStreams, ct);
+        Assert.Equal("client1", atCoordinator.Peer);
+        Assert.Equal([7], (await atCoordinator.Receive.ReadAsync(ct))?.ToArray());
+
+        // The limit is reached again; this open is still waiting when the coordinator goes.
+        var lastOpen = client1.NewProxiedStreamAsync(null, ct).AsTask();
+        Assert.False(await Timeouts.CompletesWithin(lastOpen, TimeSpan.FromMilliseconds(200)), "The open should wait on the stream limit.");
         await cluster.Coord.DisposeAsync();
 
         foreach (var client in new[] { client1, client2 })
@@ -200,7 +216,7 @@ public sealed class RelayTests
             Assert.Contains("shut down", ended.Message, StringComparison.Ordinal);
         }
 
-        Assert.Equal(ConecError.ConnectionClosed, (await Assert.ThrowsAsync<ConecException>(() => pendingOpen.WaitAsync(ct))).Error);
+        Assert.Equal(ConecError.ConnectionClosed, (await Assert.ThrowsAsync<ConecException>(() => lastOpen.WaitAsync(ct))).Error);
         await Assert.ThrowsAsync<ConecException>(() => pendingRead.WaitAsync(ct));
         await Assert.ThrowsAsync<ConecException>(async () => await held.ReadAsync(ct));
         await Assert.ThrowsAsync<ConecException>(async () => await Messages.NextAsync(client1.IncomingStreams, ct));

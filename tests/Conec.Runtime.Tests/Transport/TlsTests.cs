@@ -50,7 +50,15 @@ public sealed class TlsTests
             await StreamIo.ReadToEndAsync(stream, ct);
         });
         Assert.Contains(error.Error, new[] { ConecError.HandshakeFailed, ConecError.ConnectionClosed, ConecError.ProtocolViolation });
-        Assert.False(await Timeouts.CompletesWithin(listener.AcceptConnectionAsync(ct).AsTask(), TimeSpan.FromMilliseconds(300)));
+        var accepting = listener.AcceptConnectionAsync(ct).AsTask();
+        Assert.False(await Timeouts.CompletesWithin(accepting, TimeSpan.FromMilliseconds(300)), "The refused client was accepted.");
+
+        // The same pending accept takes the next client whose certificate the CA signed: the listener was waiting, not broken.
+        using var signed = ConecCertificates.CreateSigned("client1", TestCertificates.Authority);
+        var trusted = new TransportClientTls("localhost", signed) { TrustedAuthorities = [TestCertificates.Server], TrustSystemRoots = false };
+        await using var connected = await TransportPair.ConnectAsync(mode, listener, tls: trusted);
+        await using var accepted = await accepting.WaitAsync(ct);
+        Assert.Equal(signed.Thumbprint, accepted.RemoteCertificate.Thumbprint);
     }
 
     [Fact]
