@@ -55,7 +55,7 @@ public sealed partial class Client
         {
             var header = new StreamHeader(StreamHeaderKind.Direct, Id, _streamIds.Next()) { TraceParent = Diagnostics.ConecTelemetry.CurrentTraceParent() };
             await stream.WriteAsync(SingleFrame.Encode(header.Encode()), false, cancellationToken);
-            Diagnostics.ConecTelemetry.StreamsOpened.Add(1, new KeyValuePair<string, object?>("kind", "direct"));
+            _metrics.StreamsOpened.Add(1, new KeyValuePair<string, object?>("kind", "direct"));
             return new StreamPair(new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize)) { Kind = StreamKind.Direct };
         }
         catch

@@ -24,7 +24,7 @@ public sealed partial class Client
             ? new StreamHeader(StreamHeaderKind.ToCoordinator, null, streamId)
             : new StreamHeader(StreamHeaderKind.ToPeer, to, streamId) { TraceParent = activity?.Id };
         var (stream, _) = await OpenWithReplyAsync(header, cancellationToken);
-        Diagnostics.ConecTelemetry.StreamsOpened.Add(1, new KeyValuePair<string, object?>("kind", to is null ? "coordinator" : "proxied"));
+        _metrics.StreamsOpened.Add(1, new KeyValuePair<string, object?>("kind", to is null ? "coordinator" : "proxied"));
         return new StreamPair(new OutStream(stream, _config.MaxMessageSize), new InStream(stream, _config.MaxMessageSize))
         {
             Kind = to is null ? StreamKind.Coordinator : StreamKind.Proxied,

@@ -20,6 +20,7 @@ public sealed partial class Client : IAsyncDisposable
     private readonly System.Security.Cryptography.X509Certificates.X509Certificate2 _certificate;
     private readonly TransportSettings _settings;
     private readonly ILogger _logger;
+    private readonly Diagnostics.ConecMetrics _metrics;
     private readonly Channel<IncomingStream> _incoming;
     private readonly DirectChannels _channels;
     private readonly StreamIdAllocator _streamIds = new();
@@ -37,6 +38,7 @@ public sealed partial class Client : IAsyncDisposable
         _certificate = identity.Certificate;
         _settings = identity.Settings;
         _logger = identity.Logger;
+        _metrics = Diagnostics.ConecMetrics.For(config.MeterFactory);
         _incoming = incoming;
         _channels = channels;
         _arrivals = new TaskGroup(e => ClientLog.UnexpectedFailure(_logger, e));
@@ -141,7 +143,7 @@ public sealed partial class Client : IAsyncDisposable
             Kind = StreamKind.Broadcast,
         };
         _memberships.Join(channel, header.StreamId, pair, options);
-        Diagnostics.ConecTelemetry.StreamsOpened.Add(1, new KeyValuePair<string, object?>("kind", "broadcast"));
+        _metrics.StreamsOpened.Add(1, new KeyValuePair<string, object?>("kind", "broadcast"));
         return pair;
     }
 

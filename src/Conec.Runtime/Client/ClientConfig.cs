@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Conec.Framing;
@@ -113,6 +114,13 @@ public sealed class ClientConfig
 
     /// <summary>Where the client logs its connection and refused streams.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// Where the client's metrics go: a "Conec" meter from this factory, so one client's measurements can be told
+    /// from the rest of the process. Unset (the default), they go to the process-wide "Conec" meter that every
+    /// coordinator and client without a factory shares.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; set; }
 
     /// <summary>Throws <see cref="ConecException"/> with <see cref="ConecError.InvalidConfiguration"/> naming the first bad property.</summary>
     public void Validate()

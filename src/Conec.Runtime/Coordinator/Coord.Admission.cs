@@ -42,7 +42,7 @@ public sealed partial class Coord
         catch (OperationCanceledException) when (!_shutdown.IsCancellationRequested)
         {
             CoordLog.HelloTimedOut(_logger, connection.RemoteEndPoint, _config.HelloTimeout);
-            Diagnostics.ConecTelemetry.HandshakeFailures.Add(1, new KeyValuePair<string, object?>("reason", "hello_timeout"));
+            _metrics.HandshakeFailures.Add(1, new KeyValuePair<string, object?>("reason", "hello_timeout"));
             await connection.CloseAsync(ProtocolCodes.CloseHelloTimeout, "no hello within the hello timeout", CancellationToken.None);
             return null;
         }
@@ -53,7 +53,7 @@ public sealed partial class Coord
         catch (ConecException e) when (e.Error is ConecError.ProtocolViolation or ConecError.MessageTooLarge or ConecError.TruncatedMessage)
         {
             CoordLog.HelloMalformed(_logger, connection.RemoteEndPoint, e.Message);
-            Diagnostics.ConecTelemetry.HandshakeFailures.Add(1, new KeyValuePair<string, object?>("reason", "malformed_hello"));
+            _metrics.HandshakeFailures.Add(1, new KeyValuePair<string, object?>("reason", "malformed_hello"));
             await connection.CloseAsync(ProtocolCodes.CloseProtocolViolation, e.Message, CancellationToken.None);
             return null;
         }
@@ -69,10 +69,11 @@ public sealed partial class Coord
             var session = new CoordSession(this, connection, hello.Text!, control) { ListenPort = hello.ListenPort };
             if (_clients.TryAdd(session.Id, session))
             {
-                // Registered before the acceptance is sent, so ClientCount counts the client once its connect returns.
+                // Registered (and counted, as Unregister uncounts it) before the acceptance is sent, so ClientCount and
+                // the clients gauge count the client once its connect returns.
+                _metrics.Clients.Add(1);
                 if (await session.AcceptHelloAsync(deadline.Token))
                 {
-                    Diagnostics.ConecTelemetry.Clients.Add(1);
                     CoordLog.ClientJoined(_logger, session.Id, connection.RemoteEndPoint, connection.Mode, _clients.Count);
                     return session;
                 }
@@ -120,7 +121,7 @@ public sealed partial class Coord
     private async Task RefuseAsync(TransportConnection connection, TransportStream control, ConecError error, string reason)
     {
         CoordLog.HelloRefused(_logger, connection.RemoteEndPoint, error, reason);
-        Diagnostics.ConecTelemetry.HandshakeFailures.Add(1, new KeyValuePair<string, object?>("reason", error.ToString()));
+        _metrics.HandshakeFailures.Add(1, new KeyValuePair<string, object?>("reason", error.ToString()));
         try
         {
             await control.WriteAsync(SingleFrame.Encode(ControlMessage.HelloRefused(error, reason).Encode()), completeWrites: true, _shutdown.Token);

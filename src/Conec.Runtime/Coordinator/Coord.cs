@@ -22,6 +22,7 @@ public sealed partial class Coord : IAsyncDisposable
     private readonly TransportListener _listener;
     private readonly CoordConfig _config;
     private readonly ILogger _logger;
+    private readonly Diagnostics.ConecMetrics _metrics;
     private readonly ConcurrentDictionary<string, CoordSession> _clients = new(StringComparer.OrdinalIgnoreCase);
     private readonly Channel<IncomingStream> _incoming;
     private int _incomingReaders;
@@ -37,8 +38,9 @@ public sealed partial class Coord : IAsyncDisposable
         _config = config;
         _logger = logger;
         _incoming = Channel.CreateBounded<IncomingStream>(new BoundedChannelOptions(config.IncomingStreamBacklog) { SingleWriter = false, FullMode = BoundedChannelFullMode.Wait });
+        _metrics = Diagnostics.ConecMetrics.For(config.MeterFactory);
         _connections = new TaskGroup(e => CoordLog.UnexpectedFailure(_logger, e));
-        Broadcasts = new Broadcasting.BroadcastHub(_shutdown.Token);
+        Broadcasts = new Broadcasting.BroadcastHub(_metrics, _shutdown.Token);
         _acceptLoop = Task.Run(AcceptLoopAsync);
     }
 
@@ -67,6 +69,8 @@ public sealed partial class Coord : IAsyncDisposable
     internal CoordConfig Config => _config;
 
     internal ILogger Logger => _logger;
+
+    internal Diagnostics.ConecMetrics Metrics => _metrics;
 
     internal Broadcasting.BroadcastHub Broadcasts { get; }
 
@@ -171,7 +175,7 @@ public sealed partial class Coord : IAsyncDisposable
     {
         if (_clients.TryRemove(new KeyValuePair<string, CoordSession>(session.Id, session)))
         {
-            Diagnostics.ConecTelemetry.Clients.Add(-1);
+            _metrics.Clients.Add(-1);
             CoordLog.ClientLeft(_logger, session.Id, session.Connection.RemoteEndPoint, _clients.Count);
         }
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Conec.Framing;
@@ -93,6 +94,13 @@ public sealed class CoordConfig
 
     /// <summary>Where the coordinator logs clients joining and leaving and every refusal with its reason.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// Where the coordinator's metrics go: a "Conec" meter from this factory, so one coordinator's measurements can
+    /// be told from the rest of the process. Unset (the default), they go to the process-wide "Conec" meter that
+    /// every coordinator and client without a factory shares.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; set; }
 
     /// <summary>Throws <see cref="ConecException"/> with <see cref="ConecError.InvalidConfiguration"/> naming the first bad property.</summary>
     public void Validate()

@@ -78,7 +78,7 @@ internal sealed partial class CoordSession
         {
             var header = new StreamHeader(StreamHeaderKind.FromCoordinator, null, streamId);
             await stream.WriteAsync(SingleFrame.Encode(header.Encode()), false, cancellationToken);
-            Diagnostics.ConecTelemetry.StreamsOpened.Add(1, new KeyValuePair<string, object?>("kind", "coordinator"));
+            _coord.Metrics.StreamsOpened.Add(1, new KeyValuePair<string, object?>("kind", "coordinator"));
             return new StreamPair(new OutStream(stream, MaxMessageSize), new InStream(stream, MaxMessageSize)) { Kind = StreamKind.Coordinator };
         }
         catch
@@ -208,7 +208,7 @@ internal sealed partial class CoordSession
             return;
         }
 
-        await StreamRelay.RunAsync(stream, leg, shutdown);
+        await StreamRelay.RunAsync(stream, leg, _coord.Metrics, shutdown);
     }
 
     private async Task DeliverToCoordinatorAsync(TransportStream stream, StreamHeader header, CancellationToken shutdown)
@@ -259,7 +259,7 @@ internal sealed partial class CoordSession
             return;
         }
 
-        var member = new Broadcasting.BroadcastMember(Id, header.StreamId, stream, policy, header.Capacity, MaxMessageSize);
+        var member = new Broadcasting.BroadcastMember(Id, header.StreamId, stream, policy, header.Capacity, MaxMessageSize, _coord.Metrics);
         var channel = _coord.Broadcasts.Join(header.Name!, member);
         try
         {

@@ -11,17 +11,17 @@ namespace Conec.Protocol;
 internal static class StreamRelay
 {
     /// <summary>Relays until both directions are done, then releases both streams. Never throws.</summary>
-    public static async Task RunAsync(TransportStream first, TransportStream second, CancellationToken cancellationToken)
+    public static async Task RunAsync(TransportStream first, TransportStream second, Diagnostics.ConecMetrics metrics, CancellationToken cancellationToken)
     {
         // Where both legs are on the TCP multiplexer, bytes that meet an idle pump and a leg with credit skip the
         // pump: the reader loop copies them once, straight into the other connection's send buffer.
-        first.TryForwardReceivedTo(second, CountRelayed);
-        second.TryForwardReceivedTo(first, CountRelayed);
+        first.TryForwardReceivedTo(second, metrics.CountRelayed);
+        second.TryForwardReceivedTo(first, metrics.CountRelayed);
         try
         {
             await Task.WhenAll(
-                PumpAsync(first, second, cancellationToken),
-                PumpAsync(second, first, cancellationToken),
+                PumpAsync(first, second, metrics, cancellationToken),
+                PumpAsync(second, first, metrics, cancellationToken),
                 ForwardStopAsync(second, first),
                 ForwardStopAsync(first, second));
         }
@@ -32,7 +32,7 @@ internal static class StreamRelay
         }
     }
 
-    private static async Task PumpAsync(TransportStream from, TransportStream to, CancellationToken cancellationToken)
+    private static async Task PumpAsync(TransportStream from, TransportStream to, Diagnostics.ConecMetrics metrics, CancellationToken cancellationToken)
     {
         var input = from.Input;
         while (true)
@@ -58,6 +58,7 @@ internal static class StreamRelay
             var buffer = result.Buffer;
             try
             {
+                metrics.CountRelayed(buffer.Length);
                 await ForwardAsync(buffer, to, cancellationToken);
             }
             catch (Exception e) when (e is ConecException or OperationCanceledException)
@@ -81,11 +82,8 @@ internal static class StreamRelay
     /// Writes what arrived as it lies in the incoming pipe's segments: the TCP transport copies them straight into
     /// its send buffer under one lock; QUIC gathers them into larger writes first.
     /// </summary>
-    private static ValueTask ForwardAsync(ReadOnlySequence<byte> buffer, TransportStream to, CancellationToken cancellationToken)
-    {
-        CountRelayed(buffer.Length);
-        return to.WriteAsync(buffer, false, cancellationToken);
-    }
+    private static ValueTask ForwardAsync(ReadOnlySequence<byte> buffer, TransportStream to, CancellationToken cancellationToken) =>
+        to.WriteAsync(buffer, false, cancellationToken);
 
     /// <summary>
     /// A receiver that stops reading is passed on at once, not at the sender's next write: a sender that is idle
@@ -102,8 +100,6 @@ internal static class StreamRelay
             senderSide.AbortRead(StopCode(e));
         }
     }
-
-    private static void CountRelayed(long bytes) => Diagnostics.ConecTelemetry.RelayedBytes.Add(bytes);
 
     private static long StopCode(Exception e) =>
         e is ConecException { Error: ConecError.StreamStopped, ApplicationErrorCode: { } code } ? code : ProtocolCodes.StreamPeerLost;

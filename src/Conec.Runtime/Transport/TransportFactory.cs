@@ -14,7 +14,10 @@ internal static partial class TransportFactory
     /// How long a client in <see cref="TransportMode.Auto"/> gives QUIC before racing TCP. A loopback or LAN QUIC
     /// handshake finishes well inside it; a blocked UDP path costs users only this much.
     /// </summary>
-    private static readonly TimeSpan QuicHeadStart = TimeSpan.FromMilliseconds(300);
+    internal static readonly TimeSpan QuicHeadStart = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>Why <see cref="TransportMode.Auto"/> uses TCP alone where <see cref="IsQuicSupported"/> is false.</summary>
+    private const string QuicMissing = "System.Net.Quic reports QUIC unsupported; on Linux and macOS it needs libmsquic";
 
     /// <summary>Whether QUIC can be used here (libmsquic present and the OS supported).</summary>
     [SupportedOSPlatformGuard("windows")]
@@ -37,7 +40,9 @@ internal static partial class TransportFactory
                 return await ListenOnBothAsync(endPoint, tls, settings, logger, cancellationToken);
 
             case TransportMode.Auto:
-                return TcpTransportListener.Listen(endPoint, tls, settings, logger);
+                var tcp = TcpTransportListener.Listen(endPoint, tls, settings, logger);
+                Log.ListeningWithoutQuic(logger, tcp.LocalEndPoint, QuicMissing);
+                return tcp;
             default:
                 throw new ConecException(ConecError.InvalidConfiguration, $"Unknown transport mode {mode}.");
         }
@@ -112,6 +117,7 @@ internal static partial class TransportFactory
             case TransportMode.Auto when IsQuicSupported:
                 return await ConnectRacingAsync(remote, local, tls, settings, logger, cancellationToken);
             case TransportMode.Auto:
+                Log.ConnectingWithoutQuic(logger, remote, QuicMissing);
                 return await TcpTransport.ConnectAsync(remote, local, tls, settings, logger, cancellationToken);
             default:
                 throw new ConecException(ConecError.InvalidConfiguration, $"Unknown transport mode {mode}.");
@@ -141,6 +147,7 @@ internal static partial class TransportFactory
             return await quic;
         }
 
+        Log.RacingTcp(logger, remote, QuicHeadStart, quic.Exception?.InnerException?.Message ?? "still connecting");
         var tcp = TcpTransport.ConnectAsync(remote, local, tls, settings, logger, losers.Token);
         var first = await Task.WhenAny(quic, tcp);
         var second = first == quic ? tcp : quic;
@@ -173,5 +180,14 @@ internal static partial class TransportFactory
     {
         [LoggerMessage(EventId = 1301, Level = LogLevel.Debug, Message = "QUIC could not listen on {EndPoint} ({Reason}); trying another port")]
         public static partial void ListenRetry(ILogger logger, IPEndPoint endPoint, string reason);
+
+        [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "QUIC is not available ({Reason}); listening on {EndPoint} over TCP only")]
+        public static partial void ListeningWithoutQuic(ILogger logger, IPEndPoint endPoint, string reason);
+
+        [LoggerMessage(EventId = 1303, Level = LogLevel.Information, Message = "QUIC is not available ({Reason}); connecting to {EndPoint} over TCP")]
+        public static partial void ConnectingWithoutQuic(ILogger logger, IPEndPoint endPoint, string reason);
+
+        [LoggerMessage(EventId = 1304, Level = LogLevel.Debug, Message = "QUIC to {EndPoint} failed or is slower than its {HeadStart} head start ({Reason}); racing TCP")]
+        public static partial void RacingTcp(ILogger logger, IPEndPoint endPoint, TimeSpan headStart, string reason);
     }
 }

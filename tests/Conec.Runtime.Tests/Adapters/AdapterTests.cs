@@ -9,9 +9,7 @@ namespace Conec.Tests.Adapters;
 /// <summary>The stream adapters: conec's <c>stream_block_nonblock</c>, the tag format, and every malformed input refused clearly.</summary>
 public sealed class AdapterTests
 {
-    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
-
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task StreamBlockNonblock(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -41,7 +39,7 @@ public sealed class AdapterTests
             Assert.Equal(i, Messages.SequenceOf((await receive2.ReadAsync(ct))!));
         }
 
-        await pending;
+        await pending.WaitAsync(ct);
 
         // Phase 2: client1 reads through a 16-message ring, so client2's count+16 sends never wait.
         for (var i = 0; i < count + 16; i++)
@@ -63,7 +61,7 @@ public sealed class AdapterTests
         Assert.Null(await nonblocking.ReceiveAsync(ct));
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ANonblockingReaderSurfacesTheStreamsFailureInsteadOfHanging(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);

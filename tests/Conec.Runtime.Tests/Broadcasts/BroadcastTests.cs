@@ -7,9 +7,7 @@ namespace Conec.Tests.Broadcasts;
 /// <summary>conec's broadcast tests (v0.2.0, conec-reference §7.1), with counts exact at once instead of after a sweep.</summary>
 public sealed class BroadcastTests
 {
-    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
-
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task BroadcastLoopback(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -28,7 +26,7 @@ public sealed class BroadcastTests
         Assert.Equal(payload, message?.Payload.ToArray());
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ASenderCannotSpoofAnotherSenderOrALossNotice(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -55,7 +53,7 @@ public sealed class BroadcastTests
         }
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task BroadcastBidi(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -95,7 +93,7 @@ public sealed class BroadcastTests
         await AssertNoChannelAsync(client1, "chan", ct);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task BroadcastCodec(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -120,7 +118,7 @@ public sealed class BroadcastTests
         Assert.Equal(new TaggedValue<Weather>("client2", Weather.Snow, 0), await reader2.ReceiveAsync(ct));
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task BroadcastSenderClose(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -157,7 +155,7 @@ public sealed class BroadcastTests
         await AssertNoChannelAsync(client2, "chan", ct);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task BroadcastReceiverClose(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -183,7 +181,7 @@ public sealed class BroadcastTests
         }
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task CountsAreExactAfterEveryJoinAndLeave(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);

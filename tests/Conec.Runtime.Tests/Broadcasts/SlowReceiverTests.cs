@@ -9,9 +9,7 @@ public sealed class SlowReceiverTests
 {
     private const int Size = 1024;
 
-    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
-
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AWaitingReceiverThrottlesSendersUntilItLeaves(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -47,7 +45,7 @@ public sealed class SlowReceiverTests
         }
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AWaitingReceiverOfLargeMessagesHoldsAFewMegabytesNotItsWholeQueue(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -83,7 +81,7 @@ public sealed class SlowReceiverTests
         Assert.Equal(Enumerable.Range(0, sent + 1), (await echo).Select(r => r.Sequence));
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ADropOldestReceiverLosesAnExactCountAndSlowsNobody(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -131,7 +129,7 @@ public sealed class SlowReceiverTests
         Assert.Equal(count, expected);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task TheDisconnectPolicyCutsOffOnlyTheSlowMember(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);

@@ -8,9 +8,7 @@ namespace Conec.Tests.Channels;
 /// <summary>conec's direct-channel tests (v0.2.0, conec-reference §7.1), including the re-opens conec could not do.</summary>
 public sealed class ChannelTests
 {
-    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
-
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task NewStream(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -37,7 +35,7 @@ public sealed class ChannelTests
         await EchoOnceAsync(relayed, fromRelay, ct);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ChannelErrors(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -50,7 +48,7 @@ public sealed class ChannelTests
         Assert.Equal(ConecError.UnknownPeer, (await Assert.ThrowsAsync<ConecException>(() => client1.NewChannelAsync("client2", ct))).Error);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ChannelSimple(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -69,7 +67,7 @@ public sealed class ChannelTests
         await EchoOnceAsync(pair, incoming, ct);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ChannelCloseAndReopenBothWays(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -98,7 +96,7 @@ public sealed class ChannelTests
         await EchoOnceAsync(await client1.NewDirectStreamAsync("client2", ct), await Messages.NextAsync(client2.IncomingStreams, ct), ct);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ChannelOneway(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -116,7 +114,7 @@ public sealed class ChannelTests
         await EchoOnceAsync(pair, incoming, ct);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ClientCertChannel(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode, c => c.ClientAuthority = TestCertificates.Authority);
@@ -149,7 +147,7 @@ public sealed class ChannelTests
         await Assert.ThrowsAsync<ConecException>(() => client3.NewChannelAsync("client2", ct));
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AForgedSenderOnADirectStreamIsRefused(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);

@@ -14,9 +14,9 @@ namespace Conec.Tests.Coordination;
 /// </summary>
 public sealed class AdversarialPeerTests
 {
-    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
+    private static readonly TimeSpan HelloTimeout = TimeSpan.FromMilliseconds(500);
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task GarbageInsteadOfAHelloClosesThatConnectionOnly(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {
@@ -28,7 +28,7 @@ public sealed class AdversarialPeerTests
             GC.KeepAlive(control);
         });
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AnOversizeFrameIsRefusedFromItsHeader(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {
@@ -42,7 +42,7 @@ public sealed class AdversarialPeerTests
             GC.KeepAlive(control);
         });
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AHelloWithTheWrongVersionIsRefusedNamingBoth(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {
@@ -55,7 +55,7 @@ public sealed class AdversarialPeerTests
             Assert.Contains("VersionMismatch", await log.WaitForAsync(2006), StringComparison.Ordinal);
         });
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ACertificateWhoseNameIsNotTheIdIsRefused(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {
@@ -68,7 +68,7 @@ public sealed class AdversarialPeerTests
             Assert.Equal(2, cluster.Coord.ClientCount);
         });
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AnUnknownControlTagAfterTheHelloClosesThatClient(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {
@@ -84,7 +84,7 @@ public sealed class AdversarialPeerTests
             GC.KeepAlive(control);
         });
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ADataStreamWithAnUnknownHeaderDropsThatStreamOnly(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {
@@ -104,7 +104,7 @@ public sealed class AdversarialPeerTests
             GC.KeepAlive(control);
         });
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ThousandsOfAbandonedStreamsAreAllReleased(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, _, ct) =>
         {
@@ -133,7 +133,7 @@ public sealed class AdversarialPeerTests
             GC.KeepAlive(control);
         }, c => c.MaxStreamsPerClient = 150);
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ABroadcastJoinFloodIsCutOffAtTheLimit(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {
@@ -171,20 +171,28 @@ public sealed class AdversarialPeerTests
         }
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AClientThatNeverSaysHelloIsClosedAfterTheHelloTimeout(TransportMode mode) =>
         await WithTrafficAsync(mode, async (cluster, log, ct) =>
         {
+            // Started before either connects, so before the coordinator starts either one's hello timer.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             await using var silent = await ConnectRawAsync(cluster, ct);
             await using var slow = await ConnectRawAsync(cluster, ct);
+            var silentClosed = ClosedWhenAsync(silent, clock, ct);
+            var slowClosed = ClosedWhenAsync(slow, clock, ct);
             var control = await slow.OpenStreamAsync(ct);
             await control.WriteAsync(new byte[] { 0, 0, 0 }, false, ct); // a hello that never finishes
 
-            Assert.Equal(ProtocolCodes.CloseHelloTimeout, await ClosedCodeAsync(silent, ct));
-            Assert.Equal(ProtocolCodes.CloseHelloTimeout, await ClosedCodeAsync(slow, ct));
+            foreach (var (code, elapsed) in await Task.WhenAll(silentClosed, slowClosed))
+            {
+                Assert.Equal(ProtocolCodes.CloseHelloTimeout, code);
+                Timeouts.AssertAfterTimeout(elapsed, HelloTimeout, "The coordinator closed a connection without a hello");
+            }
+
             await log.WaitForAsync(2007);
             GC.KeepAlive(control);
-        }, c => c.HelloTimeout = TimeSpan.FromMilliseconds(500));
+        }, c => c.HelloTimeout = HelloTimeout);
 
     private static async Task WithTrafficAsync(
         TransportMode mode, Func<Cluster, CapturingLoggerFactory, CancellationToken, Task> attack, Action<CoordConfig>? configure = null)
@@ -220,6 +228,13 @@ public sealed class AdversarialPeerTests
 
     private static async Task<long?> ClosedCodeAsync(TransportConnection connection, CancellationToken ct) =>
         (await connection.Closed.WaitAsync(ct)).ApplicationErrorCode;
+
+    /// <summary>The code the connection was closed with, and when on <paramref name="clock"/> it was.</summary>
+    private static async Task<(long? Code, TimeSpan Elapsed)> ClosedWhenAsync(TransportConnection connection, System.Diagnostics.Stopwatch clock, CancellationToken ct)
+    {
+        var closed = await connection.Closed.WaitAsync(ct);
+        return (closed.ApplicationErrorCode, clock.Elapsed);
+    }
 
     private static async Task AssertStreamAcceptedAsync(Cluster cluster, TransportConnection connection, CancellationToken ct)
     {

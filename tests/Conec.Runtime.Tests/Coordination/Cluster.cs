@@ -1,6 +1,5 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using Conec.Tests.Transport;
 
 namespace Conec.Tests.Coordination;
 
@@ -23,7 +22,6 @@ internal sealed class Cluster : IAsyncDisposable
 
     public static async Task<Cluster> StartAsync(TransportMode mode, Action<CoordConfig>? configure = null)
     {
-        TransportPair.RequireSupported(mode);
         var config = new CoordConfig
         {
             Address = IPAddress.Loopback,

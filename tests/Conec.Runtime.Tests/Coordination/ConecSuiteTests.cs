@@ -6,11 +6,9 @@ namespace Conec.Tests.Coordination;
 /// <summary>conec's own tests (v0.2.0 and v0.0.11, conec-reference §7), asserting what each means, over every transport.</summary>
 public sealed class ConecSuiteTests
 {
-    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
-
     private static readonly ulong FirstStreamId = StreamIdAllocator.FirstAutomatic;
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task Simple(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -23,7 +21,7 @@ public sealed class ConecSuiteTests
         await client.Completion.WaitAsync(Timeouts.Token());
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task RepeatName(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -50,7 +48,7 @@ public sealed class ConecSuiteTests
         await cluster.WaitForClientCountAsync(0);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task StreamUni(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -74,7 +72,7 @@ public sealed class ConecSuiteTests
         Assert.Equal(ConecError.StreamIdInUse, explicitReuse.Error);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task StreamBi(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -92,7 +90,7 @@ public sealed class ConecSuiteTests
         Assert.Null(await pair.Receive.ReadAsync(ct));
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task StreamBiMulti(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -114,7 +112,7 @@ public sealed class ConecSuiteTests
         }
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task StreamLoopback(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -130,7 +128,7 @@ public sealed class ConecSuiteTests
         await echo;
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ClientCert(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode, c => c.ClientAuthority = TestCertificates.Authority);
@@ -149,7 +147,7 @@ public sealed class ConecSuiteTests
         Assert.Equal(2, cluster.Coord.ClientCount);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task RejectClientCert(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode, c => c.ClientAuthority = TestCertificates.Authority);
@@ -160,7 +158,7 @@ public sealed class ConecSuiteTests
         Assert.Equal(0, cluster.Coord.ClientCount);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task Keepalive(TransportMode mode)
     {
         var idle = TimeSpan.FromMilliseconds(600);
@@ -180,22 +178,26 @@ public sealed class ConecSuiteTests
         await echo;
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task WithoutKeepaliveAnIdleClientIsDropped(TransportMode mode)
     {
         var idle = TimeSpan.FromMilliseconds(600);
         await using var cluster = await Cluster.StartAsync(mode, c => c.IdleTimeout = idle);
-        var config = cluster.ClientConfig("client1");
+        var config = cluster.ClientConfig("client1", TestCertificates.Client);
         config.IdleTimeout = idle;
         config.KeepAlive = false;
+
+        // Started before the client connects, so before the last packet either side received.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var client = await cluster.ConnectAsync(config);
 
         var lost = await Assert.ThrowsAsync<ConecException>(() => client.Completion.WaitAsync(Timeouts.Token()));
+        Timeouts.AssertAfterTimeout(clock.Elapsed, idle, "The idle client was dropped");
         Assert.Equal(ConecError.ConnectionIdle, lost.Error);
         await cluster.WaitForClientCountAsync(0);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task StreamClientToCoord(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -216,7 +218,7 @@ public sealed class ConecSuiteTests
         Assert.Equal(ConecError.StreamIdInUse, reused.Error);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task StreamCoordToClient(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);

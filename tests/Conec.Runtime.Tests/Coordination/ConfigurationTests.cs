@@ -10,12 +10,9 @@ public sealed class ConfigurationTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("conec-config-").FullName;
 
-    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
-
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task CertificatesLoadFromPemAndDerFiles(TransportMode mode)
     {
-        TransportPair.RequireSupported(mode);
         var serverPem = Path.Combine(_directory, "server.pem");
         var serverKey = Path.Combine(_directory, "server.key");
         var authorityDer = Path.Combine(_directory, "server.der");
@@ -45,10 +42,9 @@ public sealed class ConfigurationTests : IDisposable
         Assert.Equal(mode, client.Transport);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ACoordinatorIssuedByAnIntermediateIsTrustedThroughItsRoot(TransportMode mode)
     {
-        TransportPair.RequireSupported(mode);
         using var root = Authority("root", issuer: null);
         using var intermediate = Authority("intermediate", root);
         using var leaf = ConecCertificates.CreateSigned("localhost", intermediate);

@@ -12,9 +12,8 @@ namespace Conec.Tests.Coordination;
 /// <summary>What a refused or stalled client learns, what the coordinator logs, and which refusals a reconnecting client retries.</summary>
 public sealed class RefusalTests
 {
-    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ARefusedClientCertificateIsReportedWithTheCoordinatorsReason(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode, c => c.ClientAuthority = TestCertificates.Authority);
@@ -29,7 +28,7 @@ public sealed class RefusalTests
         }
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AStreamToACoordinatorThatNobodyServesIsRefusedAtOnce(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode, c => c.IncomingStreamBacklog = 1);
@@ -97,7 +96,7 @@ public sealed class RefusalTests
         Assert.Contains("did not finish within 0.5 s", logged, StringComparison.Ordinal);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AReconnectingClientEndsWithAPermanentRefusalInsteadOfRetrying(TransportMode mode)
     {
         var ct = Timeouts.Token();
@@ -113,7 +112,7 @@ public sealed class RefusalTests
         Assert.Equal(0, second.ClientCount);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ABroadcastThatCannotBeRejoinedIsReportedWithItsRefusal(TransportMode mode)
     {
         var ct = Timeouts.Token();
@@ -146,7 +145,6 @@ public sealed class RefusalTests
 
     private static Task<Coord> StartCoordAsync(TransportMode mode, int port, Action<CoordConfig>? configure, CancellationToken ct)
     {
-        TransportPair.RequireSupported(mode);
         var config = new CoordConfig { Address = IPAddress.Loopback, Port = port, Certificate = TestCertificates.Server, Transport = mode };
         configure?.Invoke(config);
         return Coord.StartAsync(config, ct);

@@ -6,9 +6,7 @@ namespace Conec.Tests.Coordination;
 /// <summary>What the coordinator's relay and the client/coordinator lifecycles promise beyond conec's own tests.</summary>
 public sealed class RelayTests
 {
-    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
-
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task BackPressureReachesTheSenderThroughTheRelay(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -24,13 +22,13 @@ public sealed class RelayTests
 
         // Now read: the stalled send completes, and every message arrives once, in order.
         var reading = ReadInOrderAsync(receive, ct);
-        await pending;
+        await pending.WaitAsync(ct);
         await send.FinishAsync(ct);
         Assert.Equal(sent + 1, await reading);
         Assert.InRange(sent, 1, limit);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task BothDirectionsOfARelayedStreamCarryBulkAtOnceIntactAndInOrder(TransportMode mode)
     {
         // Senders and readers run freely in both directions at once, so relayed bytes take the direct path past the
@@ -60,7 +58,7 @@ public sealed class RelayTests
         Assert.Equal([count, count], received);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task TheCoordinatorsStreamBufferBoundsWhatARelayedStreamHoldsThere(TransportMode mode)
     {
         // 16 KiB instead of 1 MiB per stream towards the coordinator: what a non-reading receiver lets the sender
@@ -78,7 +76,7 @@ public sealed class RelayTests
 
         // A message 16 times the coordinator's buffer still crosses it whole once the receiver reads.
         var reading = ReadInOrderAsync(receive, ct);
-        await pending;
+        await pending.WaitAsync(ct);
         await send.SendAsync(Messages.Numbered(sent + 1, 256 * 1024), ct);
         await send.FinishAsync(ct);
         Assert.Equal(sent + 2, await reading);
@@ -117,7 +115,7 @@ public sealed class RelayTests
         return next;
     }, ct);
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AbortCodesCrossTheRelayBothWays(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -139,7 +137,7 @@ public sealed class RelayTests
         Assert.Equal((ConecError.StreamStopped, 55L), (stopped.Error, stopped.ApplicationErrorCode));
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task APeerThatDisconnectsAbortsTheStreamInsteadOfEndingIt(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -159,7 +157,7 @@ public sealed class RelayTests
         await cluster.WaitForClientCountAsync(1);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AnUnknownPeerIsRefusedAndTheClientCarriesOn(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -177,22 +175,39 @@ public sealed class RelayTests
         await echo;
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task DisposingTheCoordinatorFailsEveryClientClearly(TransportMode mode)
     {
-        var cluster = await Cluster.StartAsync(mode, c => c.MaxStreamsPerClient = 1);
+        var cluster = await Cluster.StartAsync(mode, c => c.MaxStreamsPerClient = 2);
         await using var _ = cluster;
         var client1 = await cluster.ConnectAsync("client1");
         var client2 = await cluster.ConnectAsync("client2");
         var ct = Timeouts.Token();
 
-        // client1 holds the one stream its limit allows: a further open waits on the coordinator's stream limit.
+        // client1 holds the two streams its limit allows: a further open waits on the coordinator's stream limit.
         var (_, held) = await client1.NewProxiedStreamAsync("client2", ct);
         var incoming = await Messages.NextAsync(client2.IncomingStreams, ct);
+        var spare = await client1.NewProxiedStreamAsync("client2", ct);
+        var spareIncoming = await Messages.NextAsync(client2.IncomingStreams, ct);
+        var taking = Messages.NextAsync(cluster.Coord.IncomingStreams, ct); // the coordinator serves streams opened to it
         var pendingOpen = client1.NewProxiedStreamAsync(null, ct).AsTask();
         var pendingRead = incoming.Receive.ReadAsync(ct).AsTask();
         Assert.False(await Timeouts.CompletesWithin(pendingOpen, TimeSpan.FromMilliseconds(200)), "The open should wait on the stream limit.");
 
+        // Both ends finish the spare stream: the relay releases it, and the waiting open takes its place.
+        await spare.Send.FinishAsync(ct);
+        await spareIncoming.Send.FinishAsync(ct);
+        Assert.Null(await spareIncoming.Receive.ReadAsync(ct));
+        Assert.Null(await spare.Receive.ReadAsync(ct));
+        var opened = await pendingOpen.WaitAsync(ct);
+        await opened.Send.SendAsync(new byte[] { 7 }, ct);
+        var atCoordinator = await taking.WaitAsync(ct);
+        Assert.Equal("client1", atCoordinator.Peer);
+        Assert.Equal([7], (await atCoordinator.Receive.ReadAsync(ct))?.ToArray());
+
+        // The limit is reached again; this open is still waiting when the coordinator goes.
+        var lastOpen = client1.NewProxiedStreamAsync(null, ct).AsTask();
+        Assert.False(await Timeouts.CompletesWithin(lastOpen, TimeSpan.FromMilliseconds(200)), "The open should wait on the stream limit.");
         await cluster.Coord.DisposeAsync();
 
         foreach (var client in new[] { client1, client2 })
@@ -202,14 +217,14 @@ public sealed class RelayTests
             Assert.Contains("shut down", ended.Message, StringComparison.Ordinal);
         }
 
-        Assert.Equal(ConecError.ConnectionClosed, (await Assert.ThrowsAsync<ConecException>(() => pendingOpen.WaitAsync(ct))).Error);
+        Assert.Equal(ConecError.ConnectionClosed, (await Assert.ThrowsAsync<ConecException>(() => lastOpen.WaitAsync(ct))).Error);
         await Assert.ThrowsAsync<ConecException>(() => pendingRead.WaitAsync(ct));
         await Assert.ThrowsAsync<ConecException>(async () => await held.ReadAsync(ct));
         await Assert.ThrowsAsync<ConecException>(async () => await Messages.NextAsync(client1.IncomingStreams, ct));
         await Assert.ThrowsAsync<ConecException>(async () => await client2.NewProxiedStreamAsync("client1", ct));
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AClientOpensExactlyMaxStreamsPerClientAndTheNextOpensWhenOneEnds(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode, c => c.MaxStreamsPerClient = 3);
@@ -235,7 +250,7 @@ public sealed class RelayTests
         GC.KeepAlive(serving);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task WithTheSmallestLimitABroadcastJoinAndACountStillComplete(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode, c => c.MaxStreamsPerClient = 1);

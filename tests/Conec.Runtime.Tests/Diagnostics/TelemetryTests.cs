@@ -3,46 +3,78 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Conec.Tests.Coordination;
 using Conec.Tests.Typed;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Conec.Tests.Diagnostics;
 
-/// <summary>The "Conec" meter and activity source: what operators and tracing tools see.</summary>
+/// <summary>The "Conec" meters and activity source: what operators and tracing tools see.</summary>
 public sealed class TelemetryTests
 {
     private static readonly ActivitySource TestSource = new("Conec.Tests");
 
     [Fact]
-    public async Task StreamsRelayedBytesAndRefusalsAreMeasured()
+    public async Task StreamsRelayedBytesAndRefusalsAreMeasuredOnTheInstancesOwnMeter()
     {
-        var measured = new ConcurrentBag<(string Name, long Value, string? Tag)>();
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<IMeterFactory>();
+        var own = new ConcurrentQueue<(string Name, long Value, string? Tag)>();
+        var shared = new ConcurrentQueue<(string Name, long Value, string? Tag)>();
+        long ownRelayed = 0;
+        var relayedAll = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == "Conec")
+            // The meter this test's factory made, and the process-wide one, which other test classes also feed.
+            if (instrument.Meter.Scope == meters || instrument.Meter == Conec.Diagnostics.ConecTelemetry.Meter)
             {
                 l.EnableMeasurementEvents(instrument);
             }
         };
-        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-            measured.Add((instrument.Name, value, tags.Length > 0 ? tags[0].Value?.ToString() : null)));
-        listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) =>
-            measured.Add((instrument.Name, value, tags.Length > 0 ? tags[0].Value?.ToString() : null)));
+        void Record(Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var entry = (instrument.Name, value, tags.Length > 0 ? tags[0].Value?.ToString() : null);
+            if (instrument.Meter.Scope != meters)
+            {
+                shared.Enqueue(entry);
+                return;
+            }
+
+            own.Enqueue(entry);
+
+            // The relay counts a forwarded frame just after queueing it, so the receiver may read it a moment before.
+            if (instrument.Name == "conec.relay.bytes" && Interlocked.Add(ref ownRelayed, value) >= 10_004)
+            {
+                relayedAll.TrySetResult();
+            }
+        }
+
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Record(instrument, value, tags));
+        listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Record(instrument, value, tags));
         listener.Start();
 
-        await using var cluster = await Cluster.StartAsync(TransportMode.Tcp);
-        var client1 = await cluster.ConnectAsync("client1");
-        var client2 = await cluster.ConnectAsync("client2");
         var ct = Timeouts.Token();
-        var pair = await client1.NewProxiedStreamAsync("client2", ct);
-        var incoming = await Messages.NextAsync(client2.IncomingStreams, ct);
-        await pair.Send.SendAsync(new byte[10_000], ct);
-        Assert.NotNull(await incoming.Receive.ReadAsync(ct));
-        await Assert.ThrowsAsync<ConecException>(() => cluster.ConnectAsync("client1"));
+        await using var cluster = await Cluster.StartAsync(TransportMode.Tcp, c => c.MeterFactory = meters);
+        var client1 = await cluster.ConnectAsync(WithMeters(cluster.ClientConfig("client1"), meters));
+        var client2 = await cluster.ConnectAsync(WithMeters(cluster.ClientConfig("client2"), meters));
 
-        Assert.Contains(measured, m => m is { Name: "conec.streams.opened", Tag: "proxied" });
-        Assert.True(measured.Where(m => m.Name == "conec.relay.bytes").Sum(m => m.Value) >= 10_004, "The relayed message was not counted.");
-        Assert.Contains(measured, m => m is { Name: "conec.handshake.failures", Tag: "IdInUse" });
-        Assert.Contains(measured, m => m is { Name: "conec.coordinator.clients", Value: 1 });
+        // A bystander on the process-wide meter does the same beside it, as other test classes may at any time.
+        await using var bystander = await Cluster.StartAsync(TransportMode.Tcp);
+        await RelayAndRefuseAsync(bystander, await bystander.ConnectAsync("client1"), await bystander.ConnectAsync("client2"), ct);
+
+        await RelayAndRefuseAsync(cluster, client1, client2, ct);
+        Assert.True(await Timeouts.CompletesWithin(relayedAll.Task, Timeouts.Operation),
+            $"The coordinator's own meter counted {Interlocked.Read(ref ownRelayed)} relayed bytes, not the 10,004 it relayed.");
+
+        // Exactly what this coordinator and its clients did, and nothing the bystander did.
+        Assert.Equal([1L], own.Where(m => m.Name == "conec.streams.opened").Select(m => m.Value));
+        Assert.Contains(own, m => m is { Name: "conec.streams.opened", Tag: "proxied" });
+        Assert.Equal(10_004, own.Where(m => m.Name == "conec.relay.bytes").Sum(m => m.Value));
+        Assert.Equal([("conec.handshake.failures", 1L, "IdInUse")], own.Where(m => m.Name == "conec.handshake.failures"));
+        Assert.Equal(2, own.Where(m => m.Name == "conec.coordinator.clients").Sum(m => m.Value));
+
+        // Without a factory, the process-wide meter still measures (among whatever else runs in this process).
+        Assert.Contains(shared, m => m is { Name: "conec.streams.opened", Tag: "proxied" });
+        Assert.Contains(shared, m => m is { Name: "conec.handshake.failures", Tag: "IdInUse" });
     }
 
     [Fact]
@@ -80,5 +112,22 @@ public sealed class TelemetryTests
             Assert.True(clock.Elapsed < Timeouts.Operation, "The server's activity did not join the caller's trace.");
             await Task.Delay(5, ct);
         }
+    }
+
+    private static ClientConfig WithMeters(ClientConfig config, IMeterFactory meters)
+    {
+        config.MeterFactory = meters;
+        return config;
+    }
+
+    /// <summary>client1 sends client2 one 10,000-byte message through the coordinator; a second "client1" is refused.</summary>
+    private static async Task RelayAndRefuseAsync(Cluster cluster, Client client1, Client client2, CancellationToken ct)
+    {
+        var pair = await client1.NewProxiedStreamAsync("client2", ct);
+        var incoming = await Messages.NextAsync(client2.IncomingStreams, ct);
+        await pair.Send.SendAsync(new byte[10_000], ct);
+        Assert.Equal(10_000, (await incoming.Receive.ReadAsync(ct))?.Length);
+        var refused = await Assert.ThrowsAsync<ConecException>(() => cluster.ConnectAsync(cluster.ClientConfig("client1")));
+        Assert.Equal(ConecError.IdInUse, refused.Error);
     }
 }

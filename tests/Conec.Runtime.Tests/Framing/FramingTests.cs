@@ -9,7 +9,7 @@ namespace Conec.Tests.Framing;
 public sealed class FramingTests
 {
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task Messages_of_every_size_including_empty_arrive_whole_and_in_order(TransportMode mode)
     {
         await using var pair = await TransportPair.StartAsync(mode);
@@ -44,7 +44,7 @@ public sealed class FramingTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task An_oversize_message_is_refused_on_send_before_anything_is_written(TransportMode mode)
     {
         await using var pair = await TransportPair.StartAsync(mode);
@@ -62,7 +62,7 @@ public sealed class FramingTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task An_oversize_message_is_refused_on_receive_and_the_sender_learns_it(TransportMode mode)
     {
         await using var pair = await TransportPair.StartAsync(mode);
@@ -80,7 +80,7 @@ public sealed class FramingTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task A_bogus_length_is_refused_from_the_header_without_waiting_for_the_payload(TransportMode mode)
     {
         await using var pair = await TransportPair.StartAsync(mode);
@@ -97,7 +97,7 @@ public sealed class FramingTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task A_stream_that_ends_inside_a_message_is_an_error(TransportMode mode)
     {
         await using var pair = await TransportPair.StartAsync(mode);
@@ -113,7 +113,7 @@ public sealed class FramingTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task Messages_buffered_together_arrive_before_an_oversize_header_that_follows_them(TransportMode mode)
     {
         await using var pair = await TransportPair.StartAsync(mode);
@@ -142,7 +142,7 @@ public sealed class FramingTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task A_reader_of_small_messages_keeps_returning_credit_to_a_sender_far_past_the_window(TransportMode mode)
     {
         // The reader gives consumed bytes back in batches; if it held them until its buffer ran dry, a sender

@@ -16,12 +16,9 @@ public sealed class CoordinatorRestartTests : IDisposable
     private const int MessageSize = 8 * 1024;
     private readonly string _directory = Directory.CreateTempSubdirectory("conec-restart-").FullName;
 
-    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
-
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AKilledCoordinatorLosesOnlyATailThatBothSidesCanSee(TransportMode mode)
     {
-        TransportPair.RequireSupported(mode);
         var ct = Timeouts.Token(TimeSpan.FromSeconds(90));
         await using var first = await CoordProcess.StartAsync(_directory, mode, IPAddress.Loopback, 0, ct);
         var port = first.EndPoint.Port;

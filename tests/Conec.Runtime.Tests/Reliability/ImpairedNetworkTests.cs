@@ -17,12 +17,9 @@ public sealed class ImpairedNetworkTests : IDisposable
     private const int Size = 4 * 1024;
     private readonly string _directory = Directory.CreateTempSubdirectory("conec-netem-").FullName;
 
-    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
-
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task EveryMessageCrossesALossySlowLinkIntactAndInOrder(TransportMode mode)
     {
-        TransportPair.RequireSupported(mode);
         var (link, unavailable) = ImpairedLink.TryCreate(Netem);
         if (link is null)
         {

@@ -7,12 +7,9 @@ namespace Conec.Tests.Reliability;
 /// <summary>A client with reconnection on survives a coordinator restart: same id, broadcasts re-joined, old streams failed clearly.</summary>
 public sealed class ReconnectTests
 {
-    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
-
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task AClientComesBackAfterTheCoordinatorRestarts(TransportMode mode)
     {
-        TransportPair.RequireSupported(mode);
         var ct = Timeouts.Token();
         var first = await StartCoordAsync(mode, 0, ct);
         var port = first.LocalEndPoint.Port;

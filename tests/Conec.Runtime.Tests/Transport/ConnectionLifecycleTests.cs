@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Conec.Transport;
 
 namespace Conec.Tests.Transport;
@@ -6,7 +7,7 @@ namespace Conec.Tests.Transport;
 public sealed class ConnectionLifecycleTests
 {
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task Closing_a_connection_fails_every_stream_on_both_sides_with_the_code(TransportMode mode)
     {
         await using var pair = await TransportPair.StartAsync(mode);
@@ -47,18 +48,26 @@ public sealed class ConnectionLifecycleTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task An_idle_connection_without_keep_alive_closes_after_the_idle_timeout(TransportMode mode)
     {
-        var idle = new TransportSettings { IdleTimeout = TimeSpan.FromMilliseconds(500), KeepAliveInterval = null };
+        var timeout = TimeSpan.FromMilliseconds(500);
+        var idle = new TransportSettings { IdleTimeout = timeout, KeepAliveInterval = null };
+
+        // Started before the connection exists, so before the last packet either side received; the certificates are
+        // made first, so that the clock measures little more than the handshake before the timer starts.
+        _ = (TestCertificates.Server, TestCertificates.Client);
+        var clock = Stopwatch.StartNew();
         await using var pair = await TransportPair.StartAsync(mode, server: idle, client: idle);
 
         var closed = await pair.Client.Closed.WaitAsync(Timeouts.Token(TimeSpan.FromSeconds(10)));
+        var elapsed = clock.Elapsed;
         Assert.Equal(ConecError.ConnectionIdle, closed.Error);
+        Timeouts.AssertAfterTimeout(elapsed, timeout, "The idle connection closed");
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task Keep_alive_keeps_an_idle_connection_open_past_the_idle_timeout(TransportMode mode)
     {
         var server = new TransportSettings { IdleTimeout = TimeSpan.FromMilliseconds(600), KeepAliveInterval = null };

@@ -18,10 +18,9 @@ public sealed class QuicReadySignalTests
 {
     private static readonly TransportSettings ShortHandshake = new() { HandshakeTimeout = TimeSpan.FromSeconds(2) };
 
-    [Fact]
+    [QuicFact]
     public async Task A_refused_client_certificate_fails_the_connect_itself()
     {
-        TransportPair.RequireSupported(TransportMode.Quic);
         var requiresCa = TransportPair.ServerTls(c => CertificatePolicy.CheckPeer(c, TestCertificates.Authority));
         await using var listener = await TransportPair.ListenAsync(TransportMode.Quic, tls: requiresCa);
 
@@ -31,10 +30,9 @@ public sealed class QuicReadySignalTests
         Assert.Equal(ConecError.HandshakeFailed, error.Error);
     }
 
-    [Fact]
+    [QuicFact]
     public async Task A_server_that_never_signals_ready_fails_the_connect_within_the_handshake_timeout()
     {
-        TransportPair.RequireSupported(TransportMode.Quic);
         await using var server = await RawServerAsync();
         var accepting = server.AcceptConnectionAsync(Timeouts.Token()).AsTask();
 
@@ -44,13 +42,12 @@ public sealed class QuicReadySignalTests
         await using var accepted = await accepting;
     }
 
-    [Theory]
+    [QuicTheory]
     [InlineData(new byte[] { 0x02 })]
     [InlineData(new byte[] { QuicReadySignal.Value, 0x00 })]
     [InlineData(new byte[0])]
     public async Task A_malformed_ready_signal_is_a_protocol_violation(byte[] signal)
     {
-        TransportPair.RequireSupported(TransportMode.Quic);
         await using var server = await RawServerAsync();
         var ct = Timeouts.Token();
         var signalling = Task.Run(async () =>
@@ -67,10 +64,9 @@ public sealed class QuicReadySignalTests
         await using var connection = await signalling;
     }
 
-    [Fact]
+    [QuicFact]
     public async Task A_client_that_takes_no_ready_signal_is_closed_as_a_protocol_violation()
     {
-        TransportPair.RequireSupported(TransportMode.Quic);
         await using var listener = await TransportPair.ListenAsync(TransportMode.Quic, ShortHandshake);
         var ct = Timeouts.Token();
         var accepting = listener.AcceptConnectionAsync(ct).AsTask();
@@ -86,10 +82,9 @@ public sealed class QuicReadySignalTests
         Assert.Equal(Conec.Protocol.ProtocolCodes.CloseProtocolViolation, seen.ApplicationErrorCode);
     }
 
-    [Fact]
+    [QuicFact]
     public async Task A_unidirectional_stream_after_the_signal_is_refused_and_the_connection_keeps_working()
     {
-        TransportPair.RequireSupported(TransportMode.Quic);
         await using var server = await RawServerAsync();
         var ct = Timeouts.Token();
         var serving = Task.Run(async () =>

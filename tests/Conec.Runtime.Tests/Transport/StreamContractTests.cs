@@ -6,7 +6,7 @@ namespace Conec.Tests.Transport;
 public sealed class StreamContractTests
 {
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task Streams_open_from_either_side_carry_bytes_to_the_end(TransportMode mode)
     {
         await using var pair = await TransportPair.StartAsync(mode);
@@ -28,7 +28,7 @@ public sealed class StreamContractTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task A_thousand_concurrent_streams_each_echo_their_own_data(TransportMode mode)
     {
         await using var pair = await TransportPair.StartAsync(mode);
@@ -69,7 +69,7 @@ public sealed class StreamContractTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task Finish_abort_write_and_stop_sending_are_each_seen_with_their_outcome(TransportMode mode)
     {
         await using var pair = await TransportPair.StartAsync(mode);
@@ -102,7 +102,7 @@ public sealed class StreamContractTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task A_writer_blocked_on_flow_control_wakes_with_an_error_when_the_reader_stops(TransportMode mode)
     {
         var small = new TransportSettings { StreamReceiveWindow = 64 * 1024 };
@@ -132,7 +132,7 @@ public sealed class StreamContractTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task Back_pressure_bounds_unread_bytes_and_every_byte_arrives_once_after_the_reader_resumes(TransportMode mode)
     {
         const int window = 64 * 1024;
@@ -176,7 +176,7 @@ public sealed class StreamContractTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task Streams_whose_reader_caught_up_and_paused_leave_the_connection_window_to_the_others(TransportMode mode)
     {
         // 64 streams of 8 KiB each: twice the connection window. Each is read to its last byte and then left alone

@@ -8,7 +8,7 @@ public sealed class StreamInterleavingTests
     private const int Seed = 20261126;
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task Random_interleavings_of_writes_finishes_and_aborts_keep_every_stream_intact(TransportMode mode)
     {
         await using var pair = await TransportPair.StartAsync(mode);

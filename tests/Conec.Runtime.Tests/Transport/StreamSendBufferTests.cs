@@ -10,7 +10,7 @@ namespace Conec.Tests.Transport;
 public sealed class StreamSendBufferTests
 {
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task A_burst_of_small_and_large_writes_disposed_at_once_arrives_whole_in_order_then_ends(TransportMode mode)
     {
         await using var pair = await TransportPair.StartAsync(mode);
@@ -38,7 +38,7 @@ public sealed class StreamSendBufferTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task Writes_after_the_end_or_after_a_reset_fail_with_StreamClosed_and_the_peer_sees_which(TransportMode mode)
     {
         await using var pair = await TransportPair.StartAsync(mode);
@@ -69,7 +69,7 @@ public sealed class StreamSendBufferTests
     }
 
     [Theory]
-    [MemberData(nameof(TransportPair.Modes), MemberType = typeof(TransportPair))]
+    [TransportModes]
     public async Task A_write_of_many_segments_beyond_the_window_arrives_whole_in_order_and_ends_with_it(TransportMode mode)
     {
         await using var pair = await TransportPair.StartAsync(mode);

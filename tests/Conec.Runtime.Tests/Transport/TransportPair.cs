@@ -20,12 +20,6 @@ internal sealed class TransportPair : IAsyncDisposable
 
     public TransportConnection Server { get; }
 
-    public static TheoryData<TransportMode> Modes => [TransportMode.Tcp, TransportMode.Quic];
-
-    public static void RequireSupported(TransportMode mode) =>
-        Assert.SkipUnless(mode != TransportMode.Quic || TransportFactory.IsQuicSupported,
-            "QUIC needs libmsquic, which this machine does not have (QuicListener.IsSupported is false).");
-
     public static TransportServerTls ServerTls(Func<System.Security.Cryptography.X509Certificates.X509Certificate2, string?>? validate = null) =>
         new(TestCertificates.Server, null, validate ?? (c => CertificatePolicy.CheckPeer(c, null)));
 
@@ -41,7 +35,6 @@ internal sealed class TransportPair : IAsyncDisposable
 
     public static async Task<TransportPair> StartAsync(TransportMode mode, TransportSettings? server = null, TransportSettings? client = null)
     {
-        RequireSupported(mode);
         var listener = await ListenAsync(mode, server);
         var connecting = ConnectAsync(mode, listener, client);
         var accepted = await listener.AcceptConnectionAsync(Timeouts.Token());

@@ -9,9 +9,8 @@ public sealed class RpcBackPressureTests
     private const int Size = 16 * 1024;
     private const int Window = 64 * 1024;
 
-    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task APausedReaderStallsItsCallOnlyAndResumesWithEveryItemInOrder(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);

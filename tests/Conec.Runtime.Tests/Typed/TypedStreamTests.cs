@@ -6,9 +6,7 @@ namespace Conec.Tests.Typed;
 /// <summary>The generated code end to end over real Conec streams: typed messages, typed broadcasts, RPC.</summary>
 public sealed class TypedStreamTests
 {
-    public static TheoryData<TransportMode> Modes => TransportPair.Modes;
-
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task ATypedChatOverABroadcastCarriesSenderIds(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -33,7 +31,7 @@ public sealed class TypedStreamTests
         Assert.Equal(["alice: hello", "bob: heyhey"], heard);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task TypedMessagesArriveAsTheUnionAndDispatchToAnImplementation(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -52,7 +50,7 @@ public sealed class TypedStreamTests
         Assert.Equal(["two"], service.Shouts);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task RpcReturnsResultsRemoteExceptionsAndServesConcurrentCalls(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -80,7 +78,7 @@ public sealed class TypedStreamTests
         await serving.WaitAsync(ct);
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task CancellingACallCancelsTheRemoteHandler(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);
@@ -102,7 +100,7 @@ public sealed class TypedStreamTests
         Assert.Equal(20, await chat.Roll(2, ct));
     }
 
-    [Theory, MemberData(nameof(Modes))]
+    [Theory, TransportModes]
     public async Task StreamedResultsArriveInOrderAndStoppingEarlyStopsTheServer(TransportMode mode)
     {
         await using var cluster = await Cluster.StartAsync(mode);

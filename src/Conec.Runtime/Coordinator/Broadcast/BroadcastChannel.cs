@@ -253,7 +253,7 @@ internal sealed class BroadcastChannel
 
     private async ValueTask FanOutBatchAsync(BroadcastMember[] targets, List<SharedFrame> batch)
     {
-        Diagnostics.ConecTelemetry.BroadcastMessages.Add(batch.Count);
+        _hub.Metrics.BroadcastMessages.Add(batch.Count);
         foreach (var frame in batch)
         {
             frame.AddReferences(targets.Length);
@@ -268,7 +268,7 @@ internal sealed class BroadcastChannel
                 (outcome, taken) = await target.Queue.EnqueueAsync(batch, _shutdown);
                 if (outcome == MemberQueue.Outcome.Full)
                 {
-                    Diagnostics.ConecTelemetry.BroadcastDrops.Add(batch.Count - taken, new KeyValuePair<string, object?>("reason", "disconnect"));
+                    _hub.Metrics.BroadcastDrops.Add(batch.Count - taken, new KeyValuePair<string, object?>("reason", "disconnect"));
                     target.Disconnect(this);
                 }
             }

@@ -1,10 +1,13 @@
 namespace Conec.Broadcasting;
 
 /// <summary>The coordinator's broadcast channels by name; a join creates the channel, its end removes it.</summary>
-internal sealed class BroadcastHub(CancellationToken shutdown)
+internal sealed class BroadcastHub(Diagnostics.ConecMetrics metrics, CancellationToken shutdown)
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, BroadcastChannel> _channels = new(StringComparer.Ordinal);
+
+    /// <summary>Where the hub's channels count what they fan out and drop.</summary>
+    public Diagnostics.ConecMetrics Metrics => metrics;
 
     public int Count
     {

@@ -25,14 +25,15 @@ internal sealed class BroadcastMember
     private int _inputOpen = 1;
     private int _outputOpen = 1;
 
-    public BroadcastMember(string clientId, ulong streamId, TransportStream stream, SlowReceiverPolicy policy, int capacity, int maxMessageSize)
+    public BroadcastMember(string clientId, ulong streamId, TransportStream stream, SlowReceiverPolicy policy, int capacity, int maxMessageSize,
+        Diagnostics.ConecMetrics metrics)
     {
         ClientId = clientId;
         StreamId = streamId;
         _stream = stream;
         _idBytes = Encoding.UTF8.GetBytes(clientId);
         _maxPayload = maxMessageSize - BroadcastTag.Overhead(_idBytes.Length);
-        Queue = new MemberQueue(policy, capacity);
+        Queue = new MemberQueue(policy, capacity, metrics.BroadcastDrops);
     }
 
     public string ClientId { get; }

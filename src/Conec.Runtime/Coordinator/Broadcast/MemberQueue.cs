@@ -5,7 +5,7 @@ namespace Conec.Broadcasting;
 /// <see cref="SlowReceiverPolicy"/>. One producer (the channel's fan-out) and one consumer (the receiver's writer).
 /// Drops are counted under the same lock as dequeues, so each loss notice lands exactly where the losses were.
 /// </summary>
-internal sealed class MemberQueue(SlowReceiverPolicy policy, int capacity)
+internal sealed class MemberQueue(SlowReceiverPolicy policy, int capacity, System.Diagnostics.Metrics.Counter<long> drops)
 {
     private readonly Lock _lock = new();
 
@@ -71,7 +71,7 @@ internal sealed class MemberQueue(SlowReceiverPolicy policy, int capacity)
                         _bytes -= dropped.Memory.Length;
                         dropped.Release();
                         _dropped++;
-                        Diagnostics.ConecTelemetry.BroadcastDrops.Add(1, new KeyValuePair<string, object?>("reason", "drop_oldest"));
+                        drops.Add(1, new KeyValuePair<string, object?>("reason", "drop_oldest"));
                     }
 
                     _frames.Enqueue(frames[taken]);
