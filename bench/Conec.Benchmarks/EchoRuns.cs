@@ -11,6 +11,14 @@ internal static class EchoRuns
     public const int SmallPayload = 64;
     public const int LargePayload = 16 * 1024;
 
+    /// <summary>Items a paused-reader run asks for: 256 MiB of 16 KiB items, far beyond any window, and bounded.</summary>
+    public const int PausedItems = 16 * 1024;
+
+    /// <summary>Items a paused reader reads before it stops.</summary>
+    public const int ReadBeforePause = 10;
+
+    public static readonly TimeSpan Pause = TimeSpan.FromSeconds(1.5);
+
     /// <summary>p50 and p99 in microseconds of <paramref name="calls"/> 64-byte echo calls, one at a time.</summary>
     public static async Task<double[]> OneAtATimeAsync(Func<Task<IEchoCaller>> open, int calls)
     {
@@ -72,6 +80,40 @@ internal static class EchoRuns
         return received != count
             ? throw new InvalidOperationException($"{received} of {count} items arrived.")
             : megabytes ? (double)count * size / seconds / 1e6 : count / seconds;
+    }
+
+    /// <summary>
+    /// What the calling process holds for a streamed result its reader stopped reading: starts a result of
+    /// <see cref="PausedItems"/> 16 KiB items, reads <see cref="ReadBeforePause"/>, stops for <paramref name="pause"/>,
+    /// then leaves the result (which cancels the call). Returns the growth of the live managed heap from just before
+    /// the call to the end of the pause (<c>Held</c>), and over the pause alone (<c>DuringPause</c>: bytes that
+    /// arrived while nobody read); each reading follows a full collection, so only what is held counts.
+    /// </summary>
+    public static async Task<(long Held, long DuringPause)> PausedReaderAsync(IEchoCaller caller, TimeSpan pause)
+    {
+        var start = GC.GetTotalMemory(forceFullCollection: true);
+        var items = caller.FloodAsync(PausedItems, LargePayload).GetAsyncEnumerator();
+        try
+        {
+            for (var i = 0; i < ReadBeforePause; i++)
+            {
+                if (!await items.MoveNextAsync())
+                {
+                    throw new InvalidOperationException($"The result ended after {i} items.");
+                }
+
+                CheckLength(items.Current, LargePayload);
+            }
+
+            var paused = GC.GetTotalMemory(forceFullCollection: true);
+            await Task.Delay(pause);
+            var end = GC.GetTotalMemory(forceFullCollection: true);
+            return (end - start, end - paused);
+        }
+        finally
+        {
+            await items.DisposeAsync();
+        }
     }
 
     private static void CheckLength(int length, int expected)

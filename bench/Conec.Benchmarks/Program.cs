@@ -43,6 +43,9 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
     case "coord-quic-child":
         await CoordinatorProcess.RunCoordinatorAsync(args[1], args[2], Conec.TransportMode.Quic);
         break;
+    case TypedCallerProcess.Mode:
+        await TypedCallerProcess.RunAsync(args[1], args[2], args[3], args[4], args[5]);
+        break;
     case "tls-child":
         await CoordinatorProcess.RunTlsServerAsync(args[1], args[2]);
         break;

@@ -6,7 +6,8 @@ namespace Conec.Benchmarks;
 /// <summary>
 /// The generated code's cost: typed one-way messages against the same bytes sent pre-serialized, RPC calls with one
 /// and with 64 in flight, and bytes allocated per message, all over one Conec TCP stream on loopback. Then generated
-/// RPC over each way a client reaches a server (<see cref="EchoPath"/>) against grpc-dotnet.
+/// RPC over each way a client reaches a server (<see cref="EchoPath"/>) against grpc-dotnet, and what a caller holds
+/// while it stops reading a streamed result.
 /// </summary>
 internal static class TypedBenchmark
 {
@@ -19,6 +20,13 @@ internal static class TypedBenchmark
         "on loopback, both sides measured by the same code. 'to coordinator' is one hop (NewProxiedStreamAsync(null), served on\n" +
         "Coord.IncomingStreams), 'direct' one hop (a direct channel), 'relayed' two (client, coordinator, client); gRPC is one hop\n" +
         "in every pairing. Latencies in us; '64 in flight' is 64 callers sharing one EchoClient (one stream) or one gRPC client.";
+
+    private static readonly string PausedLegend = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"""
+        'paused reader holds': a caller in a child process (the servers stay here) starts a result of {EchoRuns.PausedItems} items of 16 KiB
+        (256 MiB), reads {EchoRuns.ReadBeforePause}, stops reading for {EchoRuns.Pause.TotalSeconds} s: growth of its live managed heap from just before the call to the
+        end of the pause, and over the pause alone; a full GC before each reading, after one short unmeasured run.
+        """);
 
     public static async Task<RatioTable> RunAsync(BenchmarkScale scale, TextWriter progress)
     {
@@ -46,12 +54,24 @@ internal static class TypedBenchmark
         await using var grpc = await GrpcEchoHost.StartAsync(certificates.ServerCertificate);
         await AddGrpcRowsAsync(table, scale, rig, grpc, progress);
         table.Note(GrpcLegend);
+
+        progress.WriteLine("RPC against gRPC: paused reader…");
+        await using var caller = await TypedCallerProcess.StartAsync(certificates, rig, grpc);
+        foreach (var path in ConecEchoRig.Paths)
+        {
+            var held = await caller.PausedReaderAsync(path.ToString());
+            var grpcHeld = await caller.PausedReaderAsync(TypedCallerProcess.Grpc);
+            table.AddBeside(Row(path, "paused reader holds"), "KiB", held.Held / 1024.0, GrpcBaseline, grpcHeld.Held / 1024.0, lowerIsBetter: true);
+            table.AddBeside("  of which arrived during the pause", "KiB", held.DuringPause / 1024.0, GrpcBaseline, grpcHeld.DuringPause / 1024.0, lowerIsBetter: true);
+        }
+
+        table.Note(PausedLegend);
         return table;
     }
 
     /// <summary>
     /// The RPC rows with targets, as medians of ratios taken pair by pair (see <see cref="PairedRatios"/>): each
-    /// <see cref="EchoPath"/> against gRPC's one hop.
+    /// <see cref="EchoPath"/> against gRPC's one hop. The paused-reader rows are measured only without --paired.
     /// </summary>
     public static async Task<PairedRatios> RunPairedAsync(BenchmarkScale scale, int pairs)
     {
@@ -91,6 +111,7 @@ internal static class TypedBenchmark
         }
 
         table.Note(GrpcLegend);
+        table.Note("The paused-reader rows are measured only without --paired.");
         return table;
     }
 
