@@ -28,7 +28,5 @@ internal sealed class EchoService : IEcho
             cancellationToken.ThrowIfCancellationRequested();
             yield return payload;
         }
-
-        await Task.CompletedTask;
     }
 }
