@@ -23,6 +23,14 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
 
     public static async Task<CoordinatorProcess> StartAsync(string mode, string certificatePath, string keyPath)
     {
+        var process = StartSelf(mode, certificatePath, keyPath);
+        var line = await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("The coordinator process exited at start.");
+        return new CoordinatorProcess(process, int.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>This benchmark again, in a child process with <paramref name="arguments"/>, its standard input and output redirected.</summary>
+    internal static Process StartSelf(params string[] arguments)
+    {
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("The benchmark's own path is unknown.");
         var start = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
@@ -30,12 +38,12 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
             start.ArgumentList.Add(typeof(CoordinatorProcess).Assembly.Location);
         }
 
-        start.ArgumentList.Add(mode);
-        start.ArgumentList.Add(certificatePath);
-        start.ArgumentList.Add(keyPath);
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the coordinator process.");
-        var line = await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("The coordinator process exited at start.");
-        return new CoordinatorProcess(process, int.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(start) ?? throw new InvalidOperationException($"Could not start the {arguments[0]} process.");
     }
 
     /// <summary>

@@ -21,14 +21,22 @@ internal sealed class PairedRatios
     /// <summary>A line printed under the table, saying what some rows measure.</summary>
     public void Note(string text) => _notes.Add(text);
 
-    public async Task AddAsync(string metric, Func<Task<double>> conec, string baseline, Func<Task<double>> measureBaseline, int pairs, string target = "")
+    public Task AddAsync(string metric, Func<Task<double>> conec, string baseline, Func<Task<double>> measureBaseline, int pairs, string target = "") =>
+        AddFiguresAsync([metric], async () => [await conec()], baseline, async () => [await measureBaseline()], pairs, [target]);
+
+    /// <summary>
+    /// Rows for several figures of one run (such as p50 and p99 of one set of calls): each pair of runs gives one
+    /// ratio per figure, and each figure is reported as its own row, in the order of <paramref name="metrics"/>.
+    /// </summary>
+    public async Task AddFiguresAsync(
+        IReadOnlyList<string> metrics, Func<Task<double[]>> conec, string baseline, Func<Task<double[]>> measureBaseline, int pairs, IReadOnlyList<string> targets)
     {
         await SteadyState.WarmUpAsync(conec);
         await SteadyState.WarmUpAsync(measureBaseline);
-        var ratios = new List<double>(pairs);
+        var ratios = metrics.Select(_ => new List<double>(pairs)).ToArray();
         for (var i = 0; i < pairs; i++)
         {
-            double ours, theirs;
+            double[] ours, theirs;
             if (i % 2 == 0)
             {
                 ours = await conec();
@@ -40,12 +48,19 @@ internal sealed class PairedRatios
                 ours = await conec();
             }
 
-            ratios.Add(ours / theirs);
+            for (var figure = 0; figure < metrics.Count; figure++)
+            {
+                ratios[figure].Add(ours[figure] / theirs[figure]);
+            }
         }
 
-        ratios.Sort();
-        var median = pairs % 2 == 1 ? ratios[pairs / 2] : (ratios[(pairs / 2) - 1] + ratios[pairs / 2]) / 2;
-        _rows.Add((metric, baseline, median, ratios[0], ratios[^1], target));
+        for (var figure = 0; figure < metrics.Count; figure++)
+        {
+            var sorted = ratios[figure];
+            sorted.Sort();
+            var median = pairs % 2 == 1 ? sorted[pairs / 2] : (sorted[(pairs / 2) - 1] + sorted[pairs / 2]) / 2;
+            _rows.Add((metrics[figure], baseline, median, sorted[0], sorted[^1], targets[figure]));
+        }
     }
 
     public void Print(TextWriter output, int pairs)

@@ -4,10 +4,11 @@ using Conec.Benchmarks;
 // MultiplexingStream; `coord` measures proxied streams, connect time and per-client memory of a coordinator;
 // `channels` measures direct channels and broadcast fan-out against an ASP.NET Core SignalR hub group (Conec read
 // through TaggedBroadcastInStream, as users read it, through a generated typed reader, and as raw bytes); `typed`
-// measures the generated code against pre-serialized bytes and RPC with one and with 64 calls in flight; `load`
+// measures the generated code against pre-serialized bytes, RPC with one and with 64 calls in flight, and generated
+// RPC to the coordinator, over a direct channel and relayed against grpc-dotnet's unary and streaming calls; `load`
 // measures a connect storm, coordinator memory with every client idle, and echo latency beside a busy broadcast.
-// Every figure is printed next to a baseline measured in the same run. With `--paired`, `transport`, `coord` and
-// `channels` print their rows with targets as medians of back-to-back pairs instead (steadier on a shared machine);
+// Every figure is printed next to a baseline measured in the same run. With `--paired`, `transport`, `coord`,
+// `channels` and `typed` print their rows with targets as medians of back-to-back pairs instead (steadier on a shared machine);
 // `--pairs=N` takes N pairs instead of 9 (more pairs, a steadier median, a longer run).
 // With `--quic`, the coordinator these benchmarks start in their own process, and its clients, run over QUIC (the
 // baselines, and the coordinator processes of the memory and connect-storm rows, stay as they are); it needs libmsquic.
@@ -42,6 +43,9 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
     case "coord-quic-child":
         await CoordinatorProcess.RunCoordinatorAsync(args[1], args[2], Conec.TransportMode.Quic);
         break;
+    case TypedCallerProcess.Mode:
+        await TypedCallerProcess.RunAsync(args[1], args[2], args[3], args[4], args[5]);
+        break;
     case "tls-child":
         await CoordinatorProcess.RunTlsServerAsync(args[1], args[2]);
         break;
@@ -65,6 +69,10 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         var load = await LoadBenchmark.RunAsync(scale, quick ? 200 : 1000, quick ? 20 : 100, Console.Error);
         load.Print(Console.Out);
         break;
+    case "typed" when args.Contains("--paired"):
+        var pairedTyped = await TypedBenchmark.RunPairedAsync(scale, pairs);
+        pairedTyped.Print(Console.Out, pairs);
+        break;
     case "typed":
         var typed = await TypedBenchmark.RunAsync(scale, Console.Error);
         typed.Print(Console.Out);
@@ -78,7 +86,7 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         transport.Print(Console.Out);
         break;
     default:
-        Console.Error.WriteLine("usage: Conec.Benchmarks [transport [--paired]|coord [--paired]|channels [--paired]|typed|load] [--pairs=N] [--quick] [--quic]");
+        Console.Error.WriteLine("usage: Conec.Benchmarks [transport [--paired]|coord [--paired]|channels [--paired]|typed [--paired]|load] [--pairs=N] [--quick] [--quic]");
         Environment.ExitCode = 2;
         break;
 }
