@@ -15,7 +15,7 @@ internal static partial class ContractEmitter
         w.Line("}");
         foreach (var method in oneWay)
         {
-            var fields = string.Join(", ", method.Parameters.Select(p => $"{p.Type} {Names.Property(method, p)}"));
+            var fields = string.Join(", ", method.Parameters.Zip(Names.Properties(c, method), (p, property) => $"{p.Type} {property}"));
             w.Line();
             w.Line($"/// <summary>A <c>{method.Name}</c> message.</summary>");
             w.Line($"public sealed record {method.Name}({fields}) : {c.BaseName}Message;");
@@ -69,7 +69,7 @@ internal static partial class ContractEmitter
         w.Open("return message switch");
         foreach (var method in oneWay)
         {
-            var args = method.Parameters.Select(p => "m." + Names.Property(method, p))
+            var args = Names.Properties(c, method).Select(property => "m." + property)
                 .Concat(method.CancellationTokenName is null ? Enumerable.Empty<string>() : Names.TokenArgument);
             var call = $"handler.{method.Name}({string.Join(", ", args)})";
             w.Line($"{message}.{method.Name} m => {(method.ReturnsTask ? $"new {Names.ValueTask}({call})" : call)},");
@@ -119,9 +119,10 @@ internal static partial class ContractEmitter
         w.Open($"{access} interface {handler}");
         foreach (var method in oneWay)
         {
-            var sender = method.Parameters.Any(p => p.Name == "sender") ? "fromClient" : "sender";
+            var parameters = new System.Collections.Generic.HashSet<string>(method.Parameters.Select(p => p.Name));
+            var sender = parameters.Contains("sender") ? Names.Unique("fromClient", parameters) : "sender";
             w.Line($"/// <summary>A <c>{method.Name}</c> message from client <paramref name=\"{sender}\"/>.</summary>");
-            w.Line($"{Names.ValueTask} {method.Name}(string {sender}{Prefix(Names.ParameterList(method, false))});");
+            w.Line($"{Names.ValueTask} {method.Name}(string {sender}{Prefix(new ParameterNames(method).Declarations(false))});");
             if (method != oneWay.Last())
             {
                 w.Line();
@@ -170,7 +171,7 @@ internal static partial class ContractEmitter
         w.Open($"public static {Names.ValueTask} InvokeAsync({handler} handler, string sender, {message} message) => message switch");
         foreach (var method in oneWay)
         {
-            var args = method.Parameters.Select(p => "m." + Names.Property(method, p)).Prepend("sender");
+            var args = Names.Properties(c, method).Select(property => "m." + property).Prepend("sender");
             w.Line($"{message}.{method.Name} m => handler.{method.Name}({string.Join(", ", args)}),");
         }
 

@@ -21,8 +21,9 @@ internal static partial class ContractEmitter
         w.Close();
         foreach (var method in c.Methods)
         {
-            var token = method.CancellationTokenName is { } t ? Names.Escape(t) : "default";
-            var encode = $"{c.BaseName}Codec.Encode{method.Name}({Names.ArgumentList(method)})";
+            var names = new ParameterNames(method, "_rpc", c.BaseName + "MethodIds", c.BaseName + "Codec");
+            var token = names.Token ?? "default";
+            var encode = $"{c.BaseName}Codec.Encode{method.Name}({names.Arguments})";
             var decode = $"{c.BaseName}Codec.Decode{method.Name}Result";
             var id = $"{c.BaseName}MethodIds.{method.Name}";
             var call = method.Kind switch
@@ -34,7 +35,7 @@ internal static partial class ContractEmitter
             };
             w.Line();
             w.Line("/// <inheritdoc/>");
-            w.Line($"public {Names.ReturnType(method)} {method.Name}({Names.ParameterList(method, true)}) =>");
+            w.Line($"public {Names.ReturnType(method)} {method.Name}({names.Declarations(true)}) =>");
             w.Line($"    {call}{(method.ReturnsTask && method.Kind != MessageKind.Stream ? ".AsTask()" : "")};");
         }
 

@@ -73,21 +73,24 @@ internal static partial class ContractEmitter
         w.Open($"internal static class {c.BaseName}Codec");
         foreach (var method in c.Methods)
         {
+            // The value code names the writer 'writer' and the values class: a parameter of either name is renamed.
+            var written = new ParameterNames(method, "writer", c.BaseName + "Values");
             w.Line($"/// <summary>Writes the arguments of <c>{method.Name}</c>, one MessagePack value each.</summary>");
-            w.Open($"public static void Write{method.Name}(ref global::MessagePack.MessagePackWriter writer{Prefix(Names.ParameterList(method, false))})");
-            foreach (var p in method.Parameters)
+            w.Open($"public static void Write{method.Name}(ref global::MessagePack.MessagePackWriter writer{Prefix(written.Declarations(false))})");
+            for (var i = 0; i < method.Parameters.Count; i++)
             {
-                w.Line(p.Codec.WriteOf(Names.Escape(p.Name)) + ";");
+                w.Line(method.Parameters[i].Codec.WriteOf(written.Values[i]) + ";");
             }
 
             w.Close();
             w.Line();
+            var encoded = new ParameterNames(method, "buffer", "writer");
             w.Line($"/// <summary>Encodes the arguments of <c>{method.Name}</c> as one array (the RPC form).</summary>");
-            w.Open($"public static {Names.Memory} Encode{method.Name}({Names.ParameterList(method, false)})");
+            w.Open($"public static {Names.Memory} Encode{method.Name}({encoded.Declarations(false)})");
             w.Line("var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);");
             w.Line("var writer = new global::MessagePack.MessagePackWriter(buffer);");
             w.Line($"writer.WriteArrayHeader({method.Parameters.Count});");
-            w.Line($"Write{method.Name}(ref writer{Prefix(Names.ArgumentList(method))});");
+            w.Line($"Write{method.Name}(ref writer{Prefix(encoded.Arguments)});");
             w.Line("writer.Flush();");
             w.Line("return buffer.WrittenMemory;");
             w.Close();
@@ -153,18 +156,16 @@ internal static partial class ContractEmitter
         w.Close();
         foreach (var method in oneWay)
         {
-            var token = method.CancellationTokenName is { } t ? $", {Names.Escape(t)}" : "";
+            var names = new ParameterNames(method, "writer", "_buffer", "_stream", c.BaseName + "MethodIds", c.BaseName + "Codec");
+            var token = names.Token is { } t ? ", " + t : "";
             var asTask = method.ReturnsTask ? ".AsTask()" : "";
             w.Line();
             w.Line($"/// <summary>Sends one <c>{method.Name}</c> message.</summary>");
-            w.Line($"public {Names.ReturnType(method)} {method.Name}({Names.ParameterList(method, true)}) =>");
-            w.Line($"    _stream.SendAsync(Encode{method.Name}({Names.ArgumentList(method)}){token}){asTask};");
-            w.Line();
-            w.Open($"private {Names.Memory} Encode{method.Name}({Names.ParameterList(method, false)})");
+            w.Open($"public {Names.ReturnType(method)} {method.Name}({names.Declarations(true)})");
             w.Line($"var writer = {Names.Typed}.Begin(_buffer, {c.BaseName}MethodIds.{method.Name}, {method.Parameters.Count + 1});");
-            w.Line($"{c.BaseName}Codec.Write{method.Name}(ref writer{Prefix(Names.ArgumentList(method))});");
+            w.Line($"{c.BaseName}Codec.Write{method.Name}(ref writer{Prefix(names.Arguments)});");
             w.Line("writer.Flush();");
-            w.Line("return _buffer.WrittenMemory;");
+            w.Line($"return _stream.SendAsync(_buffer.WrittenMemory{token}){asTask};");
             w.Close();
         }
 

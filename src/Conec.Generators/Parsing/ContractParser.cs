@@ -201,7 +201,7 @@ internal static class ContractParser
             }
 
             CheckMessageType(parameter.Type, method.Name, parameterLocation, diagnostics);
-            parameters.Add(new ParameterModel(parameter.Name, parameter.Type.ToDisplayString(TypeFormat), Pascal(parameter.Name),
+            parameters.Add(new ParameterModel(parameter.Name, parameter.Type.ToDisplayString(TypeFormat),
                 types.Plan(parameter.Type, $"{contract}.{method.Name}({parameter.Name})")));
             ReportPlanned(types, method.Name, parameterLocation, parameterLocation, diagnostics);
         }
@@ -287,8 +287,6 @@ internal static class ContractParser
             return (int)(hash & 0x7FFFFFFF);
         }
     }
-
-    private static string Pascal(string name) => name.Length == 0 ? name : char.ToUpperInvariant(name[0]) + name.Substring(1);
 
     private static bool IsEffectivelyPublic(INamedTypeSymbol type)
     {

@@ -92,15 +92,12 @@ public sealed class PingSender : global::Outer.IPing
     }
 
     /// <summary>Sends one <c>Ping</c> message.</summary>
-    public global::System.Threading.Tasks.ValueTask Ping(long @event) =>
-        _stream.SendAsync(EncodePing(@event));
-
-    private global::System.ReadOnlyMemory<byte> EncodePing(long @event)
+    public global::System.Threading.Tasks.ValueTask Ping(long @event)
     {
         var writer = global::Conec.TypedMessages.Begin(_buffer, PingMethodIds.Ping, 2);
         PingCodec.WritePing(ref writer, @event);
         writer.Flush();
-        return _buffer.WrittenMemory;
+        return _stream.SendAsync(_buffer.WrittenMemory);
     }
 }
 

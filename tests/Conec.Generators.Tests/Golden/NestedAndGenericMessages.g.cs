@@ -375,15 +375,12 @@ namespace Demo.Inventory
         }
 
         /// <summary>Sends one <c>Stock</c> message.</summary>
-        public global::System.Threading.Tasks.ValueTask Stock(global::Demo.Inventory.Catalog.Item item, global::System.Collections.Generic.Dictionary<string, int> counts, global::Demo.Inventory.Unit unit) =>
-            _stream.SendAsync(EncodeStock(item, counts, unit));
-
-        private global::System.ReadOnlyMemory<byte> EncodeStock(global::Demo.Inventory.Catalog.Item item, global::System.Collections.Generic.Dictionary<string, int> counts, global::Demo.Inventory.Unit unit)
+        public global::System.Threading.Tasks.ValueTask Stock(global::Demo.Inventory.Catalog.Item item, global::System.Collections.Generic.Dictionary<string, int> counts, global::Demo.Inventory.Unit unit)
         {
             var writer = global::Conec.TypedMessages.Begin(_buffer, InventoryMethodIds.Stock, 4);
             InventoryCodec.WriteStock(ref writer, item, counts, unit);
             writer.Flush();
-            return _buffer.WrittenMemory;
+            return _stream.SendAsync(_buffer.WrittenMemory);
         }
     }
 

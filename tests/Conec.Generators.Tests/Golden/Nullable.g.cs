@@ -178,15 +178,12 @@ namespace Demo.Notes
         }
 
         /// <summary>Sends one <c>Note</c> message.</summary>
-        public global::System.Threading.Tasks.ValueTask Note(string? title, string body, int? priority) =>
-            _stream.SendAsync(EncodeNote(title, body, priority));
-
-        private global::System.ReadOnlyMemory<byte> EncodeNote(string? title, string body, int? priority)
+        public global::System.Threading.Tasks.ValueTask Note(string? title, string body, int? priority)
         {
             var writer = global::Conec.TypedMessages.Begin(_buffer, NotesMethodIds.Note, 4);
             NotesCodec.WriteNote(ref writer, title, body, priority);
             writer.Flush();
-            return _buffer.WrittenMemory;
+            return _stream.SendAsync(_buffer.WrittenMemory);
         }
     }
 

@@ -180,27 +180,21 @@ namespace Demo.Chat
         }
 
         /// <summary>Sends one <c>Say</c> message.</summary>
-        public global::System.Threading.Tasks.ValueTask Say(global::Demo.Chat.ChatLine line) =>
-            _stream.SendAsync(EncodeSay(line));
-
-        private global::System.ReadOnlyMemory<byte> EncodeSay(global::Demo.Chat.ChatLine line)
+        public global::System.Threading.Tasks.ValueTask Say(global::Demo.Chat.ChatLine line)
         {
             var writer = global::Conec.TypedMessages.Begin(_buffer, ChatMethodIds.Say, 2);
             ChatCodec.WriteSay(ref writer, line);
             writer.Flush();
-            return _buffer.WrittenMemory;
+            return _stream.SendAsync(_buffer.WrittenMemory);
         }
 
         /// <summary>Sends one <c>Leave</c> message.</summary>
-        public global::System.Threading.Tasks.Task Leave() =>
-            _stream.SendAsync(EncodeLeave()).AsTask();
-
-        private global::System.ReadOnlyMemory<byte> EncodeLeave()
+        public global::System.Threading.Tasks.Task Leave()
         {
             var writer = global::Conec.TypedMessages.Begin(_buffer, ChatMethodIds.Leave, 1);
             ChatCodec.WriteLeave(ref writer);
             writer.Flush();
-            return _buffer.WrittenMemory;
+            return _stream.SendAsync(_buffer.WrittenMemory).AsTask();
         }
     }
 
