@@ -4,7 +4,7 @@ namespace Conec.Generators.Tests;
 
 /// <summary>
 /// Names the generator chooses (locals, fields, record properties, the broadcast sender) never collide with the
-/// names a contract chooses, so any valid parameter name gives code that compiles.
+/// names a contract and its message types choose, so any valid parameter or member name gives code that compiles.
 /// </summary>
 public sealed class NameCollisionTests
 {
@@ -18,6 +18,17 @@ public sealed class NameCollisionTests
             using Conec;
 
             namespace Demo.Names;
+
+            [MessagePack.MessagePackObject]
+            public sealed class Named
+            {
+                [MessagePack.Key(0)] public int Reader { get; set; }
+                [MessagePack.Key(1)] public int Count { get; set; }
+                [MessagePack.Key(2)] public int count;
+                [MessagePack.Key(3)] public int I { get; set; }
+                [MessagePack.Key(4)] public int @event;
+                [MessagePack.Key(5)] public string @class { get; set; } = "";
+            }
 
             [ConecStream]
             public interface IAwkward
@@ -41,6 +52,8 @@ public sealed class NameCollisionTests
                 ValueTask EncodeSiblings(int cases, int fields);
 
                 ValueTask Keywords(int @await, int @class, int _);
+
+                ValueTask Members(Named named);
             }
             """);
         Assert.Empty(diagnostics);

@@ -108,7 +108,7 @@ internal static partial class ContractEmitter
         for (var key = 0; key < length; key++)
         {
             var member = type.Members.FirstOrDefault(m => m.Key == key);
-            w.Line(member is null ? "writer.WriteNil();" : member.Codec.WriteOf("value." + member.Name) + ";");
+            w.Line(member is null ? "writer.WriteNil();" : member.Codec.WriteOf("value." + Names.Escape(member.Name)) + ";");
         }
 
         w.Close();
@@ -149,7 +149,7 @@ internal static partial class ContractEmitter
         w.Line($"{Names.Typed}.LeaveNested(ref reader);");
         var arguments = string.Join(", ", type.ConstructorMembers.Select(name => Value(type.Members.First(m => m.Name == name.Value), locals)));
         var assigned = type.Members.Where(m => m.Settable && !type.ConstructorMembers.Any(n => n.Value == m.Name)).ToArray();
-        var initializer = string.Join(", ", assigned.Select(m => $"{m.Name} = {Value(m, locals)}"));
+        var initializer = string.Join(", ", assigned.Select(m => $"{Names.Escape(m.Name)} = {Value(m, locals)}"));
         w.Line($"return new {type.FullName}({arguments}){(initializer.Length == 0 ? "" : " { " + initializer + " }")};");
         w.Close();
         w.Line();
