@@ -20,7 +20,11 @@ internal static partial class ContractEmitter
         var access = contract.IsPublic ? "public" : "internal";
         var oneWay = contract.Methods.Where(m => m.Kind == MessageKind.OneWay).ToArray();
         EmitIds(w, contract, access);
-        EmitResolver(w, contract, access);
+        if (contract.MessageTypes.Count > 0)
+        {
+            EmitResolver(w, contract, access);
+        }
+
         if (contract.Helpers.Count > 0 || contract.MessageTypes.Any(t => t.EnumUnderlyingType is null))
         {
             EmitValues(w, contract);
@@ -71,12 +75,19 @@ internal static partial class ContractEmitter
     {
         w.Line($"/// <summary>Reads and writes the arguments and results of <see cref=\"{c.InterfaceReference}\"/> methods as MessagePack.</summary>");
         w.Open($"internal static class {c.BaseName}Codec");
-        foreach (var method in c.Methods)
+        if (c.Methods.Any(m => m.Parameters.Count == 0))
+        {
+            w.Line("/// <summary>The arguments of a method without any, in the RPC form: an empty array.</summary>");
+            w.Line($"public static readonly {Names.Memory} NoArguments = new byte[] {{ 0x90 }};");
+            w.Line();
+        }
+
+        foreach (var method in c.Methods.Where(m => m.Parameters.Count > 0))
         {
             // The value code names the writer 'writer' and the values class: a parameter of either name is renamed.
             var written = new ParameterNames(method, "writer", c.BaseName + "Values");
             w.Line($"/// <summary>Writes the arguments of <c>{method.Name}</c>, one MessagePack value each.</summary>");
-            w.Open($"public static void Write{method.Name}(ref global::MessagePack.MessagePackWriter writer{Prefix(written.Declarations(false))})");
+            w.Open($"public static void Write{method.Name}(ref global::MessagePack.MessagePackWriter writer, {written.Declarations(false)})");
             for (var i = 0; i < method.Parameters.Count; i++)
             {
                 w.Line(method.Parameters[i].Codec.WriteOf(written.Values[i]) + ";");
@@ -90,7 +101,7 @@ internal static partial class ContractEmitter
             w.Line("var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);");
             w.Line("var writer = new global::MessagePack.MessagePackWriter(buffer);");
             w.Line($"writer.WriteArrayHeader({method.Parameters.Count});");
-            w.Line($"Write{method.Name}(ref writer{Prefix(encoded.Arguments)});");
+            w.Line($"Write{method.Name}(ref writer, {encoded.Arguments});");
             w.Line("writer.Flush();");
             w.Line("return buffer.WrittenMemory;");
             w.Close();
@@ -105,7 +116,16 @@ internal static partial class ContractEmitter
             w.Open("try");
             w.Line("var reader = new global::MessagePack.MessagePackReader(arguments);");
             w.Line("reader.ReadArrayHeader();");
-            w.Line($"return {ReadValues(method)};");
+            var reads = method.Parameters.Select(p => p.Codec.Read).ToArray();
+            if (reads.Length == 1)
+            {
+                w.Checked($"return {reads[0]};");
+            }
+            else
+            {
+                w.List("return (", reads, ");");
+            }
+
             w.Close();
             w.Open($"catch (global::System.Exception e) when ({Names.Typed}.IsMalformed(e))");
             w.Line($"throw {Names.Typed}.Malformed(e);");
@@ -129,7 +149,7 @@ internal static partial class ContractEmitter
             w.Line($"/// <summary>Decodes {what} of <c>{method.Name}</c>.</summary>");
             w.Open($"public static {method.ResultType} Decode{method.Name}Result({Names.Memory} value)");
             w.Line("var reader = new global::MessagePack.MessagePackReader(value);");
-            w.Line($"return {method.ResultCodec.Read};");
+            w.Checked($"return {method.ResultCodec.Read};");
             w.Close();
             w.Line();
         }
@@ -163,7 +183,11 @@ internal static partial class ContractEmitter
             w.Line($"/// <summary>Sends one <c>{method.Name}</c> message.</summary>");
             w.Open($"public {Names.ReturnType(method)} {method.Name}({names.Declarations(true)})");
             w.Line($"var writer = {Names.Typed}.Begin(_buffer, {c.BaseName}MethodIds.{method.Name}, {method.Parameters.Count + 1});");
-            w.Line($"{c.BaseName}Codec.Write{method.Name}(ref writer{Prefix(names.Arguments)});");
+            if (method.Parameters.Count > 0)
+            {
+                w.Line($"{c.BaseName}Codec.Write{method.Name}(ref writer, {names.Arguments});");
+            }
+
             w.Line("writer.Flush();");
             w.Line($"return _stream.SendAsync(_buffer.WrittenMemory{token}){asTask};");
             w.Close();
@@ -176,12 +200,6 @@ internal static partial class ContractEmitter
     private static string ArgumentsType(MethodModel method) => method.Parameters.Count == 1
         ? method.Parameters[0].Type
         : "(" + string.Join(", ", method.Parameters.Select(p => p.Type)) + ")";
-
-    private static string ReadValues(MethodModel method)
-    {
-        var reads = method.Parameters.Select(p => p.Codec.Read).ToArray();
-        return reads.Length == 1 ? reads[0] : "(" + string.Join(", ", reads) + ")";
-    }
 
     private static string Prefix(string list) => list.Length == 0 ? "" : ", " + list;
 }
