@@ -287,11 +287,22 @@ public sealed class DiagnosticTests
     [InlineData("ValueTask ToString(int value);")]
     [InlineData("ValueTask<int> CClient(int value);")]
     [InlineData("ValueTask CMessage(int value);")]
+    [InlineData("ValueTask<int> CCodec(int value);")]
     public void CONEC0018_ANameTheGeneratedCodeNeeds(string method) => AssertDiagnostic("CONEC0018", method.Split(' ', '(')[1], $$"""
         [ConecStream]
         public interface IC
         {
             {{method}}
+        }
+        """);
+
+    [Fact]
+    public void CONEC0018_AMethodWhoseArgumentsEncodeLikeAnotherMethodsResult() => AssertDiagnostic("CONEC0018", "GetResult", """
+        [ConecStream]
+        public interface IC
+        {
+            ValueTask GetResult(int value);
+            ValueTask<int> Get();
         }
         """);
 

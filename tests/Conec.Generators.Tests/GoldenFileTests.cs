@@ -36,6 +36,23 @@ public sealed class GoldenFileTests
         Assert.Equal(File.ReadAllText(golden), generated);
     }
 
+    [Theory, MemberData(nameof(Scenarios))]
+    public void GeneratedCodeCarriesNothingItDoesNotUse(string scenario)
+    {
+        var run = GeneratorHarness.Run(Contracts.All[scenario]).Run;
+        var generated = Assert.Single(run.GeneratedTrees).ToString();
+        Assert.DoesNotContain("_ = ", generated, StringComparison.Ordinal); // discards that only quiet an unused parameter
+        Assert.DoesNotContain("\n\n\n", generated, StringComparison.Ordinal);
+        Assert.DoesNotMatch(@":\n\s*\n", generated); // a blank line under a case label
+        Assert.DoesNotMatch(@"MessagePackWriter writer\)", generated); // a writer of no arguments
+        Assert.DoesNotMatch(@"\bm => (?![^\n]*\bm\.)", generated); // a matched message whose properties are not read
+        Assert.DoesNotContain("args.Item", generated, StringComparison.Ordinal); // arguments are locals named after their parameters
+
+        // A resolver that would serve nothing is not generated.
+        var model = (Model.ContractModel)run.Results.Single().TrackedSteps[ConecStreamGenerator.Steps.Models].Single().Outputs.Single().Value;
+        Assert.Equal(model.MessageTypes.Count > 0, generated.Contains("Resolver", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void OutputIsDeterministic()
     {

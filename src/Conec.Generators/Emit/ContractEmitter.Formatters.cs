@@ -39,7 +39,7 @@ internal static partial class ContractEmitter
         foreach (var type in c.MessageTypes)
         {
             w.Open($"if (type == typeof({type.FullName}))");
-            w.Line($"return new {type.SafeName}Formatter();");
+            w.Line($"return new {type.HelperName}Formatter();");
             w.Close();
             w.Line();
         }
@@ -54,7 +54,7 @@ internal static partial class ContractEmitter
         {
             var nullable = type.IsValueType ? type.FullName : type.FullName + "?";
             w.Line();
-            w.Open($"private sealed class {type.SafeName}Formatter : {Formatter}<{nullable}>");
+            w.Open($"private sealed class {type.HelperName}Formatter : {Formatter}<{nullable}>");
             w.Line($"public void Serialize({Writer}, {nullable} value, {Names.Options} options) =>");
             w.Line($"    {type.Codec.WriteOf("value")};");
             w.Line();
@@ -74,14 +74,17 @@ internal static partial class ContractEmitter
         w.Line($"/// int-keyed objects as arrays, collections as arrays and maps, enums as their numbers.");
         w.Line($"/// </summary>");
         w.Open($"internal static class {c.BaseName}Values");
+        // Inside the class its own pairs need no qualifier, which the shared value code carries for use elsewhere.
+        var own = new System.Text.RegularExpressions.Regex($@"(?<![\w.]){c.BaseName}Values\.");
+        string Unqualified(string code) => own.Replace(code, "");
         foreach (var type in c.MessageTypes.Where(t => t.EnumUnderlyingType is null))
         {
-            EmitObjectPair(w, type);
+            EmitObjectPair(w, type, Unqualified);
         }
 
         foreach (var helper in c.Helpers)
         {
-            EmitHelperPair(w, helper);
+            EmitHelperPair(w, helper, Unqualified);
         }
 
         w.TrimBlankLine();
@@ -89,7 +92,7 @@ internal static partial class ContractEmitter
         w.Line();
     }
 
-    private static void EmitObjectPair(SourceWriter w, MessageTypeModel type)
+    private static void EmitObjectPair(SourceWriter w, MessageTypeModel type, System.Func<string, string> local)
     {
         var nullable = type.IsValueType ? type.FullName : type.FullName + "?";
         var length = type.Members.Count == 0 ? 0 : type.Members.Max(m => m.Key) + 1;
@@ -108,12 +111,15 @@ internal static partial class ContractEmitter
         for (var key = 0; key < length; key++)
         {
             var member = type.Members.FirstOrDefault(m => m.Key == key);
-            w.Line(member is null ? "writer.WriteNil();" : member.Codec.WriteOf("value." + member.Name) + ";");
+            w.Line(member is null ? "writer.WriteNil();" : local(member.Codec.WriteOf("value." + Names.Escape(member.Name))) + ";");
         }
 
         w.Close();
         w.Line();
-        w.Line($"/// <summary>Reads a <see cref=\"{type.FullName}\"/>; keys it does not know are skipped, keys it lacks keep their defaults.</summary>");
+        w.Line($"/// <summary>");
+        w.Line($"/// Reads a <see cref=\"{type.FullName}\"/>: keys it does not know are skipped, and a key it lacks leaves the");
+        w.Line($"/// member's default, except for a non-nullable reference, which makes the message malformed.");
+        w.Line($"/// </summary>");
         w.Open($"public static {nullable} Read{type.HelperName}({Reader})");
         if (!type.IsValueType)
         {
@@ -136,7 +142,7 @@ internal static partial class ContractEmitter
         foreach (var member in type.Members)
         {
             w.Line($"case {member.Key}:");
-            w.Line($"    {locals[member.Name]} = {member.Codec.Read};");
+            w.Line($"    {locals[member.Name]} = {local(member.Codec.Read)};");
             w.Line("    break;");
         }
 
@@ -147,15 +153,52 @@ internal static partial class ContractEmitter
         w.Close();
         w.Line();
         w.Line($"{Names.Typed}.LeaveNested(ref reader);");
-        var arguments = string.Join(", ", type.ConstructorMembers.Select(name => Value(type.Members.First(m => m.Name == name.Value), locals)));
-        var assigned = type.Members.Where(m => m.Settable && !type.ConstructorMembers.Any(n => n.Value == m.Name)).ToArray();
-        var initializer = string.Join(", ", assigned.Select(m => $"{m.Name} = {Value(m, locals)}"));
-        w.Line($"return new {type.FullName}({arguments}){(initializer.Length == 0 ? "" : " { " + initializer + " }")};");
+        var arguments = type.ConstructorMembers.Select(name => Value(type.Members.First(m => m.Name == name.Value), locals)).ToArray();
+        var initializers = type.Members
+            .Where(m => m.Settable && !type.ConstructorMembers.Any(n => n.Value == m.Name))
+            .Select(m => $"{Names.Escape(m.Name)} = {Value(m, locals)}")
+            .ToArray();
+        EmitConstruction(w, type.FullName, arguments, initializers);
         w.Close();
         w.Line();
     }
 
-    private static void EmitHelperPair(SourceWriter w, HelperModel helper)
+    /// <summary><c>return new T(arguments) { initializers };</c> on one line when it fits, else one value a line.</summary>
+    private static void EmitConstruction(SourceWriter w, string type, string[] arguments, string[] initializers)
+    {
+        if (initializers.Length == 0)
+        {
+            w.List($"return new {type}(", arguments, ");");
+            return;
+        }
+
+        var created = arguments.Length == 0 ? $"return new {type}" : $"return new {type}({string.Join(", ", arguments)})";
+        var single = $"{created} {{ {string.Join(", ", initializers)} }};";
+        if (w.Fits(single))
+        {
+            w.Line(single);
+            return;
+        }
+
+        if (arguments.Length == 0)
+        {
+            w.Line(created);
+        }
+        else
+        {
+            w.List($"return new {type}(", arguments, ")");
+        }
+
+        w.Line("{").Indent();
+        foreach (var initializer in initializers)
+        {
+            w.Line(initializer + ",");
+        }
+
+        w.Close(";");
+    }
+
+    private static void EmitHelperPair(SourceWriter w, HelperModel helper, System.Func<string, string> local)
     {
         var (shape, construct) = helper.Kind switch
         {
@@ -164,7 +207,7 @@ internal static partial class ContractEmitter
             HelperKind.Dictionary => ("a dictionary", $"new global::System.Collections.Generic.Dictionary<{helper.ElementType}, {helper.ValueType}>(count)"),
             _ => ("a nullable value", ""),
         };
-        w.Line($"/// <summary>Writes {shape} of type <c>{Escape(helper.Type)}</c>.</summary>");
+        w.Line($"/// <summary>Writes {shape} of type <c>{Shown(helper)}</c>.</summary>");
         w.Open($"public static void Write{helper.Name}({Writer}, {helper.Type} value)");
         w.Open("if (value is null)");
         w.Line("writer.WriteNil();");
@@ -174,26 +217,26 @@ internal static partial class ContractEmitter
         switch (helper.Kind)
         {
             case HelperKind.Nullable:
-                w.Line(helper.Element.WriteOf("value.Value") + ";");
+                w.Line(local(helper.Element.WriteOf("value.Value")) + ";");
                 break;
             case HelperKind.Dictionary:
                 w.Line("writer.WriteMapHeader(value.Count);");
                 w.Open("foreach (var entry in value)");
-                w.Line(helper.Element.WriteOf("entry.Key") + ";");
-                w.Line(helper.Value!.WriteOf("entry.Value") + ";");
+                w.Line(local(helper.Element.WriteOf("entry.Key")) + ";");
+                w.Line(local(helper.Value!.WriteOf("entry.Value")) + ";");
                 w.Close();
                 break;
             default:
                 w.Line($"writer.WriteArrayHeader(value.{(helper.Kind == HelperKind.Array ? "Length" : "Count")});");
                 w.Open("foreach (var item in value)");
-                w.Line(helper.Element.WriteOf("item") + ";");
+                w.Line(local(helper.Element.WriteOf("item")) + ";");
                 w.Close();
                 break;
         }
 
         w.Close();
         w.Line();
-        w.Line($"/// <summary>Reads {shape} of type <c>{Escape(helper.Type)}</c>.</summary>");
+        w.Line($"/// <summary>Reads {shape} of type <c>{Shown(helper)}</c>.</summary>");
         w.Open($"public static {helper.Type} Read{helper.Name}({Reader})");
         w.Open("if (reader.TryReadNil())");
         w.Line("return null;");
@@ -201,7 +244,7 @@ internal static partial class ContractEmitter
         w.Line();
         if (helper.Kind == HelperKind.Nullable)
         {
-            w.Line($"return {helper.Element.Read};");
+            w.Checked($"return {local(helper.Element.Read)};");
             w.Close();
             w.Line();
             return;
@@ -214,14 +257,14 @@ internal static partial class ContractEmitter
         switch (helper.Kind)
         {
             case HelperKind.Array:
-                w.Line($"result[i] = {helper.Element.Read};");
+                w.Checked($"result[i] = {local(helper.Element.Read)};");
                 break;
             case HelperKind.List:
-                w.Line($"result.Add({helper.Element.Read});");
+                w.Checked($"result.Add({local(helper.Element.Read)});");
                 break;
             default:
-                w.Line($"var key = {helper.Element.Read};");
-                w.Line($"result[key] = {helper.Value!.Read};");
+                w.Checked($"var key = {local(helper.Element.Read)};");
+                w.Checked($"result[key] = {local(helper.Value!.Read)};");
                 break;
         }
 
@@ -252,13 +295,36 @@ internal static partial class ContractEmitter
         return $"{elementType.TrimEnd('?')}[{count}]";
     }
 
-    private static string Escape(string type) => type.Replace("<", "&lt;").Replace(">", "&gt;");
+    /// <summary>A helper's type as documentation shows it: no <c>global::</c>, brackets escaped for XML, and no <c>?</c> for a reference.</summary>
+    private static string Shown(HelperModel helper)
+    {
+        var type = helper.Kind == HelperKind.Nullable ? helper.Type : helper.Type.TrimEnd('?');
+        return type.Replace("global::", "").Replace("<", "&lt;").Replace(">", "&gt;");
+    }
 
     /// <summary>A member's value when the object is built: a non-nullable reference must have been read.</summary>
     private static string Value(MemberModel member, System.Collections.Generic.Dictionary<string, string> locals) => member.Required is { } what
         ? $"{locals[member.Name]} ?? throw {Names.Typed}.MissingValue(\"{what}\")"
         : locals[member.Name];
 
-    private static System.Collections.Generic.Dictionary<string, string> Locals(MessageTypeModel type) =>
-        type.Members.ToDictionary(m => m.Name, m => "__" + m.Name);
+    /// <summary>The local each member is read into: its name in camel case, clear of the reader's own locals and of each other.</summary>
+    private static System.Collections.Generic.Dictionary<string, string> Locals(MessageTypeModel type)
+    {
+        var taken = new System.Collections.Generic.HashSet<string> { "reader", "count", "i" };
+        return type.Members.ToDictionary(m => m.Name, m => Names.Escape(Names.Unique(Camel(m.Name), taken)));
+    }
+
+    /// <summary><c>Name</c> → <c>name</c>, <c>ID</c> → <c>id</c>, <c>URLPath</c> → <c>urlPath</c>.</summary>
+    private static string Camel(string name)
+    {
+        var upper = 0;
+        while (upper < name.Length && char.IsUpper(name[upper]))
+        {
+            upper++;
+        }
+
+        // A leading acronym is lowered except its last letter when a word follows it.
+        var lowered = upper == name.Length || upper <= 1 ? upper : upper - 1;
+        return name.Substring(0, lowered).ToLowerInvariant() + name.Substring(lowered);
+    }
 }

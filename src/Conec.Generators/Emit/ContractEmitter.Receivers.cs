@@ -15,10 +15,17 @@ internal static partial class ContractEmitter
         w.Line("}");
         foreach (var method in oneWay)
         {
-            var fields = string.Join(", ", method.Parameters.Select(p => $"{p.Type} {Names.Property(method, p)}"));
+            var fields = method.Parameters.Zip(Names.Properties(c, method), (p, property) => $"{p.Type} {property}").ToArray();
             w.Line();
             w.Line($"/// <summary>A <c>{method.Name}</c> message.</summary>");
-            w.Line($"public sealed record {method.Name}({fields}) : {c.BaseName}Message;");
+            if (fields.Length == 0)
+            {
+                w.Line($"public sealed record {method.Name} : {c.BaseName}Message;");
+            }
+            else
+            {
+                w.List($"public sealed record {method.Name}(", fields, $") : {c.BaseName}Message;");
+            }
         }
 
         w.Close();
@@ -64,20 +71,17 @@ internal static partial class ContractEmitter
         w.Close();
         w.Line();
         w.Line("/// <summary>Calls the method of <paramref name=\"handler\"/> that <paramref name=\"message\"/> stands for.</summary>");
-        w.Open($"public static {Names.ValueTask} InvokeAsync({c.InterfaceReference} handler, {message} message, {Names.Token} cancellationToken = default)");
-        w.Line("_ = cancellationToken;");
-        w.Open("return message switch");
+        w.Open($"public static {Names.ValueTask} InvokeAsync({c.InterfaceReference} handler, {message} message, {Names.Token} cancellationToken = default) => message switch");
         foreach (var method in oneWay)
         {
-            var args = method.Parameters.Select(p => "m." + Names.Property(method, p))
+            var args = Names.Properties(c, method).Select(property => "m." + property)
                 .Concat(method.CancellationTokenName is null ? Enumerable.Empty<string>() : Names.TokenArgument);
             var call = $"handler.{method.Name}({string.Join(", ", args)})";
-            w.Line($"{message}.{method.Name} m => {(method.ReturnsTask ? $"new {Names.ValueTask}({call})" : call)},");
+            w.Line($"{message}.{method.Name}{Matched(method)} => {(method.ReturnsTask ? $"new {Names.ValueTask}({call})" : call)},");
         }
 
         w.Line($"_ => throw new global::System.ArgumentException(\"Not a message of {c.InterfaceName}.\", nameof(message)),");
         w.Close(";");
-        w.Close();
         w.Line();
         w.Line("/// <summary>Decodes one message; a message that does not match the contract is a <see cref=\"global::Conec.ConecException\"/>.</summary>");
         w.Line($"public static {message} Decode({Names.Memory} payload) =>");
@@ -91,9 +95,8 @@ internal static partial class ContractEmitter
         w.Open("switch (methodId)");
         foreach (var method in oneWay)
         {
-            var reads = method.Parameters.Select(p => p.Codec.Read);
             w.Line($"case {c.BaseName}MethodIds.{method.Name}:");
-            w.Line($"    return new {message}.{method.Name}({string.Join(", ", reads)});");
+            w.Indent().List($"return new {message}.{method.Name}(", method.Parameters.Select(p => p.Codec.Read).ToArray(), ");").Outdent();
         }
 
         w.Line("default:");
@@ -119,9 +122,10 @@ internal static partial class ContractEmitter
         w.Open($"{access} interface {handler}");
         foreach (var method in oneWay)
         {
-            var sender = method.Parameters.Any(p => p.Name == "sender") ? "fromClient" : "sender";
+            var parameters = new System.Collections.Generic.HashSet<string>(method.Parameters.Select(p => p.Name));
+            var sender = parameters.Contains("sender") ? Names.Unique("fromClient", parameters) : "sender";
             w.Line($"/// <summary>A <c>{method.Name}</c> message from client <paramref name=\"{sender}\"/>.</summary>");
-            w.Line($"{Names.ValueTask} {method.Name}(string {sender}{Prefix(Names.ParameterList(method, false))});");
+            w.Line($"{Names.ValueTask} {method.Name}(string {sender}{Prefix(new ParameterNames(method).Declarations(false))});");
             if (method != oneWay.Last())
             {
                 w.Line();
@@ -170,8 +174,8 @@ internal static partial class ContractEmitter
         w.Open($"public static {Names.ValueTask} InvokeAsync({handler} handler, string sender, {message} message) => message switch");
         foreach (var method in oneWay)
         {
-            var args = method.Parameters.Select(p => "m." + Names.Property(method, p)).Prepend("sender");
-            w.Line($"{message}.{method.Name} m => handler.{method.Name}({string.Join(", ", args)}),");
+            var args = Names.Properties(c, method).Select(property => "m." + property).Prepend("sender");
+            w.Line($"{message}.{method.Name}{Matched(method)} => handler.{method.Name}({string.Join(", ", args)}),");
         }
 
         w.Line($"_ => throw new global::System.ArgumentException(\"Not a message of {c.InterfaceName}.\", nameof(message)),");
@@ -182,4 +186,7 @@ internal static partial class ContractEmitter
         w.Close();
         w.Line();
     }
+
+    /// <summary>The variable a switch arm binds the message to, when the call reads its properties.</summary>
+    private static string Matched(MethodModel method) => method.Parameters.Count == 0 ? "" : " m";
 }

@@ -21,20 +21,21 @@ internal static partial class ContractEmitter
         w.Close();
         foreach (var method in c.Methods)
         {
-            var token = method.CancellationTokenName is { } t ? Names.Escape(t) : "default";
-            var encode = $"{c.BaseName}Codec.Encode{method.Name}({Names.ArgumentList(method)})";
+            var names = new ParameterNames(method, "_rpc", c.BaseName + "MethodIds", c.BaseName + "Codec");
+            var token = names.Token is { } t ? ", " + t : "";
+            var encode = method.Parameters.Count == 0 ? $"{c.BaseName}Codec.NoArguments" : $"{c.BaseName}Codec.Encode{method.Name}({names.Arguments})";
             var decode = $"{c.BaseName}Codec.Decode{method.Name}Result";
             var id = $"{c.BaseName}MethodIds.{method.Name}";
             var call = method.Kind switch
             {
-                MessageKind.OneWay => $"_rpc.NotifyAsync({id}, {encode}, {token})",
-                MessageKind.Call => $"_rpc.CallAsync({id}, {encode}, {token})",
-                MessageKind.Stream => $"_rpc.StreamAsync<{method.ResultType}>({id}, {encode}, {decode}, {token})",
-                _ => $"_rpc.CallAsync<{method.ResultType}>({id}, {encode}, {decode}, {token})",
+                MessageKind.OneWay => $"_rpc.NotifyAsync({id}, {encode}{token})",
+                MessageKind.Call => $"_rpc.CallAsync({id}, {encode}{token})",
+                MessageKind.Stream => $"_rpc.StreamAsync<{method.ResultType}>({id}, {encode}, {decode}{token})",
+                _ => $"_rpc.CallAsync<{method.ResultType}>({id}, {encode}, {decode}{token})",
             };
             w.Line();
             w.Line("/// <inheritdoc/>");
-            w.Line($"public {Names.ReturnType(method)} {method.Name}({Names.ParameterList(method, true)}) =>");
+            w.Line($"public {Names.ReturnType(method)} {method.Name}({names.Declarations(true)}) =>");
             w.Line($"    {call}{(method.ReturnsTask && method.Kind != MessageKind.Stream ? ".AsTask()" : "")};");
         }
 
@@ -47,41 +48,47 @@ internal static partial class ContractEmitter
 
     private static void EmitServer(SourceWriter w, ContractModel c, string access)
     {
+        // The dispatcher takes the item sink only if a method streams, and the token only if a method takes one.
+        var streams = c.Methods.Any(m => m.Kind == MessageKind.Stream);
+        var cancels = streams || c.Methods.Any(m => m.CancellationTokenName is not null);
+        var (sink, passed) = streams ? ("items", ", items") : ("_", "");
+        var (token, passedToken) = cancels ? ("token", ", token") : ("_", "");
         w.Line($"/// <summary>Serves calls to <see cref=\"{c.InterfaceReference}\"/> arriving on one stream, concurrently.</summary>");
         w.Open($"{access} static class {c.BaseName}Server");
         w.Line("/// <summary>Serves until the caller ends the stream or <paramref name=\"cancellationToken\"/> is cancelled.</summary>");
         w.Open($"public static global::System.Threading.Tasks.Task ServeAsync({c.InterfaceReference} implementation, global::Conec.StreamPair stream, {Names.Token} cancellationToken = default)");
-        w.Line("if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));");
-        w.Line("return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, token), cancellationToken);");
+        w.Line("global::System.ArgumentNullException.ThrowIfNull(implementation);");
+        w.Line("return global::Conec.RpcServer.ServeAsync(");
+        w.Line("    stream.Send,");
+        w.Line("    stream.Receive,");
+        w.Line($"    (methodId, arguments, {sink}, {token}) => DispatchAsync(implementation, methodId, arguments{passed}{passedToken}),");
+        w.Line("    cancellationToken);");
         w.Close();
         w.Line();
         w.Line("/// <summary>Serves calls arriving on an incoming stream.</summary>");
         w.Line($"public static global::System.Threading.Tasks.Task ServeAsync({c.InterfaceReference} implementation, global::Conec.IncomingStream stream, {Names.Token} cancellationToken = default) =>");
         w.Line("    ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);");
         w.Line();
-        w.Open($"private static async {Names.ValueTask}<global::Conec.RpcResult> DispatchAsync({c.InterfaceReference} implementation, int methodId, {Names.Memory} arguments, global::Conec.RpcItemSink items, {Names.Token} cancellationToken)");
-        w.Line("_ = items;");
+        var items = streams ? ", global::Conec.RpcItemSink items" : "";
+        var cancellation = cancels ? $", {Names.Token} cancellationToken" : "";
+        w.Open($"private static async {Names.ValueTask}<global::Conec.RpcResult> DispatchAsync({c.InterfaceReference} implementation, int methodId, {Names.Memory} arguments{items}{cancellation})");
         w.Open("switch (methodId)");
         foreach (var method in c.Methods)
         {
-            w.Line($"case {c.BaseName}MethodIds.{method.Name}:");
-            w.Open("");
-            var args = method.Parameters.Count switch
+            w.Open($"case {c.BaseName}MethodIds.{method.Name}:");
+
+            // The arguments land in locals named after the parameters, clear of the dispatcher's own names.
+            var locals = new ParameterNames(method, "implementation", "methodId", "arguments", "items", "cancellationToken", "result", "item", "_");
+            if (method.Parameters.Count == 1)
             {
-                0 => Enumerable.Empty<string>(),
-                1 => Enumerable.Repeat("args", 1),
-                _ => Enumerable.Range(1, method.Parameters.Count).Select(i => $"args.Item{i}"),
-            };
-            if (method.Parameters.Count > 0)
+                w.Line($"var {locals.Values[0]} = {c.BaseName}Codec.Read{method.Name}(arguments);");
+            }
+            else if (method.Parameters.Count > 1)
             {
-                w.Line($"var args = {c.BaseName}Codec.Read{method.Name}(arguments);");
+                w.Line($"var ({locals.Arguments}) = {c.BaseName}Codec.Read{method.Name}(arguments);");
             }
 
-            if (method.CancellationTokenName is not null)
-            {
-                args = args.Concat(Names.TokenArgument);
-            }
-
+            var args = locals.Values.Concat(method.CancellationTokenName is null ? [] : Names.TokenArgument);
             var invoke = $"implementation.{method.Name}({string.Join(", ", args)})";
             if (method.Kind == MessageKind.Stream)
             {

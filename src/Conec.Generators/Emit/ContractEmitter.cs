@@ -20,7 +20,11 @@ internal static partial class ContractEmitter
         var access = contract.IsPublic ? "public" : "internal";
         var oneWay = contract.Methods.Where(m => m.Kind == MessageKind.OneWay).ToArray();
         EmitIds(w, contract, access);
-        EmitResolver(w, contract, access);
+        if (contract.MessageTypes.Count > 0)
+        {
+            EmitResolver(w, contract, access);
+        }
+
         if (contract.Helpers.Count > 0 || contract.MessageTypes.Any(t => t.EnumUnderlyingType is null))
         {
             EmitValues(w, contract);
@@ -71,23 +75,33 @@ internal static partial class ContractEmitter
     {
         w.Line($"/// <summary>Reads and writes the arguments and results of <see cref=\"{c.InterfaceReference}\"/> methods as MessagePack.</summary>");
         w.Open($"internal static class {c.BaseName}Codec");
-        foreach (var method in c.Methods)
+        if (c.Methods.Any(m => m.Parameters.Count == 0))
         {
+            w.Line("/// <summary>The arguments of a method without any, in the RPC form: an empty array.</summary>");
+            w.Line($"public static readonly {Names.Memory} NoArguments = new byte[] {{ 0x90 }};");
+            w.Line();
+        }
+
+        foreach (var method in c.Methods.Where(m => m.Parameters.Count > 0))
+        {
+            // The value code names the writer 'writer' and the values class: a parameter of either name is renamed.
+            var written = new ParameterNames(method, "writer", c.BaseName + "Values");
             w.Line($"/// <summary>Writes the arguments of <c>{method.Name}</c>, one MessagePack value each.</summary>");
-            w.Open($"public static void Write{method.Name}(ref global::MessagePack.MessagePackWriter writer{Prefix(Names.ParameterList(method, false))})");
-            foreach (var p in method.Parameters)
+            w.Open($"public static void Write{method.Name}(ref global::MessagePack.MessagePackWriter writer, {written.Declarations(false)})");
+            for (var i = 0; i < method.Parameters.Count; i++)
             {
-                w.Line(p.Codec.WriteOf(Names.Escape(p.Name)) + ";");
+                w.Line(method.Parameters[i].Codec.WriteOf(written.Values[i]) + ";");
             }
 
             w.Close();
             w.Line();
+            var encoded = new ParameterNames(method, "buffer", "writer");
             w.Line($"/// <summary>Encodes the arguments of <c>{method.Name}</c> as one array (the RPC form).</summary>");
-            w.Open($"public static {Names.Memory} Encode{method.Name}({Names.ParameterList(method, false)})");
+            w.Open($"public static {Names.Memory} Encode{method.Name}({encoded.Declarations(false)})");
             w.Line("var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);");
             w.Line("var writer = new global::MessagePack.MessagePackWriter(buffer);");
             w.Line($"writer.WriteArrayHeader({method.Parameters.Count});");
-            w.Line($"Write{method.Name}(ref writer{Prefix(Names.ArgumentList(method))});");
+            w.Line($"Write{method.Name}(ref writer, {encoded.Arguments});");
             w.Line("writer.Flush();");
             w.Line("return buffer.WrittenMemory;");
             w.Close();
@@ -102,7 +116,16 @@ internal static partial class ContractEmitter
             w.Open("try");
             w.Line("var reader = new global::MessagePack.MessagePackReader(arguments);");
             w.Line("reader.ReadArrayHeader();");
-            w.Line($"return {ReadValues(method)};");
+            var reads = method.Parameters.Select(p => p.Codec.Read).ToArray();
+            if (reads.Length == 1)
+            {
+                w.Checked($"return {reads[0]};");
+            }
+            else
+            {
+                w.List("return (", reads, ");");
+            }
+
             w.Close();
             w.Open($"catch (global::System.Exception e) when ({Names.Typed}.IsMalformed(e))");
             w.Line($"throw {Names.Typed}.Malformed(e);");
@@ -126,7 +149,7 @@ internal static partial class ContractEmitter
             w.Line($"/// <summary>Decodes {what} of <c>{method.Name}</c>.</summary>");
             w.Open($"public static {method.ResultType} Decode{method.Name}Result({Names.Memory} value)");
             w.Line("var reader = new global::MessagePack.MessagePackReader(value);");
-            w.Line($"return {method.ResultCodec.Read};");
+            w.Checked($"return {method.ResultCodec.Read};");
             w.Close();
             w.Line();
         }
@@ -153,18 +176,20 @@ internal static partial class ContractEmitter
         w.Close();
         foreach (var method in oneWay)
         {
-            var token = method.CancellationTokenName is { } t ? $", {Names.Escape(t)}" : "";
+            var names = new ParameterNames(method, "writer", "_buffer", "_stream", c.BaseName + "MethodIds", c.BaseName + "Codec");
+            var token = names.Token is { } t ? ", " + t : "";
             var asTask = method.ReturnsTask ? ".AsTask()" : "";
             w.Line();
             w.Line($"/// <summary>Sends one <c>{method.Name}</c> message.</summary>");
-            w.Line($"public {Names.ReturnType(method)} {method.Name}({Names.ParameterList(method, true)}) =>");
-            w.Line($"    _stream.SendAsync(Encode{method.Name}({Names.ArgumentList(method)}){token}){asTask};");
-            w.Line();
-            w.Open($"private {Names.Memory} Encode{method.Name}({Names.ParameterList(method, false)})");
+            w.Open($"public {Names.ReturnType(method)} {method.Name}({names.Declarations(true)})");
             w.Line($"var writer = {Names.Typed}.Begin(_buffer, {c.BaseName}MethodIds.{method.Name}, {method.Parameters.Count + 1});");
-            w.Line($"{c.BaseName}Codec.Write{method.Name}(ref writer{Prefix(Names.ArgumentList(method))});");
+            if (method.Parameters.Count > 0)
+            {
+                w.Line($"{c.BaseName}Codec.Write{method.Name}(ref writer, {names.Arguments});");
+            }
+
             w.Line("writer.Flush();");
-            w.Line("return _buffer.WrittenMemory;");
+            w.Line($"return _stream.SendAsync(_buffer.WrittenMemory{token}){asTask};");
             w.Close();
         }
 
@@ -175,12 +200,6 @@ internal static partial class ContractEmitter
     private static string ArgumentsType(MethodModel method) => method.Parameters.Count == 1
         ? method.Parameters[0].Type
         : "(" + string.Join(", ", method.Parameters.Select(p => p.Type)) + ")";
-
-    private static string ReadValues(MethodModel method)
-    {
-        var reads = method.Parameters.Select(p => p.Codec.Read).ToArray();
-        return reads.Length == 1 ? reads[0] : "(" + string.Join(", ", reads) + ")";
-    }
 
     private static string Prefix(string list) => list.Length == 0 ? "" : ", " + list;
 }

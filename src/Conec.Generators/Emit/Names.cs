@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using Conec.Generators.Model;
 
@@ -15,15 +16,39 @@ internal static class Names
     /// <summary>The argument that passes a handler's cancellation token on.</summary>
     public static readonly string[] TokenArgument = ["cancellationToken"];
 
-    /// <summary>The record property for a parameter; never the record's own name (C# forbids a member named like its type).</summary>
-    public static string Property(MethodModel method, ParameterModel parameter) =>
-        parameter.PropertyName == method.Name ? parameter.PropertyName + "Value" : parameter.PropertyName;
+    // Every record has these members, so a positional property may not take their names.
+    private static readonly string[] RecordMembers =
+        ["EqualityContract", "Equals", "GetHashCode", "ToString", "GetType", "Deconstruct", "PrintMembers", "MemberwiseClone", "Finalize"];
 
-    public static string ParameterList(MethodModel method, bool withToken) =>
-        string.Join(", ", method.Parameters.Select(p => $"{p.Type} {Escape(p.Name)}")
-            .Concat(withToken && method.CancellationTokenName is { } token ? [$"{Token} {Escape(token)}"] : System.Array.Empty<string>()));
+    /// <summary>
+    /// The properties of a one-way method's message record, one per parameter, Pascal-cased. They stay clear of every
+    /// message record's name (the records nest in the union, so each inherits the others as members), of the union's,
+    /// of the members every record has, and of each other.
+    /// </summary>
+    public static string[] Properties(ContractModel contract, MethodModel method)
+    {
+        var taken = new HashSet<string>(contract.Methods.Where(m => m.Kind == MessageKind.OneWay).Select(m => m.Name).Concat(RecordMembers))
+        {
+            contract.BaseName + "Message",
+        };
+        return method.Parameters.Select(p =>
+        {
+            var pascal = char.ToUpperInvariant(p.Name[0]) + p.Name.Substring(1);
+            return taken.Add(pascal) ? pascal : Unique(pascal + "Value", taken);
+        }).ToArray();
+    }
 
-    public static string ArgumentList(MethodModel method) => string.Join(", ", method.Parameters.Select(p => Escape(p.Name)));
+    /// <summary><paramref name="name"/>, or it with the lowest number from 2 that makes it new; the result is taken.</summary>
+    public static string Unique(string name, HashSet<string> taken)
+    {
+        var candidate = name;
+        for (var n = 2; !taken.Add(candidate); n++)
+        {
+            candidate = name + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return candidate;
+    }
 
     /// <summary>The interface method's return type, as declared.</summary>
     public static string ReturnType(MethodModel method)
@@ -37,7 +62,9 @@ internal static class Names
         return method.ResultType is { } result ? $"{task}<{result}>" : task;
     }
 
-    public static string Escape(string identifier) => Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(identifier) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None
-        ? "@" + identifier
-        : identifier;
+    /// <summary>An identifier as written in code: keywords, and <c>await</c> (the generated code has async methods), get an <c>@</c>.</summary>
+    public static string Escape(string identifier) =>
+        identifier == "await" || Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(identifier) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None
+            ? "@" + identifier
+            : identifier;
 }

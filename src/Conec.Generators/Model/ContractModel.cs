@@ -26,7 +26,7 @@ internal sealed record MethodModel(
     string? CancellationTokenName);
 
 /// <summary>One serialized parameter.</summary>
-internal sealed record ParameterModel(string Name, string Type, string PropertyName, CodecModel Codec);
+internal sealed record ParameterModel(string Name, string Type, CodecModel Codec);
 
 /// <summary>How a method travels.</summary>
 internal enum MessageKind

@@ -2,12 +2,11 @@ namespace Conec.Generators.Model;
 
 /// <summary>
 /// A message type the generator writes a MessagePack formatter for: an int-keyed [MessagePackObject] (read and written
-/// by the <c>Write…</c>/<c>Read…</c> pair named <see cref="HelperName"/>), or an enum. <see cref="Codec"/> is how a
-/// value of it is written and read.
+/// by the <c>Write…</c>/<c>Read…</c> pair named <see cref="HelperName"/>), or an enum. <see cref="HelperName"/>, unique
+/// in the contract, also names its formatter. <see cref="Codec"/> is how a value of it is written and read.
 /// </summary>
 internal sealed record MessageTypeModel(
     string FullName,
-    string SafeName,
     string HelperName,
     CodecModel Codec,
     bool IsValueType,

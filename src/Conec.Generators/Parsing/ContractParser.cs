@@ -48,7 +48,7 @@ internal static class ContractParser
         ContractRules.CheckReachable(contract, diagnostics);
         var name = contract.Name;
         var baseName = BaseName(name);
-        var methods = ImmutableArray.CreateBuilder<MethodModel>();
+        var parsed = new List<(MethodModel Model, IMethodSymbol Symbol)>();
         var ids = new Dictionary<int, string>();
         var names = new HashSet<string>();
         var types = new MessageTypeCollector(baseName + "Values");
@@ -93,8 +93,17 @@ internal static class ContractParser
                     }
 
                     ids[model.Id] = method.Name;
-                    methods.Add(model);
+                    parsed.Add((model, method));
                     break;
+            }
+        }
+
+        var symbols = parsed.Select(p => p.Symbol).ToArray();
+        foreach (var (model, symbol) in parsed)
+        {
+            if (ContractRules.ResultEncoderClash(symbol, model.Parameters.Count, symbols, baseName) is { } clash)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(Diagnostics.ReservedName, symbol.Locations.FirstOrDefault(), symbol.Name, clash));
             }
         }
 
@@ -113,7 +122,7 @@ internal static class ContractParser
         var result = failed
             ? null
             : new ContractModel(ns, name, contract.ToDisplayString(TypeFormat), baseName, isPublic,
-                new EquatableArray<MethodModel>(methods.ToImmutable()), types.ToArray(), types.Helpers());
+                new EquatableArray<MethodModel>(parsed.Select(p => p.Model).ToImmutableArray()), types.ToArray(), types.Helpers());
         return new ParseResult(result, new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutable()));
     }
 
@@ -201,7 +210,7 @@ internal static class ContractParser
             }
 
             CheckMessageType(parameter.Type, method.Name, parameterLocation, diagnostics);
-            parameters.Add(new ParameterModel(parameter.Name, parameter.Type.ToDisplayString(TypeFormat), Pascal(parameter.Name),
+            parameters.Add(new ParameterModel(parameter.Name, parameter.Type.ToDisplayString(TypeFormat),
                 types.Plan(parameter.Type, $"{contract}.{method.Name}({parameter.Name})")));
             ReportPlanned(types, method.Name, parameterLocation, parameterLocation, diagnostics);
         }
@@ -287,8 +296,6 @@ internal static class ContractParser
             return (int)(hash & 0x7FFFFFFF);
         }
     }
-
-    private static string Pascal(string name) => name.Length == 0 ? name : char.ToUpperInvariant(name[0]) + name.Substring(1);
 
     private static bool IsEffectivelyPublic(INamedTypeSymbol type)
     {

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using Conec.Generators.Model;
@@ -105,9 +106,10 @@ internal static class ContractRules
     public static string? ReservedNameReason(IMethodSymbol method, string baseName, bool oneWay)
     {
         var name = method.Name;
+        // The client and sender name the codec and the ids: a method of that name there would hide the class.
         var types = oneWay
-            ? new[] { baseName + "MethodIds", baseName + "Client", baseName + "Sender", baseName + "Message", "I" + baseName + "BroadcastHandler" }
-            : new[] { baseName + "MethodIds", baseName + "Client" };
+            ? new[] { baseName + "MethodIds", baseName + "Codec", baseName + "Client", baseName + "Sender", baseName + "Message", "I" + baseName + "BroadcastHandler" }
+            : new[] { baseName + "MethodIds", baseName + "Codec", baseName + "Client" };
         if (types.Contains(name))
         {
             return $"it is the name of the generated type '{name}'";
@@ -121,6 +123,22 @@ internal static class ContractRules
         return oneWay && RecordMembers.Contains(name)
             ? $"one-way methods become records nested in '{baseName}Message', and every record has a member named '{name}'"
             : null;
+    }
+
+    /// <summary>
+    /// Why a method named <c>XResult</c> clashes in the codec, or null: <c>EncodeXResult</c> encodes the result of
+    /// <c>X</c>, and would also encode the arguments of <c>XResult</c> when it takes one value of that type.
+    /// </summary>
+    public static string? ResultEncoderClash(IMethodSymbol method, int serializedParameters, IEnumerable<IMethodSymbol> methods, string baseName)
+    {
+        if (serializedParameters != 1 || !method.Name.EndsWith("Result", System.StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var owner = methods.FirstOrDefault(m => m.Name + "Result" == method.Name && m.ReturnType is INamedTypeSymbol { TypeArguments.Length: 1 } returned
+            && SymbolEqualityComparer.Default.Equals(returned.TypeArguments[0], method.Parameters[0].Type));
+        return owner is null ? null : $"the generated {baseName}Codec.Encode{method.Name} already encodes the result of '{owner.Name}'";
     }
 
     private static readonly string[] RecordMembers =

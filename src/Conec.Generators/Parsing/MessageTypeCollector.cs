@@ -124,8 +124,13 @@ internal sealed class MessageTypeCollector
     {
         var underlying = Primitives[enumType.EnumUnderlyingType!.SpecialType];
         var fullName = enumType.ToDisplayString(Format);
+        if (_found.TryGetValue(fullName, out var known))
+        {
+            return known.Codec;
+        }
+
         var codec = new CodecModel($"writer.Write(({underlying.Keyword}){{0}})", $"({fullName})reader.{underlying.Read}()");
-        _found[fullName] = new MessageTypeModel(fullName, SafeName(fullName), "", codec, true, underlying.Keyword,
+        _found[fullName] = new MessageTypeModel(fullName, Unique(enumType.Name), codec, true, underlying.Keyword,
             EquatableArray<MemberModel>.Empty, EquatableArray<StringValue>.Empty);
         return codec;
     }
@@ -234,7 +239,7 @@ internal sealed class MessageTypeCollector
             .ToImmutableArray();
         var order = constructor.Parameters.Select(p => new StringValue(keyed.First(m => string.Equals(m.Member.Name, p.Name, System.StringComparison.OrdinalIgnoreCase)).Member.Name));
         var codec = new CodecModel($"{_values}.Write{helper}(ref writer, {{0}})", $"{_values}.Read{helper}(ref reader)");
-        _found[fullName] = new MessageTypeModel(fullName, SafeName(fullName), helper, codec, named.IsValueType, null,
+        _found[fullName] = new MessageTypeModel(fullName, helper, codec, named.IsValueType, null,
             new EquatableArray<MemberModel>(members), new EquatableArray<StringValue>(order.ToImmutableArray()));
         return helper;
     }
@@ -276,9 +281,6 @@ internal sealed class MessageTypeCollector
 
         return candidate;
     }
-
-    private static string SafeName(string fullName) =>
-        string.Concat(fullName.Replace("global::", "").Select(c => char.IsLetterOrDigit(c) ? c : '_'));
 
     /// <summary>The types planned since the last call that go through MessagePackSerializer (each is reported once).</summary>
     public IReadOnlyList<string> TakeFallbacks()

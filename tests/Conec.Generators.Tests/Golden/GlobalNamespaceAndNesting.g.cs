@@ -8,38 +8,6 @@ public static class PingMethodIds
     public const int Ping = 2142761129;
 }
 
-/// <summary>
-/// Serves the generated MessagePack formatters of the message types of <see cref="global::Outer.IPing"/>, for
-/// code that serializes them with <c>MessagePackSerializer</c>. The generated senders, receivers and RPC types do not
-/// need it: they call the same code directly, without <c>MessagePackSerializerOptions</c>.
-/// </summary>
-public sealed class PingResolver : global::MessagePack.IFormatterResolver
-{
-    /// <summary>The resolver.</summary>
-    public static readonly PingResolver Instance = new PingResolver();
-
-    /// <summary>Options that use the generated formatters first, then MessagePack's standard resolver.</summary>
-    public static readonly global::MessagePack.MessagePackSerializerOptions Options = global::MessagePack.MessagePackSerializerOptions.Standard.WithResolver(
-        global::MessagePack.Resolvers.CompositeResolver.Create(Instance, global::MessagePack.Resolvers.StandardResolver.Instance));
-
-    private PingResolver()
-    {
-    }
-
-    /// <inheritdoc/>
-    public global::MessagePack.Formatters.IMessagePackFormatter<T>? GetFormatter<T>() => Cache<T>.Formatter;
-
-    private static object? Create(global::System.Type type)
-    {
-        return null;
-    }
-
-    private static class Cache<T>
-    {
-        public static readonly global::MessagePack.Formatters.IMessagePackFormatter<T>? Formatter = (global::MessagePack.Formatters.IMessagePackFormatter<T>?)Create(typeof(T));
-    }
-}
-
 /// <summary>Reads and writes the arguments and results of <see cref="global::Outer.IPing"/> methods as MessagePack.</summary>
 internal static class PingCodec
 {
@@ -92,15 +60,12 @@ public sealed class PingSender : global::Outer.IPing
     }
 
     /// <summary>Sends one <c>Ping</c> message.</summary>
-    public global::System.Threading.Tasks.ValueTask Ping(long @event) =>
-        _stream.SendAsync(EncodePing(@event));
-
-    private global::System.ReadOnlyMemory<byte> EncodePing(long @event)
+    public global::System.Threading.Tasks.ValueTask Ping(long @event)
     {
         var writer = global::Conec.TypedMessages.Begin(_buffer, PingMethodIds.Ping, 2);
         PingCodec.WritePing(ref writer, @event);
         writer.Flush();
-        return _buffer.WrittenMemory;
+        return _stream.SendAsync(_buffer.WrittenMemory);
     }
 }
 
@@ -159,15 +124,11 @@ public sealed class PingReceiver : global::System.Collections.Generic.IAsyncEnum
     }
 
     /// <summary>Calls the method of <paramref name="handler"/> that <paramref name="message"/> stands for.</summary>
-    public static global::System.Threading.Tasks.ValueTask InvokeAsync(global::Outer.IPing handler, PingMessage message, global::System.Threading.CancellationToken cancellationToken = default)
+    public static global::System.Threading.Tasks.ValueTask InvokeAsync(global::Outer.IPing handler, PingMessage message, global::System.Threading.CancellationToken cancellationToken = default) => message switch
     {
-        _ = cancellationToken;
-        return message switch
-        {
-            PingMessage.Ping m => handler.Ping(m.Event),
-            _ => throw new global::System.ArgumentException("Not a message of IPing.", nameof(message)),
-        };
-    }
+        PingMessage.Ping m => handler.Ping(m.Event),
+        _ => throw new global::System.ArgumentException("Not a message of IPing.", nameof(message)),
+    };
 
     /// <summary>Decodes one message; a message that does not match the contract is a <see cref="global::Conec.ConecException"/>.</summary>
     public static PingMessage Decode(global::System.ReadOnlyMemory<byte> payload) =>
@@ -276,7 +237,7 @@ public sealed class PingClient : global::Outer.IPing, global::System.IAsyncDispo
 
     /// <inheritdoc/>
     public global::System.Threading.Tasks.ValueTask Ping(long @event) =>
-        _rpc.NotifyAsync(PingMethodIds.Ping, PingCodec.EncodePing(@event), default);
+        _rpc.NotifyAsync(PingMethodIds.Ping, PingCodec.EncodePing(@event));
 
     /// <summary>Ends the stream: the server stops, and calls still waiting fail.</summary>
     public global::System.Threading.Tasks.ValueTask DisposeAsync() => _rpc.DisposeAsync();
@@ -288,24 +249,26 @@ public static class PingServer
     /// <summary>Serves until the caller ends the stream or <paramref name="cancellationToken"/> is cancelled.</summary>
     public static global::System.Threading.Tasks.Task ServeAsync(global::Outer.IPing implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
     {
-        if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));
-        return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, token), cancellationToken);
+        global::System.ArgumentNullException.ThrowIfNull(implementation);
+        return global::Conec.RpcServer.ServeAsync(
+            stream.Send,
+            stream.Receive,
+            (methodId, arguments, _, _) => DispatchAsync(implementation, methodId, arguments),
+            cancellationToken);
     }
 
     /// <summary>Serves calls arriving on an incoming stream.</summary>
     public static global::System.Threading.Tasks.Task ServeAsync(global::Outer.IPing implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
         ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
 
-    private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Outer.IPing implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::System.Threading.CancellationToken cancellationToken)
+    private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Outer.IPing implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments)
     {
-        _ = items;
         switch (methodId)
         {
             case PingMethodIds.Ping:
-
             {
-                var args = PingCodec.ReadPing(arguments);
-                await implementation.Ping(args).ConfigureAwait(false);
+                var @event = PingCodec.ReadPing(arguments);
+                await implementation.Ping(@event).ConfigureAwait(false);
                 return global::Conec.RpcResult.Void;
             }
             default:

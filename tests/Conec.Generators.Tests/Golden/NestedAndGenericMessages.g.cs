@@ -38,12 +38,12 @@ namespace Demo.Inventory
         {
             if (type == typeof(global::Demo.Inventory.Catalog.Item))
             {
-                return new Demo_Inventory_Catalog_ItemFormatter();
+                return new ItemFormatter();
             }
 
             if (type == typeof(global::Demo.Inventory.Unit))
             {
-                return new Demo_Inventory_UnitFormatter();
+                return new UnitFormatter();
             }
 
             return null;
@@ -54,7 +54,7 @@ namespace Demo.Inventory
             public static readonly global::MessagePack.Formatters.IMessagePackFormatter<T>? Formatter = (global::MessagePack.Formatters.IMessagePackFormatter<T>?)Create(typeof(T));
         }
 
-        private sealed class Demo_Inventory_Catalog_ItemFormatter : global::MessagePack.Formatters.IMessagePackFormatter<global::Demo.Inventory.Catalog.Item?>
+        private sealed class ItemFormatter : global::MessagePack.Formatters.IMessagePackFormatter<global::Demo.Inventory.Catalog.Item?>
         {
             public void Serialize(ref global::MessagePack.MessagePackWriter writer, global::Demo.Inventory.Catalog.Item? value, global::MessagePack.MessagePackSerializerOptions options) =>
                 InventoryValues.WriteItem(ref writer, value);
@@ -63,7 +63,7 @@ namespace Demo.Inventory
                 InventoryValues.ReadItem(ref reader);
         }
 
-        private sealed class Demo_Inventory_UnitFormatter : global::MessagePack.Formatters.IMessagePackFormatter<global::Demo.Inventory.Unit>
+        private sealed class UnitFormatter : global::MessagePack.Formatters.IMessagePackFormatter<global::Demo.Inventory.Unit>
         {
             public void Serialize(ref global::MessagePack.MessagePackWriter writer, global::Demo.Inventory.Unit value, global::MessagePack.MessagePackSerializerOptions options) =>
                 writer.Write((int)value);
@@ -90,10 +90,13 @@ namespace Demo.Inventory
 
             writer.WriteArrayHeader(2);
             writer.Write(value.Name);
-            InventoryValues.WriteListOfItem(ref writer, value.Parts);
+            WriteListOfItem(ref writer, value.Parts);
         }
 
-        /// <summary>Reads a <see cref="global::Demo.Inventory.Catalog.Item"/>; keys it does not know are skipped, keys it lacks keep their defaults.</summary>
+        /// <summary>
+        /// Reads a <see cref="global::Demo.Inventory.Catalog.Item"/>: keys it does not know are skipped, and a key it lacks leaves the
+        /// member's default, except for a non-nullable reference, which makes the message malformed.
+        /// </summary>
         public static global::Demo.Inventory.Catalog.Item? ReadItem(ref global::MessagePack.MessagePackReader reader)
         {
             if (reader.TryReadNil())
@@ -102,18 +105,18 @@ namespace Demo.Inventory
             }
 
             global::Conec.TypedMessages.EnterNested(ref reader);
-            string? __Name = null;
-            global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item>? __Parts = null;
+            string? name = null;
+            global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item>? parts = null;
             var count = reader.ReadArrayHeader();
             for (var i = 0; i < count; i++)
             {
                 switch (i)
                 {
                     case 0:
-                        __Name = reader.ReadString();
+                        name = reader.ReadString();
                         break;
                     case 1:
-                        __Parts = InventoryValues.ReadListOfItem(ref reader);
+                        parts = ReadListOfItem(ref reader);
                         break;
                     default:
                         reader.Skip();
@@ -122,10 +125,14 @@ namespace Demo.Inventory
             }
 
             global::Conec.TypedMessages.LeaveNested(ref reader);
-            return new global::Demo.Inventory.Catalog.Item() { Name = __Name ?? throw global::Conec.TypedMessages.MissingValue("Item.Name"), Parts = __Parts ?? throw global::Conec.TypedMessages.MissingValue("Item.Parts") };
+            return new global::Demo.Inventory.Catalog.Item
+            {
+                Name = name ?? throw global::Conec.TypedMessages.MissingValue("Item.Name"),
+                Parts = parts ?? throw global::Conec.TypedMessages.MissingValue("Item.Parts"),
+            };
         }
 
-        /// <summary>Writes an array of type <c>global::Demo.Inventory.Catalog.Item[]?</c>.</summary>
+        /// <summary>Writes an array of type <c>Demo.Inventory.Catalog.Item[]</c>.</summary>
         public static void WriteArrayOfItem(ref global::MessagePack.MessagePackWriter writer, global::Demo.Inventory.Catalog.Item[]? value)
         {
             if (value is null)
@@ -137,11 +144,11 @@ namespace Demo.Inventory
             writer.WriteArrayHeader(value.Length);
             foreach (var item in value)
             {
-                InventoryValues.WriteItem(ref writer, item);
+                WriteItem(ref writer, item);
             }
         }
 
-        /// <summary>Reads an array of type <c>global::Demo.Inventory.Catalog.Item[]?</c>.</summary>
+        /// <summary>Reads an array of type <c>Demo.Inventory.Catalog.Item[]</c>.</summary>
         public static global::Demo.Inventory.Catalog.Item[]? ReadArrayOfItem(ref global::MessagePack.MessagePackReader reader)
         {
             if (reader.TryReadNil())
@@ -154,14 +161,15 @@ namespace Demo.Inventory
             var result = new global::Demo.Inventory.Catalog.Item[count];
             for (var i = 0; i < count; i++)
             {
-                result[i] = InventoryValues.ReadItem(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("an element of Item[]");
+                result[i] = ReadItem(ref reader)
+                    ?? throw global::Conec.TypedMessages.MissingValue("an element of Item[]");
             }
 
             global::Conec.TypedMessages.LeaveNested(ref reader);
             return result;
         }
 
-        /// <summary>Writes a dictionary of type <c>global::System.Collections.Generic.Dictionary&lt;string, int&gt;?</c>.</summary>
+        /// <summary>Writes a dictionary of type <c>System.Collections.Generic.Dictionary&lt;string, int&gt;</c>.</summary>
         public static void WriteDictionaryOfStringAndInt32(ref global::MessagePack.MessagePackWriter writer, global::System.Collections.Generic.Dictionary<string, int>? value)
         {
             if (value is null)
@@ -178,7 +186,7 @@ namespace Demo.Inventory
             }
         }
 
-        /// <summary>Reads a dictionary of type <c>global::System.Collections.Generic.Dictionary&lt;string, int&gt;?</c>.</summary>
+        /// <summary>Reads a dictionary of type <c>System.Collections.Generic.Dictionary&lt;string, int&gt;</c>.</summary>
         public static global::System.Collections.Generic.Dictionary<string, int>? ReadDictionaryOfStringAndInt32(ref global::MessagePack.MessagePackReader reader)
         {
             if (reader.TryReadNil())
@@ -191,7 +199,8 @@ namespace Demo.Inventory
             var result = new global::System.Collections.Generic.Dictionary<string, int>(count);
             for (var i = 0; i < count; i++)
             {
-                var key = reader.ReadString() ?? throw global::Conec.TypedMessages.MissingValue("a key of Dictionary<string, int>");
+                var key = reader.ReadString()
+                    ?? throw global::Conec.TypedMessages.MissingValue("a key of Dictionary<string, int>");
                 result[key] = reader.ReadInt32();
             }
 
@@ -199,7 +208,7 @@ namespace Demo.Inventory
             return result;
         }
 
-        /// <summary>Writes a list of type <c>global::System.Collections.Generic.List&lt;global::Demo.Inventory.Catalog.Item&gt;?</c>.</summary>
+        /// <summary>Writes a list of type <c>System.Collections.Generic.List&lt;Demo.Inventory.Catalog.Item&gt;</c>.</summary>
         public static void WriteListOfItem(ref global::MessagePack.MessagePackWriter writer, global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item>? value)
         {
             if (value is null)
@@ -211,11 +220,11 @@ namespace Demo.Inventory
             writer.WriteArrayHeader(value.Count);
             foreach (var item in value)
             {
-                InventoryValues.WriteItem(ref writer, item);
+                WriteItem(ref writer, item);
             }
         }
 
-        /// <summary>Reads a list of type <c>global::System.Collections.Generic.List&lt;global::Demo.Inventory.Catalog.Item&gt;?</c>.</summary>
+        /// <summary>Reads a list of type <c>System.Collections.Generic.List&lt;Demo.Inventory.Catalog.Item&gt;</c>.</summary>
         public static global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item>? ReadListOfItem(ref global::MessagePack.MessagePackReader reader)
         {
             if (reader.TryReadNil())
@@ -228,14 +237,15 @@ namespace Demo.Inventory
             var result = new global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item>(count);
             for (var i = 0; i < count; i++)
             {
-                result.Add(InventoryValues.ReadItem(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("an element of List<Item>"));
+                result.Add(ReadItem(ref reader)
+                    ?? throw global::Conec.TypedMessages.MissingValue("an element of List<Item>"));
             }
 
             global::Conec.TypedMessages.LeaveNested(ref reader);
             return result;
         }
 
-        /// <summary>Writes a list of type <c>global::System.Collections.Generic.List&lt;string&gt;?</c>.</summary>
+        /// <summary>Writes a list of type <c>System.Collections.Generic.List&lt;string&gt;</c>.</summary>
         public static void WriteListOfString(ref global::MessagePack.MessagePackWriter writer, global::System.Collections.Generic.List<string>? value)
         {
             if (value is null)
@@ -251,7 +261,7 @@ namespace Demo.Inventory
             }
         }
 
-        /// <summary>Reads a list of type <c>global::System.Collections.Generic.List&lt;string&gt;?</c>.</summary>
+        /// <summary>Reads a list of type <c>System.Collections.Generic.List&lt;string&gt;</c>.</summary>
         public static global::System.Collections.Generic.List<string>? ReadListOfString(ref global::MessagePack.MessagePackReader reader)
         {
             if (reader.TryReadNil())
@@ -264,7 +274,8 @@ namespace Demo.Inventory
             var result = new global::System.Collections.Generic.List<string>(count);
             for (var i = 0; i < count; i++)
             {
-                result.Add(reader.ReadString() ?? throw global::Conec.TypedMessages.MissingValue("an element of List<string>"));
+                result.Add(reader.ReadString()
+                    ?? throw global::Conec.TypedMessages.MissingValue("an element of List<string>"));
             }
 
             global::Conec.TypedMessages.LeaveNested(ref reader);
@@ -318,7 +329,10 @@ namespace Demo.Inventory
             {
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
-                return (InventoryValues.ReadItem(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Stock(item)"), InventoryValues.ReadDictionaryOfStringAndInt32(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Stock(counts)"), (global::Demo.Inventory.Unit)reader.ReadInt32());
+                return (
+                    InventoryValues.ReadItem(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Stock(item)"),
+                    InventoryValues.ReadDictionaryOfStringAndInt32(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Stock(counts)"),
+                    (global::Demo.Inventory.Unit)reader.ReadInt32());
             }
             catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
@@ -333,7 +347,8 @@ namespace Demo.Inventory
             {
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
-                return InventoryValues.ReadListOfString(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Find(names)");
+                return InventoryValues.ReadListOfString(ref reader)
+                    ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Find(names)");
             }
             catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
@@ -355,7 +370,8 @@ namespace Demo.Inventory
         public static global::Demo.Inventory.Catalog.Item[] DecodeFindResult(global::System.ReadOnlyMemory<byte> value)
         {
             var reader = new global::MessagePack.MessagePackReader(value);
-            return InventoryValues.ReadArrayOfItem(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("the result of IInventory.Find");
+            return InventoryValues.ReadArrayOfItem(ref reader)
+                ?? throw global::Conec.TypedMessages.MissingValue("the result of IInventory.Find");
         }
     }
 
@@ -375,15 +391,12 @@ namespace Demo.Inventory
         }
 
         /// <summary>Sends one <c>Stock</c> message.</summary>
-        public global::System.Threading.Tasks.ValueTask Stock(global::Demo.Inventory.Catalog.Item item, global::System.Collections.Generic.Dictionary<string, int> counts, global::Demo.Inventory.Unit unit) =>
-            _stream.SendAsync(EncodeStock(item, counts, unit));
-
-        private global::System.ReadOnlyMemory<byte> EncodeStock(global::Demo.Inventory.Catalog.Item item, global::System.Collections.Generic.Dictionary<string, int> counts, global::Demo.Inventory.Unit unit)
+        public global::System.Threading.Tasks.ValueTask Stock(global::Demo.Inventory.Catalog.Item item, global::System.Collections.Generic.Dictionary<string, int> counts, global::Demo.Inventory.Unit unit)
         {
             var writer = global::Conec.TypedMessages.Begin(_buffer, InventoryMethodIds.Stock, 4);
             InventoryCodec.WriteStock(ref writer, item, counts, unit);
             writer.Flush();
-            return _buffer.WrittenMemory;
+            return _stream.SendAsync(_buffer.WrittenMemory);
         }
     }
 
@@ -395,7 +408,10 @@ namespace Demo.Inventory
         }
 
         /// <summary>A <c>Stock</c> message.</summary>
-        public sealed record Stock(global::Demo.Inventory.Catalog.Item Item, global::System.Collections.Generic.Dictionary<string, int> Counts, global::Demo.Inventory.Unit Unit) : InventoryMessage;
+        public sealed record Stock(
+            global::Demo.Inventory.Catalog.Item Item,
+            global::System.Collections.Generic.Dictionary<string, int> Counts,
+            global::Demo.Inventory.Unit Unit) : InventoryMessage;
     }
 
     /// <summary>Reads <see cref="global::Demo.Inventory.IInventory"/> messages from a stream, as <see cref="InventoryMessage"/> values or by dispatching them.</summary>
@@ -442,15 +458,11 @@ namespace Demo.Inventory
         }
 
         /// <summary>Calls the method of <paramref name="handler"/> that <paramref name="message"/> stands for.</summary>
-        public static global::System.Threading.Tasks.ValueTask InvokeAsync(global::Demo.Inventory.IInventory handler, InventoryMessage message, global::System.Threading.CancellationToken cancellationToken = default)
+        public static global::System.Threading.Tasks.ValueTask InvokeAsync(global::Demo.Inventory.IInventory handler, InventoryMessage message, global::System.Threading.CancellationToken cancellationToken = default) => message switch
         {
-            _ = cancellationToken;
-            return message switch
-            {
-                InventoryMessage.Stock m => handler.Stock(m.Item, m.Counts, m.Unit),
-                _ => throw new global::System.ArgumentException("Not a message of IInventory.", nameof(message)),
-            };
-        }
+            InventoryMessage.Stock m => handler.Stock(m.Item, m.Counts, m.Unit),
+            _ => throw new global::System.ArgumentException("Not a message of IInventory.", nameof(message)),
+        };
 
         /// <summary>Decodes one message; a message that does not match the contract is a <see cref="global::Conec.ConecException"/>.</summary>
         public static InventoryMessage Decode(global::System.ReadOnlyMemory<byte> payload) =>
@@ -466,7 +478,10 @@ namespace Demo.Inventory
                 switch (methodId)
                 {
                     case InventoryMethodIds.Stock:
-                        return new InventoryMessage.Stock(InventoryValues.ReadItem(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Stock(item)"), InventoryValues.ReadDictionaryOfStringAndInt32(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Stock(counts)"), (global::Demo.Inventory.Unit)reader.ReadInt32());
+                        return new InventoryMessage.Stock(
+                            InventoryValues.ReadItem(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Stock(item)"),
+                            InventoryValues.ReadDictionaryOfStringAndInt32(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Stock(counts)"),
+                            (global::Demo.Inventory.Unit)reader.ReadInt32());
                     default:
                         throw global::Conec.TypedMessages.UnknownMethod("IInventory", methodId);
                 }
@@ -559,11 +574,11 @@ namespace Demo.Inventory
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask Stock(global::Demo.Inventory.Catalog.Item item, global::System.Collections.Generic.Dictionary<string, int> counts, global::Demo.Inventory.Unit unit) =>
-            _rpc.NotifyAsync(InventoryMethodIds.Stock, InventoryCodec.EncodeStock(item, counts, unit), default);
+            _rpc.NotifyAsync(InventoryMethodIds.Stock, InventoryCodec.EncodeStock(item, counts, unit));
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask<global::Demo.Inventory.Catalog.Item[]> Find(global::System.Collections.Generic.List<string> names) =>
-            _rpc.CallAsync<global::Demo.Inventory.Catalog.Item[]>(InventoryMethodIds.Find, InventoryCodec.EncodeFind(names), InventoryCodec.DecodeFindResult, default);
+            _rpc.CallAsync<global::Demo.Inventory.Catalog.Item[]>(InventoryMethodIds.Find, InventoryCodec.EncodeFind(names), InventoryCodec.DecodeFindResult);
 
         /// <summary>Ends the stream: the server stops, and calls still waiting fail.</summary>
         public global::System.Threading.Tasks.ValueTask DisposeAsync() => _rpc.DisposeAsync();
@@ -575,31 +590,32 @@ namespace Demo.Inventory
         /// <summary>Serves until the caller ends the stream or <paramref name="cancellationToken"/> is cancelled.</summary>
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Inventory.IInventory implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
         {
-            if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));
-            return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, token), cancellationToken);
+            global::System.ArgumentNullException.ThrowIfNull(implementation);
+            return global::Conec.RpcServer.ServeAsync(
+                stream.Send,
+                stream.Receive,
+                (methodId, arguments, _, _) => DispatchAsync(implementation, methodId, arguments),
+                cancellationToken);
         }
 
         /// <summary>Serves calls arriving on an incoming stream.</summary>
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Inventory.IInventory implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
             ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
 
-        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Inventory.IInventory implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::System.Threading.CancellationToken cancellationToken)
+        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Inventory.IInventory implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments)
         {
-            _ = items;
             switch (methodId)
             {
                 case InventoryMethodIds.Stock:
-
                 {
-                    var args = InventoryCodec.ReadStock(arguments);
-                    await implementation.Stock(args.Item1, args.Item2, args.Item3).ConfigureAwait(false);
+                    var (item2, counts, unit) = InventoryCodec.ReadStock(arguments);
+                    await implementation.Stock(item2, counts, unit).ConfigureAwait(false);
                     return global::Conec.RpcResult.Void;
                 }
                 case InventoryMethodIds.Find:
-
                 {
-                    var args = InventoryCodec.ReadFind(arguments);
-                    var result = await implementation.Find(args).ConfigureAwait(false);
+                    var names = InventoryCodec.ReadFind(arguments);
+                    var result = await implementation.Find(names).ConfigureAwait(false);
                     return global::Conec.RpcResult.FromSerialized(InventoryCodec.EncodeFindResult(result));
                 }
                 default:

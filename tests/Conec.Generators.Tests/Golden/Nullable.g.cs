@@ -14,38 +14,6 @@ namespace Demo.Notes
     }
 
     /// <summary>
-    /// Serves the generated MessagePack formatters of the message types of <see cref="global::Demo.Notes.INotes"/>, for
-    /// code that serializes them with <c>MessagePackSerializer</c>. The generated senders, receivers and RPC types do not
-    /// need it: they call the same code directly, without <c>MessagePackSerializerOptions</c>.
-    /// </summary>
-    public sealed class NotesResolver : global::MessagePack.IFormatterResolver
-    {
-        /// <summary>The resolver.</summary>
-        public static readonly NotesResolver Instance = new NotesResolver();
-
-        /// <summary>Options that use the generated formatters first, then MessagePack's standard resolver.</summary>
-        public static readonly global::MessagePack.MessagePackSerializerOptions Options = global::MessagePack.MessagePackSerializerOptions.Standard.WithResolver(
-            global::MessagePack.Resolvers.CompositeResolver.Create(Instance, global::MessagePack.Resolvers.StandardResolver.Instance));
-
-        private NotesResolver()
-        {
-        }
-
-        /// <inheritdoc/>
-        public global::MessagePack.Formatters.IMessagePackFormatter<T>? GetFormatter<T>() => Cache<T>.Formatter;
-
-        private static object? Create(global::System.Type type)
-        {
-            return null;
-        }
-
-        private static class Cache<T>
-        {
-            public static readonly global::MessagePack.Formatters.IMessagePackFormatter<T>? Formatter = (global::MessagePack.Formatters.IMessagePackFormatter<T>?)Create(typeof(T));
-        }
-    }
-
-    /// <summary>
     /// Writes and reads the values the messages of <see cref="global::Demo.Notes.INotes"/> carry, in MessagePack's own layout:
     /// int-keyed objects as arrays, collections as arrays and maps, enums as their numbers.
     /// </summary>
@@ -121,7 +89,10 @@ namespace Demo.Notes
             {
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
-                return (reader.ReadString(), reader.ReadString() ?? throw global::Conec.TypedMessages.MissingValue("INotes.Note(body)"), NotesValues.ReadNullableOfInt32(ref reader));
+                return (
+                    reader.ReadString(),
+                    reader.ReadString() ?? throw global::Conec.TypedMessages.MissingValue("INotes.Note(body)"),
+                    NotesValues.ReadNullableOfInt32(ref reader));
             }
             catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
@@ -178,15 +149,12 @@ namespace Demo.Notes
         }
 
         /// <summary>Sends one <c>Note</c> message.</summary>
-        public global::System.Threading.Tasks.ValueTask Note(string? title, string body, int? priority) =>
-            _stream.SendAsync(EncodeNote(title, body, priority));
-
-        private global::System.ReadOnlyMemory<byte> EncodeNote(string? title, string body, int? priority)
+        public global::System.Threading.Tasks.ValueTask Note(string? title, string body, int? priority)
         {
             var writer = global::Conec.TypedMessages.Begin(_buffer, NotesMethodIds.Note, 4);
             NotesCodec.WriteNote(ref writer, title, body, priority);
             writer.Flush();
-            return _buffer.WrittenMemory;
+            return _stream.SendAsync(_buffer.WrittenMemory);
         }
     }
 
@@ -245,15 +213,11 @@ namespace Demo.Notes
         }
 
         /// <summary>Calls the method of <paramref name="handler"/> that <paramref name="message"/> stands for.</summary>
-        public static global::System.Threading.Tasks.ValueTask InvokeAsync(global::Demo.Notes.INotes handler, NotesMessage message, global::System.Threading.CancellationToken cancellationToken = default)
+        public static global::System.Threading.Tasks.ValueTask InvokeAsync(global::Demo.Notes.INotes handler, NotesMessage message, global::System.Threading.CancellationToken cancellationToken = default) => message switch
         {
-            _ = cancellationToken;
-            return message switch
-            {
-                NotesMessage.Note m => handler.Note(m.Title, m.Body, m.Priority),
-                _ => throw new global::System.ArgumentException("Not a message of INotes.", nameof(message)),
-            };
-        }
+            NotesMessage.Note m => handler.Note(m.Title, m.Body, m.Priority),
+            _ => throw new global::System.ArgumentException("Not a message of INotes.", nameof(message)),
+        };
 
         /// <summary>Decodes one message; a message that does not match the contract is a <see cref="global::Conec.ConecException"/>.</summary>
         public static NotesMessage Decode(global::System.ReadOnlyMemory<byte> payload) =>
@@ -269,7 +233,10 @@ namespace Demo.Notes
                 switch (methodId)
                 {
                     case NotesMethodIds.Note:
-                        return new NotesMessage.Note(reader.ReadString(), reader.ReadString() ?? throw global::Conec.TypedMessages.MissingValue("INotes.Note(body)"), NotesValues.ReadNullableOfInt32(ref reader));
+                        return new NotesMessage.Note(
+                            reader.ReadString(),
+                            reader.ReadString() ?? throw global::Conec.TypedMessages.MissingValue("INotes.Note(body)"),
+                            NotesValues.ReadNullableOfInt32(ref reader));
                     default:
                         throw global::Conec.TypedMessages.UnknownMethod("INotes", methodId);
                 }
@@ -362,11 +329,11 @@ namespace Demo.Notes
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask Note(string? title, string body, int? priority) =>
-            _rpc.NotifyAsync(NotesMethodIds.Note, NotesCodec.EncodeNote(title, body, priority), default);
+            _rpc.NotifyAsync(NotesMethodIds.Note, NotesCodec.EncodeNote(title, body, priority));
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask<string?> Lookup(string? key) =>
-            _rpc.CallAsync<string?>(NotesMethodIds.Lookup, NotesCodec.EncodeLookup(key), NotesCodec.DecodeLookupResult, default);
+            _rpc.CallAsync<string?>(NotesMethodIds.Lookup, NotesCodec.EncodeLookup(key), NotesCodec.DecodeLookupResult);
 
         /// <summary>Ends the stream: the server stops, and calls still waiting fail.</summary>
         public global::System.Threading.Tasks.ValueTask DisposeAsync() => _rpc.DisposeAsync();
@@ -378,31 +345,32 @@ namespace Demo.Notes
         /// <summary>Serves until the caller ends the stream or <paramref name="cancellationToken"/> is cancelled.</summary>
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Notes.INotes implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
         {
-            if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));
-            return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, token), cancellationToken);
+            global::System.ArgumentNullException.ThrowIfNull(implementation);
+            return global::Conec.RpcServer.ServeAsync(
+                stream.Send,
+                stream.Receive,
+                (methodId, arguments, _, _) => DispatchAsync(implementation, methodId, arguments),
+                cancellationToken);
         }
 
         /// <summary>Serves calls arriving on an incoming stream.</summary>
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Notes.INotes implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
             ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
 
-        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Notes.INotes implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::System.Threading.CancellationToken cancellationToken)
+        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Notes.INotes implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments)
         {
-            _ = items;
             switch (methodId)
             {
                 case NotesMethodIds.Note:
-
                 {
-                    var args = NotesCodec.ReadNote(arguments);
-                    await implementation.Note(args.Item1, args.Item2, args.Item3).ConfigureAwait(false);
+                    var (title, body, priority) = NotesCodec.ReadNote(arguments);
+                    await implementation.Note(title, body, priority).ConfigureAwait(false);
                     return global::Conec.RpcResult.Void;
                 }
                 case NotesMethodIds.Lookup:
-
                 {
-                    var args = NotesCodec.ReadLookup(arguments);
-                    var result = await implementation.Lookup(args).ConfigureAwait(false);
+                    var key = NotesCodec.ReadLookup(arguments);
+                    var result = await implementation.Lookup(key).ConfigureAwait(false);
                     return global::Conec.RpcResult.FromSerialized(NotesCodec.EncodeLookupResult(result));
                 }
                 default:

@@ -38,7 +38,7 @@ namespace Demo.Chat
         {
             if (type == typeof(global::Demo.Chat.ChatLine))
             {
-                return new Demo_Chat_ChatLineFormatter();
+                return new ChatLineFormatter();
             }
 
             return null;
@@ -49,7 +49,7 @@ namespace Demo.Chat
             public static readonly global::MessagePack.Formatters.IMessagePackFormatter<T>? Formatter = (global::MessagePack.Formatters.IMessagePackFormatter<T>?)Create(typeof(T));
         }
 
-        private sealed class Demo_Chat_ChatLineFormatter : global::MessagePack.Formatters.IMessagePackFormatter<global::Demo.Chat.ChatLine?>
+        private sealed class ChatLineFormatter : global::MessagePack.Formatters.IMessagePackFormatter<global::Demo.Chat.ChatLine?>
         {
             public void Serialize(ref global::MessagePack.MessagePackWriter writer, global::Demo.Chat.ChatLine? value, global::MessagePack.MessagePackSerializerOptions options) =>
                 ChatValues.WriteChatLine(ref writer, value);
@@ -79,7 +79,10 @@ namespace Demo.Chat
             writer.Write(value.Mood);
         }
 
-        /// <summary>Reads a <see cref="global::Demo.Chat.ChatLine"/>; keys it does not know are skipped, keys it lacks keep their defaults.</summary>
+        /// <summary>
+        /// Reads a <see cref="global::Demo.Chat.ChatLine"/>: keys it does not know are skipped, and a key it lacks leaves the
+        /// member's default, except for a non-nullable reference, which makes the message malformed.
+        /// </summary>
         public static global::Demo.Chat.ChatLine? ReadChatLine(ref global::MessagePack.MessagePackReader reader)
         {
             if (reader.TryReadNil())
@@ -88,18 +91,18 @@ namespace Demo.Chat
             }
 
             global::Conec.TypedMessages.EnterNested(ref reader);
-            string? __Text = null;
-            int __Mood = default;
+            string? text = null;
+            int mood = default;
             var count = reader.ReadArrayHeader();
             for (var i = 0; i < count; i++)
             {
                 switch (i)
                 {
                     case 0:
-                        __Text = reader.ReadString();
+                        text = reader.ReadString();
                         break;
                     case 1:
-                        __Mood = reader.ReadInt32();
+                        mood = reader.ReadInt32();
                         break;
                     default:
                         reader.Skip();
@@ -108,13 +111,18 @@ namespace Demo.Chat
             }
 
             global::Conec.TypedMessages.LeaveNested(ref reader);
-            return new global::Demo.Chat.ChatLine(__Text ?? throw global::Conec.TypedMessages.MissingValue("ChatLine.Text"), __Mood);
+            return new global::Demo.Chat.ChatLine(
+                text ?? throw global::Conec.TypedMessages.MissingValue("ChatLine.Text"),
+                mood);
         }
     }
 
     /// <summary>Reads and writes the arguments and results of <see cref="global::Demo.Chat.IChat"/> methods as MessagePack.</summary>
     internal static class ChatCodec
     {
+        /// <summary>The arguments of a method without any, in the RPC form: an empty array.</summary>
+        public static readonly global::System.ReadOnlyMemory<byte> NoArguments = new byte[] { 0x90 };
+
         /// <summary>Writes the arguments of <c>Say</c>, one MessagePack value each.</summary>
         public static void WriteSay(ref global::MessagePack.MessagePackWriter writer, global::Demo.Chat.ChatLine line)
         {
@@ -132,22 +140,6 @@ namespace Demo.Chat
             return buffer.WrittenMemory;
         }
 
-        /// <summary>Writes the arguments of <c>Leave</c>, one MessagePack value each.</summary>
-        public static void WriteLeave(ref global::MessagePack.MessagePackWriter writer)
-        {
-        }
-
-        /// <summary>Encodes the arguments of <c>Leave</c> as one array (the RPC form).</summary>
-        public static global::System.ReadOnlyMemory<byte> EncodeLeave()
-        {
-            var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
-            var writer = new global::MessagePack.MessagePackWriter(buffer);
-            writer.WriteArrayHeader(0);
-            WriteLeave(ref writer);
-            writer.Flush();
-            return buffer.WrittenMemory;
-        }
-
         /// <summary>Decodes the arguments of <c>Say</c> from its RPC array.</summary>
         public static global::Demo.Chat.ChatLine ReadSay(global::System.ReadOnlyMemory<byte> arguments)
         {
@@ -155,7 +147,8 @@ namespace Demo.Chat
             {
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
-                return ChatValues.ReadChatLine(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IChat.Say(line)");
+                return ChatValues.ReadChatLine(ref reader)
+                    ?? throw global::Conec.TypedMessages.MissingValue("IChat.Say(line)");
             }
             catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
             {
@@ -180,27 +173,20 @@ namespace Demo.Chat
         }
 
         /// <summary>Sends one <c>Say</c> message.</summary>
-        public global::System.Threading.Tasks.ValueTask Say(global::Demo.Chat.ChatLine line) =>
-            _stream.SendAsync(EncodeSay(line));
-
-        private global::System.ReadOnlyMemory<byte> EncodeSay(global::Demo.Chat.ChatLine line)
+        public global::System.Threading.Tasks.ValueTask Say(global::Demo.Chat.ChatLine line)
         {
             var writer = global::Conec.TypedMessages.Begin(_buffer, ChatMethodIds.Say, 2);
             ChatCodec.WriteSay(ref writer, line);
             writer.Flush();
-            return _buffer.WrittenMemory;
+            return _stream.SendAsync(_buffer.WrittenMemory);
         }
 
         /// <summary>Sends one <c>Leave</c> message.</summary>
-        public global::System.Threading.Tasks.Task Leave() =>
-            _stream.SendAsync(EncodeLeave()).AsTask();
-
-        private global::System.ReadOnlyMemory<byte> EncodeLeave()
+        public global::System.Threading.Tasks.Task Leave()
         {
             var writer = global::Conec.TypedMessages.Begin(_buffer, ChatMethodIds.Leave, 1);
-            ChatCodec.WriteLeave(ref writer);
             writer.Flush();
-            return _buffer.WrittenMemory;
+            return _stream.SendAsync(_buffer.WrittenMemory).AsTask();
         }
     }
 
@@ -215,7 +201,7 @@ namespace Demo.Chat
         public sealed record Say(global::Demo.Chat.ChatLine Line) : ChatMessage;
 
         /// <summary>A <c>Leave</c> message.</summary>
-        public sealed record Leave() : ChatMessage;
+        public sealed record Leave : ChatMessage;
     }
 
     /// <summary>Reads <see cref="global::Demo.Chat.IChat"/> messages from a stream, as <see cref="ChatMessage"/> values or by dispatching them.</summary>
@@ -262,16 +248,12 @@ namespace Demo.Chat
         }
 
         /// <summary>Calls the method of <paramref name="handler"/> that <paramref name="message"/> stands for.</summary>
-        public static global::System.Threading.Tasks.ValueTask InvokeAsync(global::Demo.Chat.IChat handler, ChatMessage message, global::System.Threading.CancellationToken cancellationToken = default)
+        public static global::System.Threading.Tasks.ValueTask InvokeAsync(global::Demo.Chat.IChat handler, ChatMessage message, global::System.Threading.CancellationToken cancellationToken = default) => message switch
         {
-            _ = cancellationToken;
-            return message switch
-            {
-                ChatMessage.Say m => handler.Say(m.Line),
-                ChatMessage.Leave m => new global::System.Threading.Tasks.ValueTask(handler.Leave()),
-                _ => throw new global::System.ArgumentException("Not a message of IChat.", nameof(message)),
-            };
-        }
+            ChatMessage.Say m => handler.Say(m.Line),
+            ChatMessage.Leave => new global::System.Threading.Tasks.ValueTask(handler.Leave()),
+            _ => throw new global::System.ArgumentException("Not a message of IChat.", nameof(message)),
+        };
 
         /// <summary>Decodes one message; a message that does not match the contract is a <see cref="global::Conec.ConecException"/>.</summary>
         public static ChatMessage Decode(global::System.ReadOnlyMemory<byte> payload) =>
@@ -287,7 +269,8 @@ namespace Demo.Chat
                 switch (methodId)
                 {
                     case ChatMethodIds.Say:
-                        return new ChatMessage.Say(ChatValues.ReadChatLine(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IChat.Say(line)"));
+                        return new ChatMessage.Say(
+                            ChatValues.ReadChatLine(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IChat.Say(line)"));
                     case ChatMethodIds.Leave:
                         return new ChatMessage.Leave();
                     default:
@@ -362,7 +345,7 @@ namespace Demo.Chat
         public static global::System.Threading.Tasks.ValueTask InvokeAsync(IChatBroadcastHandler handler, string sender, ChatMessage message) => message switch
         {
             ChatMessage.Say m => handler.Say(sender, m.Line),
-            ChatMessage.Leave m => handler.Leave(sender),
+            ChatMessage.Leave => handler.Leave(sender),
             _ => throw new global::System.ArgumentException("Not a message of IChat.", nameof(message)),
         };
 
@@ -386,11 +369,11 @@ namespace Demo.Chat
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask Say(global::Demo.Chat.ChatLine line) =>
-            _rpc.NotifyAsync(ChatMethodIds.Say, ChatCodec.EncodeSay(line), default);
+            _rpc.NotifyAsync(ChatMethodIds.Say, ChatCodec.EncodeSay(line));
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.Task Leave() =>
-            _rpc.NotifyAsync(ChatMethodIds.Leave, ChatCodec.EncodeLeave(), default).AsTask();
+            _rpc.NotifyAsync(ChatMethodIds.Leave, ChatCodec.NoArguments).AsTask();
 
         /// <summary>Ends the stream: the server stops, and calls still waiting fail.</summary>
         public global::System.Threading.Tasks.ValueTask DisposeAsync() => _rpc.DisposeAsync();
@@ -402,28 +385,29 @@ namespace Demo.Chat
         /// <summary>Serves until the caller ends the stream or <paramref name="cancellationToken"/> is cancelled.</summary>
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Chat.IChat implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
         {
-            if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));
-            return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, token), cancellationToken);
+            global::System.ArgumentNullException.ThrowIfNull(implementation);
+            return global::Conec.RpcServer.ServeAsync(
+                stream.Send,
+                stream.Receive,
+                (methodId, arguments, _, _) => DispatchAsync(implementation, methodId, arguments),
+                cancellationToken);
         }
 
         /// <summary>Serves calls arriving on an incoming stream.</summary>
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Chat.IChat implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
             ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
 
-        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Chat.IChat implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::System.Threading.CancellationToken cancellationToken)
+        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Chat.IChat implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments)
         {
-            _ = items;
             switch (methodId)
             {
                 case ChatMethodIds.Say:
-
                 {
-                    var args = ChatCodec.ReadSay(arguments);
-                    await implementation.Say(args).ConfigureAwait(false);
+                    var line = ChatCodec.ReadSay(arguments);
+                    await implementation.Say(line).ConfigureAwait(false);
                     return global::Conec.RpcResult.Void;
                 }
                 case ChatMethodIds.Leave:
-
                 {
                     await implementation.Leave().ConfigureAwait(false);
                     return global::Conec.RpcResult.Void;

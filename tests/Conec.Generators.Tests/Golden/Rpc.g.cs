@@ -19,41 +19,12 @@ namespace Demo.Dice
         public const int Count = 1642576020;
     }
 
-    /// <summary>
-    /// Serves the generated MessagePack formatters of the message types of <see cref="global::Demo.Dice.IDice"/>, for
-    /// code that serializes them with <c>MessagePackSerializer</c>. The generated senders, receivers and RPC types do not
-    /// need it: they call the same code directly, without <c>MessagePackSerializerOptions</c>.
-    /// </summary>
-    public sealed class DiceResolver : global::MessagePack.IFormatterResolver
-    {
-        /// <summary>The resolver.</summary>
-        public static readonly DiceResolver Instance = new DiceResolver();
-
-        /// <summary>Options that use the generated formatters first, then MessagePack's standard resolver.</summary>
-        public static readonly global::MessagePack.MessagePackSerializerOptions Options = global::MessagePack.MessagePackSerializerOptions.Standard.WithResolver(
-            global::MessagePack.Resolvers.CompositeResolver.Create(Instance, global::MessagePack.Resolvers.StandardResolver.Instance));
-
-        private DiceResolver()
-        {
-        }
-
-        /// <inheritdoc/>
-        public global::MessagePack.Formatters.IMessagePackFormatter<T>? GetFormatter<T>() => Cache<T>.Formatter;
-
-        private static object? Create(global::System.Type type)
-        {
-            return null;
-        }
-
-        private static class Cache<T>
-        {
-            public static readonly global::MessagePack.Formatters.IMessagePackFormatter<T>? Formatter = (global::MessagePack.Formatters.IMessagePackFormatter<T>?)Create(typeof(T));
-        }
-    }
-
     /// <summary>Reads and writes the arguments and results of <see cref="global::Demo.Dice.IDice"/> methods as MessagePack.</summary>
     internal static class DiceCodec
     {
+        /// <summary>The arguments of a method without any, in the RPC form: an empty array.</summary>
+        public static readonly global::System.ReadOnlyMemory<byte> NoArguments = new byte[] { 0x90 };
+
         /// <summary>Writes the arguments of <c>Roll</c>, one MessagePack value each.</summary>
         public static void WriteRoll(ref global::MessagePack.MessagePackWriter writer, int sides)
         {
@@ -67,38 +38,6 @@ namespace Demo.Dice
             var writer = new global::MessagePack.MessagePackWriter(buffer);
             writer.WriteArrayHeader(1);
             WriteRoll(ref writer, sides);
-            writer.Flush();
-            return buffer.WrittenMemory;
-        }
-
-        /// <summary>Writes the arguments of <c>Name</c>, one MessagePack value each.</summary>
-        public static void WriteName(ref global::MessagePack.MessagePackWriter writer)
-        {
-        }
-
-        /// <summary>Encodes the arguments of <c>Name</c> as one array (the RPC form).</summary>
-        public static global::System.ReadOnlyMemory<byte> EncodeName()
-        {
-            var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
-            var writer = new global::MessagePack.MessagePackWriter(buffer);
-            writer.WriteArrayHeader(0);
-            WriteName(ref writer);
-            writer.Flush();
-            return buffer.WrittenMemory;
-        }
-
-        /// <summary>Writes the arguments of <c>Reset</c>, one MessagePack value each.</summary>
-        public static void WriteReset(ref global::MessagePack.MessagePackWriter writer)
-        {
-        }
-
-        /// <summary>Encodes the arguments of <c>Reset</c> as one array (the RPC form).</summary>
-        public static global::System.ReadOnlyMemory<byte> EncodeReset()
-        {
-            var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);
-            var writer = new global::MessagePack.MessagePackWriter(buffer);
-            writer.WriteArrayHeader(0);
-            WriteReset(ref writer);
             writer.Flush();
             return buffer.WrittenMemory;
         }
@@ -222,11 +161,11 @@ namespace Demo.Dice
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.Task<string> Name() =>
-            _rpc.CallAsync<string>(DiceMethodIds.Name, DiceCodec.EncodeName(), DiceCodec.DecodeNameResult, default).AsTask();
+            _rpc.CallAsync<string>(DiceMethodIds.Name, DiceCodec.NoArguments, DiceCodec.DecodeNameResult).AsTask();
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask Reset(global::System.Threading.CancellationToken cancellationToken) =>
-            _rpc.CallAsync(DiceMethodIds.Reset, DiceCodec.EncodeReset(), cancellationToken);
+            _rpc.CallAsync(DiceMethodIds.Reset, DiceCodec.NoArguments, cancellationToken);
 
         /// <inheritdoc/>
         public global::System.Collections.Generic.IAsyncEnumerable<int> Count(int to, global::System.Threading.CancellationToken cancellationToken) =>
@@ -242,8 +181,12 @@ namespace Demo.Dice
         /// <summary>Serves until the caller ends the stream or <paramref name="cancellationToken"/> is cancelled.</summary>
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Dice.IDice implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
         {
-            if (implementation is null) throw new global::System.ArgumentNullException(nameof(implementation));
-            return global::Conec.RpcServer.ServeAsync(stream.Send, stream.Receive, (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, token), cancellationToken);
+            global::System.ArgumentNullException.ThrowIfNull(implementation);
+            return global::Conec.RpcServer.ServeAsync(
+                stream.Send,
+                stream.Receive,
+                (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, token),
+                cancellationToken);
         }
 
         /// <summary>Serves calls arriving on an incoming stream.</summary>
@@ -252,33 +195,28 @@ namespace Demo.Dice
 
         private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Dice.IDice implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::System.Threading.CancellationToken cancellationToken)
         {
-            _ = items;
             switch (methodId)
             {
                 case DiceMethodIds.Roll:
-
                 {
-                    var args = DiceCodec.ReadRoll(arguments);
-                    var result = await implementation.Roll(args, cancellationToken).ConfigureAwait(false);
+                    var sides = DiceCodec.ReadRoll(arguments);
+                    var result = await implementation.Roll(sides, cancellationToken).ConfigureAwait(false);
                     return global::Conec.RpcResult.FromSerialized(DiceCodec.EncodeRollResult(result));
                 }
                 case DiceMethodIds.Name:
-
                 {
                     var result = await implementation.Name().ConfigureAwait(false);
                     return global::Conec.RpcResult.FromSerialized(DiceCodec.EncodeNameResult(result));
                 }
                 case DiceMethodIds.Reset:
-
                 {
                     await implementation.Reset(cancellationToken).ConfigureAwait(false);
                     return global::Conec.RpcResult.Void;
                 }
                 case DiceMethodIds.Count:
-
                 {
-                    var args = DiceCodec.ReadCount(arguments);
-                    await foreach (var item in global::System.Threading.Tasks.TaskAsyncEnumerableExtensions.WithCancellation(implementation.Count(args, cancellationToken), cancellationToken).ConfigureAwait(false))
+                    var to = DiceCodec.ReadCount(arguments);
+                    await foreach (var item in global::System.Threading.Tasks.TaskAsyncEnumerableExtensions.WithCancellation(implementation.Count(to, cancellationToken), cancellationToken).ConfigureAwait(false))
                     {
                         await items.SendAsync(DiceCodec.EncodeCountResult(item)).ConfigureAwait(false);
                     }
