@@ -97,6 +97,7 @@ public sealed class RpcClient : IAsyncDisposable
                 consumed += item.Length;
                 if (consumed >= _window / 2)
                 {
+                    call.Credit(consumed);
                     _outgoing.Writer.TryWrite(new Outgoing(RpcFrame.Credit, callId, 0, default, null, Window: consumed));
                     consumed = 0;
                 }
@@ -257,8 +258,13 @@ public sealed class RpcClient : IAsyncDisposable
 
                 switch (frame.Kind)
                 {
+                    case RpcFrame.Item when !call.Push(frame.Rest, _window):
+                        // A server that ignores the call's credit would grow this caller's memory without bound.
+                        call.Fail(new ConecException(ConecError.ProtocolViolation,
+                            $"The RPC server sent more than the call's window of {_window} bytes of streamed items without credit."));
+                        _outgoing.Writer.TryWrite(new Outgoing(RpcFrame.Cancel, frame.CallId, 0, default, null));
+                        break;
                     case RpcFrame.Item:
-                        call.Push(frame.Rest);
                         break;
                     case RpcFrame.Result:
                         call.Complete(frame.Rest);
@@ -309,7 +315,26 @@ public sealed class RpcClient : IAsyncDisposable
 
         public Task<ReadOnlyMemory<byte>> Task => _result.Task;
 
-        public void Push(ReadOnlyMemory<byte> item) => Items?.Writer.TryWrite(item);
+        private long _uncredited;
+
+        /// <summary>
+        /// Queues a streamed item; false when the server sent it although the bytes this caller has not yet credited
+        /// back already fill the window (a server that honours credit never does).
+        /// </summary>
+        public bool Push(ReadOnlyMemory<byte> item, long window)
+        {
+            if (Interlocked.Read(ref _uncredited) >= window)
+            {
+                return false;
+            }
+
+            Interlocked.Add(ref _uncredited, item.Length);
+            Items?.Writer.TryWrite(item);
+            return true;
+        }
+
+        /// <summary>The caller consumed <paramref name="bytes"/> and grants them back to the server.</summary>
+        public void Credit(long bytes) => Interlocked.Add(ref _uncredited, -bytes);
 
         public void Complete(ReadOnlyMemory<byte> value)
         {

@@ -45,4 +45,37 @@ public sealed class RpcBackPressureTests
 
         Assert.Equal(count, expected);
     }
+
+    [Theory, TransportModes]
+    public async Task AServerThatIgnoresCreditFailsTheCallInsteadOfFillingTheCallersMemory(TransportMode mode)
+    {
+        await using var cluster = await Cluster.StartAsync(mode);
+        var client = await cluster.ConnectAsync("client1");
+        var ct = Timeouts.Token();
+        var pair = await client.NewProxiedStreamAsync("client1", ct);
+        var server = await Messages.NextAsync(client.IncomingStreams, ct);
+        await using var rpc = new RpcClient(pair.Send, pair.Receive, new RpcClientOptions { StreamedResultWindow = 1024 });
+        await using var items = rpc.StreamAsync(FloodMethodIds.Flood, FloodCodec.EncodeFlood(100, 512), FloodCodec.DecodeFloodResult, ct).GetAsyncEnumerator(ct);
+        var first = items.MoveNextAsync().AsTask();
+
+        // A hand-written server answers with ten items at once, whatever credit the caller granted.
+        var request = RpcFrame.Parse(await server.Receive.ReadAsync(ct) ?? throw new InvalidOperationException("No request arrived."));
+        var frame = new System.Buffers.ArrayBufferWriter<byte>();
+        for (var i = 0; i < 10; i++)
+        {
+            frame.ResetWrittenCount();
+            RpcFrame.WriteItem(frame, request.CallId, FloodCodec.EncodeFloodResult(Messages.Numbered(i, 512)));
+            await server.Send.SendAsync(frame.WrittenMemory, ct);
+        }
+
+        Assert.True(await first.WaitAsync(ct));
+        var refused = await Assert.ThrowsAsync<ConecException>(async () =>
+        {
+            while (await items.MoveNextAsync())
+            {
+            }
+        });
+        Assert.Equal(ConecError.ProtocolViolation, refused.Error);
+        Assert.Contains("window", refused.Message, StringComparison.Ordinal);
+    }
 }
