@@ -78,4 +78,49 @@ public sealed class RpcBackPressureTests
         Assert.Equal(ConecError.ProtocolViolation, refused.Error);
         Assert.Contains("window", refused.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task CallsWaitForRoomInTheQueueAndOneCancelledWhileWaitingIsNeverSent()
+    {
+        await using var cluster = await Cluster.StartAsync(TransportMode.Tcp);
+        var client = await cluster.ConnectAsync("client1");
+        var ct = Timeouts.Token(TimeSpan.FromSeconds(60));
+        var pair = await client.NewProxiedStreamAsync("client1", ct);
+        var server = await Messages.NextAsync(client.IncomingStreams, ct);
+        await using var rpc = new RpcClient(pair.Send, pair.Receive, new RpcClientOptions { MaxQueuedCalls = 1 });
+        var bulk = FloodCodec.EncodeFloodResult(new byte[512 * 1024]);
+        var small = FloodCodec.EncodeFloodResult([1]);
+
+        // The server reads nothing: one-way messages go out until the stream's windows are full and one stalls.
+        var method = 0;
+        while (await Timeouts.CompletesWithin(rpc.NotifyAsync(++method, bulk, ct).AsTask(), TimeSpan.FromMilliseconds(300)))
+        {
+            Assert.True(method < 200, "The stream never applied back-pressure.");
+        }
+
+        var queued = rpc.NotifyAsync(method + 1, small, ct).AsTask();        // takes the one place in the queue
+        using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var waiting = rpc.NotifyAsync(method + 2, small, giveUp.Token).AsTask(); // waits for room
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+
+        // Once the server reads, the queued message goes out and the cancelled one never does.
+        var heard = new List<int>();
+        var reading = Task.Run(async () =>
+        {
+            while (await server.Receive.ReadAsync(ct) is { } message)
+            {
+                heard.Add(RpcFrame.Parse(message).MethodId);
+                if (heard[^1] == method + 3)
+                {
+                    return;
+                }
+            }
+        }, ct);
+        await queued.WaitAsync(ct);
+        await rpc.NotifyAsync(method + 3, small, ct);
+        await reading.WaitAsync(ct);
+        Assert.Equal([method + 1, method + 3], heard[^2..]);
+        Assert.DoesNotContain(method + 2, heard);
+    }
 }
