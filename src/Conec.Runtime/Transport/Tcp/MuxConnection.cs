@@ -15,8 +15,6 @@ namespace Conec.Transport.Tcp;
 /// </summary>
 internal sealed partial class MuxConnection : TransportConnection
 {
-    private const long ProtocolViolationCode = TransportCodes.CloseProtocolViolation;
-
     private readonly Socket _socket;
     private readonly SslStream _ssl;
     private readonly TransportSettings _settings;
@@ -210,7 +208,7 @@ internal sealed partial class MuxConnection : TransportConnection
     {
         Log.ProtocolViolation(_logger, _remoteEndPoint, reason);
         Shutdown(new ConecException(ConecError.ProtocolViolation, $"{_remoteEndPoint} broke the multiplexer protocol: {reason}"),
-            sendClose: true, ProtocolViolationCode, reason, transportError: true);
+            sendClose: true, TransportCodes.CloseProtocolViolation, reason, transportError: true);
     }
 
     /// <summary>The peer's SETTINGS arrived: the handshake in <see cref="StartAsync"/> is done.</summary>

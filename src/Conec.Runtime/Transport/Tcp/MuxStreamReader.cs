@@ -8,30 +8,24 @@ namespace Conec.Transport.Tcp;
 /// target), the application's <see cref="PipeReader"/> over it, and the stream's receive window (MAX_STREAM_DATA).
 /// </summary>
 /// <remarks>
-/// The pipe never pauses its writer: the stream window already bounds what can be buffered, and the reader loop must
-/// never wait on one slow stream. Its segments stay at the usual 4 KiB, so thousands of streams each holding a few
-/// small messages hold small segments. Credit is owed for what the application examined as well as consumed (a
-/// framing reader waiting for the rest of a message larger than the window must get more), and returned in batches
-/// of <see cref="CreditBatch"/> bytes, or at once when the reader has consumed all it was given or is about to wait.
+/// The pipe never pauses its writer (<see cref="ReceiveSegmentPool.PipeOptions"/>). Credit is owed for what the
+/// application examined as well as consumed (a framing reader waiting for the rest of a message larger than the
+/// window must get more), and returned in batches of <see cref="CreditBatch"/> bytes, or at once when the reader
+/// has consumed all it was given or is about to wait.
 /// State is guarded by the stream's gate, shared with <see cref="MuxStream"/>.
 /// </remarks>
 internal sealed class MuxStreamReader : PipeReader
 {
     private const long CreditBatch = 16 * 1024;
 
-    private static readonly PipeOptions ReceivePipeOptions = new(
-        pool: ReceiveSegmentPool.Instance, pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: 4096,
-        useSynchronizationContext: false);
-
     private readonly MuxStream _stream;
     private readonly Lock _gate;
     private readonly MuxStreamTable _streams;
     private readonly MuxSendQueue _send;
-    private readonly Pipe _pipe = new(ReceivePipeOptions);
+    private readonly Pipe _pipe = new(ReceiveSegmentPool.PipeOptions);
     private readonly PipeReader _inner;
     private readonly int _receiveWindow;
 
-    // Under the gate: how the receive side stands, and the window.
     private bool _finReceived;
     private bool _resetReceived;
     private bool _readsStopped;
@@ -202,7 +196,7 @@ internal sealed class MuxStreamReader : PipeReader
         {
             if (!_writerCompleted)
             {
-                FlushWithoutWaiting(_pipe.Writer);
+                ReceiveSegmentPool.FlushWithoutWaiting(_pipe.Writer);
             }
         }
     }
@@ -399,17 +393,5 @@ internal sealed class MuxStreamReader : PipeReader
     {
         _writerCompleted = true;
         _pipe.Writer.Complete(error);
-    }
-
-    private static void FlushWithoutWaiting(PipeWriter writer)
-    {
-        // pauseWriterThreshold is 0, so FlushAsync completes synchronously; the stream window bounds the bytes.
-        var flush = writer.FlushAsync(CancellationToken.None);
-        if (!flush.IsCompleted)
-        {
-            throw new InvalidOperationException("A receive pipe applied back-pressure; its options must disable pausing.");
-        }
-
-        _ = flush.Result;
     }
 }
