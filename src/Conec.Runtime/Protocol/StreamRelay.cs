@@ -15,8 +15,8 @@ internal static class StreamRelay
     {
         // Where both legs are on the TCP multiplexer, bytes that meet an idle pump and a leg with credit skip the
         // pump: the reader loop copies them once, straight into the other connection's send buffer.
-        first.TryForwardReceivedTo(second, metrics.CountRelayed);
-        second.TryForwardReceivedTo(first, metrics.CountRelayed);
+        (first as IReceiveForwarding)?.TryForwardReceivedTo(second, metrics.CountRelayed);
+        (second as IReceiveForwarding)?.TryForwardReceivedTo(first, metrics.CountRelayed);
         try
         {
             await Task.WhenAll(

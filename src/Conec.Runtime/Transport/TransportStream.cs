@@ -83,15 +83,6 @@ internal abstract class TransportStream : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Lets the transport hand bytes it receives on this stream straight to <paramref name="target"/>'s send side,
-    /// skipping <see cref="Input"/>, while <see cref="Input"/> holds nothing and the target has credit for them; the
-    /// rest still arrives through <see cref="Input"/>, in order. Only a relay that writes everything it reads to
-    /// <paramref name="target"/> may ask for this; <paramref name="onForwarded"/> is told each count forwarded.
-    /// Returns false where the transport cannot (the default).
-    /// </summary>
-    public virtual bool TryForwardReceivedTo(TransportStream target, Action<long> onForwarded) => false;
-
     /// <summary>Finishes the send side gracefully: the peer reads the remaining bytes, then the end.</summary>
     public abstract void CompleteWrites();
 

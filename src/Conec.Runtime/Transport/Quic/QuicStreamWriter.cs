@@ -10,11 +10,11 @@ namespace Conec.Transport.Quic;
 /// </summary>
 /// <remarks>
 /// Each <see cref="QuicStream.WriteAsync(ReadOnlyMemory{byte}, bool, CancellationToken)"/> is a round trip to an
-/// msquic worker thread and back, about as costly for 64 bytes as for 64 KiB: a writer that awaited one QUIC write
-/// per message sent about 47,000 small messages a second on one stream where the TCP multiplexer, which merges them,
-/// sends millions. Here a write that finds no write in flight is handed to the pump at once; later ones are copied
-/// behind it until <see cref="BufferLimit"/> bytes wait, and beyond that the writer waits (back-pressure). Large
-/// writes that find the stream idle go to QUIC straight from the caller's memory, without a copy.
+/// msquic worker thread, about as costly for 64 bytes as for 64 KiB, so small writes are merged per stream. A write
+/// that finds no write in flight is handed to the pump at once; later ones are copied behind it until
+/// <see cref="BufferLimit"/> bytes wait, then writers wait (back-pressure). Large writes that find the stream idle
+/// go to QUIC straight from the caller's memory. Why this is not the multiplexer's send queue: docs/architecture.md,
+/// "The house: the TCP multiplexer".
 /// </remarks>
 [SupportedOSPlatform("windows")]
 [SupportedOSPlatform("linux")]

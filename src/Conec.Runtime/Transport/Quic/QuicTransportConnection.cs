@@ -188,7 +188,7 @@ internal sealed class QuicTransportConnection : TransportConnection
         {
             try
             {
-                await _connection.CloseAsync(Protocol.ProtocolCodes.CloseProtocolViolation);
+                await _connection.CloseAsync(TransportCodes.CloseProtocolViolation);
             }
             catch (ObjectDisposedException)
             {
@@ -216,7 +216,7 @@ internal sealed class QuicTransportConnection : TransportConnection
                 if (stream.Type == QuicStreamType.Unidirectional)
                 {
                     // Only the ready signal travels one way, and it came before this loop started.
-                    stream.Abort(QuicAbortDirection.Read, Protocol.ProtocolCodes.StreamHeaderRefused);
+                    stream.Abort(QuicAbortDirection.Read, TransportCodes.StreamRefused);
                     await stream.DisposeAsync();
                     continue;
                 }

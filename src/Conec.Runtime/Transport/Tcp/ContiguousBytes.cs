@@ -5,8 +5,8 @@ internal readonly struct ContiguousBytes(ReadOnlyMemory<byte> bytes) : IQueuedBy
 {
     public bool IsEmpty => bytes.IsEmpty;
 
-    public int Queue(MuxConnection connection, MuxStream stream, bool completeWrites, out bool fin) =>
-        connection.QueueData(stream, bytes.Span, completeWrites, out fin);
+    public int Queue(MuxSendQueue queue, MuxStream stream, bool completeWrites, out bool fin) =>
+        queue.QueueData(stream, bytes.Span, completeWrites, out fin);
 
     public ContiguousBytes Skip(int count) => new(bytes[count..]);
 }

@@ -6,8 +6,8 @@ internal interface IQueuedBytes<TSelf>
 {
     bool IsEmpty { get; }
 
-    /// <summary>Queues as much as credit allows; returns how much (see <see cref="MuxConnection.QueueData(MuxStream, ReadOnlySpan{byte}, bool, out bool)"/>).</summary>
-    int Queue(MuxConnection connection, MuxStream stream, bool completeWrites, out bool fin);
+    /// <summary>Queues as much as credit allows; returns how much (see <see cref="MuxSendQueue.QueueData(MuxStream, ReadOnlySpan{byte}, bool, out bool)"/>).</summary>
+    int Queue(MuxSendQueue queue, MuxStream stream, bool completeWrites, out bool fin);
 
     /// <summary>What is left after the first <paramref name="count"/> bytes.</summary>
     TSelf Skip(int count);

@@ -9,15 +9,14 @@ namespace Conec.Transport.Tcp;
 
 /// <summary>
 /// A TLS 1.3 connection over TCP that carries many independent streams with QUIC's semantics (see
-/// docs/protocol.md, "TCP multiplexer"). One reader loop parses frames, one writer loop sends coalesced frames,
-/// one timer loop runs keep-alive and the idle timeout; the connection owns all three.
+/// docs/protocol.md, "TCP multiplexer"): its life from handshake to close, and its timers. It owns the three loops
+/// (<see cref="MuxReadLoop"/>, <see cref="MuxWriteLoop"/>, keep-alive and idle timeout here), the stream table and
+/// the send queue, and is the one place that shuts them all down.
 /// </summary>
 internal sealed partial class MuxConnection : TransportConnection
 {
     private readonly Socket _socket;
     private readonly SslStream _ssl;
-    private readonly RecordCoalescingStream _records;
-    private readonly bool _isClient;
     private readonly TransportSettings _settings;
     private readonly ILogger _logger;
     private readonly X509Certificate2 _remoteCertificate;
@@ -26,25 +25,12 @@ internal sealed partial class MuxConnection : TransportConnection
     private readonly CancellationTokenSource _lifetime = new();
     private readonly TaskCompletionSource<ConecException> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _settingsReceived = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Channel<MuxStream> _accepted = Channel.CreateUnbounded<MuxStream>(new UnboundedChannelOptions { SingleWriter = true });
-
-    // Guarded by _sync: the stream table, receive credit and stream counters (send credit is under _sendLock). Lock order: stream gate, then _sendLock, then _sync.
-    private readonly Lock _sync = new();
+    private readonly MuxSendQueue _send;
+    private readonly MuxStreamTable _streams;
+    private readonly MuxReadLoop _reader;
+    private readonly MuxWriteLoop _writer;
     private TaskCompletionSource? _closing;
     private TaskCompletionSource? _disposal;
-    private readonly Dictionary<uint, MuxStream> _streams = [];
-    private readonly AsyncSignal _connectionCredit = new();
-    private readonly AsyncSignal _streamCredit = new();
-    private ConecException? _closeError;
-    private long _receiveLimit;            // absolute connection offset we allow the peer to reach
-    private long _received;                // connection bytes received
-    private long _consumedSinceUpdate;     // bytes consumed or discarded since the last MAX_DATA
-    private long _peerMaxStreams;          // streams the peer lets us open, cumulative
-    private long _localOpened;             // streams we have opened, cumulative
-    private long _inboundLimit;            // streams we let the peer open, cumulative
-    private long _peerOpened;              // streams the peer has opened, cumulative
-    private uint _nextPeerStreamId;
-    private int _peerStreamWindow;
 
     private Task _readLoop = Task.CompletedTask;
     private Task _writeLoop = Task.CompletedTask;
@@ -53,21 +39,18 @@ internal sealed partial class MuxConnection : TransportConnection
     private MuxConnection(Socket socket, RecordCoalescingStream records, SslStream ssl, bool isClient, TransportSettings settings, ILogger logger)
     {
         _socket = socket;
-        _records = records;
         _ssl = ssl;
-        _isClient = isClient;
         _settings = settings;
         _logger = logger;
         _remoteCertificate = ssl.RemoteCertificate as X509Certificate2
             ?? throw new ConecException(ConecError.HandshakeFailed, "The peer presented no certificate.");
         _remoteEndPoint = (IPEndPoint)socket.RemoteEndPoint!;
         _localEndPoint = (IPEndPoint)socket.LocalEndPoint!;
-        _receiveLimit = settings.ConnectionReceiveWindow;
-        _inboundLimit = settings.MaxInboundStreams;
-        _nextLocalStreamId = isClient ? 1u : 2u;
-        _nextPeerStreamId = isClient ? 2u : 1u;
-        _lastReceived = Environment.TickCount64;
-        _lastSent = _lastReceived;
+        var now = Environment.TickCount64;
+        _send = new MuxSendQueue(isClient, now);
+        _streams = new MuxStreamTable(_send, isClient, settings);
+        _reader = new MuxReadLoop(this, _streams, _send, ssl, now);
+        _writer = new MuxWriteLoop(this, _send, socket, ssl, records);
     }
 
     public override X509Certificate2 RemoteCertificate => _remoteCertificate;
@@ -79,8 +62,6 @@ internal sealed partial class MuxConnection : TransportConnection
     public override TransportMode Mode => TransportMode.Tcp;
 
     public override Task<ConecException> Closed => _closed.Task;
-
-    internal TransportSettings Settings => _settings;
 
     /// <summary>
     /// Runs the multiplexer on an authenticated TLS stream: exchanges SETTINGS and returns once the peer's arrived,
@@ -95,7 +76,7 @@ internal sealed partial class MuxConnection : TransportConnection
 
         var connection = new MuxConnection(socket, records, ssl, isClient, settings, logger);
         connection.StartLoops();
-        connection.SendSettings();
+        connection._send.SendSettings(settings);
         try
         {
             await connection._settingsReceived.Task.WaitAsync(cancellationToken);
@@ -124,34 +105,14 @@ internal sealed partial class MuxConnection : TransportConnection
         }
     }
 
-    public override async ValueTask<TransportStream> OpenStreamAsync(CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var wait = _streamCredit.Current;
-            lock (_sync)
-            {
-                if (_closeError is not null)
-                {
-                    throw _closeError;
-                }
-
-                if (_localOpened < _peerMaxStreams)
-                {
-                    _localOpened++;
-                    return new MuxStream(this, locallyInitiated: true, id: 0, _peerStreamWindow, _settings.StreamReceiveWindow);
-                }
-            }
-
-            await wait.WaitAsync(cancellationToken);
-        }
-    }
+    public override async ValueTask<TransportStream> OpenStreamAsync(CancellationToken cancellationToken) =>
+        await _streams.OpenAsync(cancellationToken);
 
     public override async ValueTask<TransportStream> AcceptStreamAsync(CancellationToken cancellationToken)
     {
         try
         {
-            return await _accepted.Reader.ReadAsync(cancellationToken);
+            return await _streams.Accepted.ReadAsync(cancellationToken);
         }
         catch (ChannelClosedException e) when (e.InnerException is ConecException closed)
         {
@@ -183,7 +144,7 @@ internal sealed partial class MuxConnection : TransportConnection
     /// <summary>The first close or disposal shuts the connection down and waits for its loops; later ones wait for that.</summary>
     private Task Closing(ConecException error, long code, string reason)
     {
-        // Started outside every lock: shutting down takes the send lock, which must never be taken under _sync.
+        // Started outside every lock: shutting down takes the send queue's lock, which must never be taken under the stream table's.
         var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (Interlocked.CompareExchange(ref _closing, mine, null) is { } existing)
         {
@@ -218,42 +179,45 @@ internal sealed partial class MuxConnection : TransportConnection
     /// </summary>
     internal void Shutdown(ConecException error, bool sendClose, long code, string reason, bool transportError)
     {
-        MuxStream[] streams;
-        lock (_sync)
+        if (!_streams.TryClose(error, out var streams))
         {
-            if (_closeError is not null)
-            {
-                return;
-            }
-
-            _closeError = error;
-            streams = [.. _streams.Values];
-            _streams.Clear();
+            return;
         }
 
         Log.ConnectionClosed(_logger, _remoteEndPoint, error.Error, error.Message);
         if (sendClose)
         {
-            SendClose(code, reason, transportError ? MuxFrame.Flag : error.Error == ConecError.ConnectionIdle ? MuxFrame.IdleFlag : (byte)0);
+            _send.SendClose(code, reason, transportError ? MuxFrame.Flag : error.Error == ConecError.ConnectionIdle ? MuxFrame.IdleFlag : (byte)0);
         }
 
-        CloseSendBuffer();
+        _send.Close();
         foreach (var stream in streams)
         {
             stream.OnConnectionClosed(error);
         }
 
-        _accepted.Writer.TryComplete(error);
+        _streams.FailAccepts(error);
         _settingsReceived.TrySetException(error);
-        _connectionCredit.Pulse();
-        _streamCredit.Pulse();
+        _send.PulseCredit();
+        _streams.PulseStreamCredit();
         _closed.TrySetResult(error);
     }
 
+    /// <summary>The reader loop found a broken frame: logged, then the connection closes with a transport CLOSE.</summary>
+    internal void OnProtocolViolation(string reason)
+    {
+        Log.ProtocolViolation(_logger, _remoteEndPoint, reason);
+        Shutdown(new ConecException(ConecError.ProtocolViolation, $"{_remoteEndPoint} broke the multiplexer protocol: {reason}"),
+            sendClose: true, TransportCodes.CloseProtocolViolation, reason, transportError: true);
+    }
+
+    /// <summary>The peer's SETTINGS arrived: the handshake in <see cref="StartAsync"/> is done.</summary>
+    internal void OnSettingsReceived() => _settingsReceived.TrySetResult();
+
     private void StartLoops()
     {
-        _readLoop = ReadLoopAsync();
-        _writeLoop = WriteLoopAsync();
+        _readLoop = _reader.RunAsync(_lifetime.Token);
+        _writeLoop = _writer.RunAsync(_lifetime.Token);
         _timerLoop = TimerLoopAsync(_lifetime.Token);
     }
 
@@ -283,7 +247,7 @@ internal sealed partial class MuxConnection : TransportConnection
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
                 var now = Environment.TickCount64;
-                if (now - Volatile.Read(ref _lastReceived) > idleMs)
+                if (now - _reader.LastReceived > idleMs)
                 {
                     Shutdown(new ConecException(ConecError.ConnectionIdle,
                         $"Nothing arrived from {_remoteEndPoint} for {_settings.IdleTimeout.TotalSeconds:0.###} s (idle timeout)."),
@@ -291,9 +255,9 @@ internal sealed partial class MuxConnection : TransportConnection
                     return;
                 }
 
-                if (now - Volatile.Read(ref _lastSent) >= keepAliveMs)
+                if (now - _send.LastSent >= keepAliveMs)
                 {
-                    SendPing(0, KeepAlivePayload);
+                    _send.SendKeepAlive();
                 }
             }
         }

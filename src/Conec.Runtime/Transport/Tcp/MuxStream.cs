@@ -4,55 +4,31 @@ using System.IO.Pipelines;
 namespace Conec.Transport.Tcp;
 
 /// <summary>
-/// One multiplexed stream. Received bytes go into a <see cref="Pipe"/> that never pauses its writer: the stream
-/// window already bounds what can be buffered, and the reader loop must never wait on one slow stream. Segments
-/// stay at the pipe's usual 4 KiB: a coordinator with thousands of streams each holding a few small messages would
-/// otherwise hold a large segment per stream.
+/// One multiplexed stream: its send direction (writes queued as credit allows, finish, reset, stop-sending from the
+/// peer) and when both directions have ended; the receive direction is its <see cref="MuxStreamReader"/>.
 /// </summary>
-internal sealed partial class MuxStream : TransportStream
+internal sealed class MuxStream : TransportStream, IReceiveForwarding
 {
-    private static readonly PipeOptions ReceivePipeOptions = new(
-        pool: ReceiveSegmentPool.Instance, pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: 4096,
-        useSynchronizationContext: false);
-
-    private readonly MuxConnection _connection;
+    private readonly MuxStreamTable _streams;
+    private readonly MuxSendQueue _send;
     private readonly Lock _gate = new();
-    private readonly Pipe _pipe = new(ReceivePipeOptions);
     private readonly MuxStreamReader _reader;
     private readonly AsyncSignal _sendSignal = new();
     private readonly TaskCompletionSource _writesClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly int _receiveWindow;
 
     private int _writerActive;
     private bool _sendDone;
     private ConecException? _sendError;
-    private bool _finReceived;
-    private bool _resetReceived;
-    private bool _readsStopped;
-    private long _received;
-    private long _receiveLimit;
-    private long _unconsumed;
-    private long _consumedSinceUpdate;
     private bool _released;
-    private bool _writerCompleted;
 
-    // Set once by a relay (under the gate): the stream whose send side takes received bytes while the pipe is empty.
-    private MuxStream? _forwardTarget;
-    private Action<long>? _onForwarded;
-
-    // Bytes written to the pipe and not yet consumed by its reader. Examined-ahead credit makes _unconsumed unfit
-    // for this: forwarding may only start when the pump has really taken everything.
-    private long _pipeHeld;
-
-    public MuxStream(MuxConnection connection, bool locallyInitiated, uint id, int sendWindow, int receiveWindow)
+    public MuxStream(MuxStreamTable streams, MuxSendQueue send, bool locallyInitiated, uint id, int sendWindow, int receiveWindow)
     {
-        _connection = connection;
+        _streams = streams;
+        _send = send;
         LocallyInitiated = locallyInitiated;
         Id = id;
         SendLimit = sendWindow;
-        _receiveWindow = receiveWindow;
-        _receiveLimit = receiveWindow;
-        _reader = new MuxStreamReader(_pipe.Reader, this);
+        _reader = new MuxStreamReader(this, _gate, streams, send, receiveWindow);
     }
 
     /// <summary>Wire id; 0 until a locally opened stream sends its first frame.</summary>
@@ -60,26 +36,23 @@ internal sealed partial class MuxStream : TransportStream
 
     public bool LocallyInitiated { get; }
 
-    /// <summary>Absolute offset the peer allows us to reach; guarded by the connection's lock.</summary>
+    /// <summary>Absolute offset the peer allows us to reach; guarded by the send queue's lock.</summary>
     public long SendLimit { get; set; }
 
-    /// <summary>Bytes sent so far; guarded by the connection's lock.</summary>
+    /// <summary>Bytes sent so far; guarded by the send queue's lock.</summary>
     public long SendOffset { get; set; }
+
+    /// <summary>The table this stream is in; the send queue adds a local stream to it when it assigns the id.</summary>
+    public MuxStreamTable Table => _streams;
+
+    /// <summary>The receive direction, which the reader loop hands data frames to.</summary>
+    public MuxStreamReader Reader => _reader;
 
     public override PipeReader Input => _reader;
 
     public override Task WritesClosed => _writesClosed.Task;
 
-    public override bool PeerSendingEnded
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _finReceived || _resetReceived || _connection.CloseError is not null;
-            }
-        }
-    }
+    public override bool PeerSendingEnded => _reader.PeerSendingEnded;
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool completeWrites, CancellationToken cancellationToken) =>
         WriteCoreAsync(new ContiguousBytes(data), completeWrites, cancellationToken);
@@ -106,7 +79,7 @@ internal sealed partial class MuxStream : TransportStream
             while (true)
             {
                 var streamWait = _sendSignal.Current;
-                var connectionWait = _connection.CreditChanged;
+                var connectionWait = _send.CreditChanged;
                 if (data.IsEmpty)
                 {
                     lock (_gate)
@@ -126,7 +99,7 @@ internal sealed partial class MuxStream : TransportStream
                 lock (_gate)
                 {
                     ThrowIfCannotSend();
-                    granted = data.Queue(_connection, this, completeWrites, out var fin);
+                    granted = data.Queue(_send, this, completeWrites, out var fin);
                     if (fin)
                     {
                         _sendDone = true;
@@ -158,19 +131,15 @@ internal sealed partial class MuxStream : TransportStream
         }
     }
 
-    public override bool TryForwardReceivedTo(TransportStream target, Action<long> onForwarded)
+    /// <summary>Lets a relay have this stream's received bytes queued straight on <paramref name="target"/> (see <see cref="IReceiveForwarding"/>).</summary>
+    public bool TryForwardReceivedTo(TransportStream target, Action<long> onForwarded)
     {
         if (target is not MuxStream stream)
         {
             return false;
         }
 
-        lock (_gate)
-        {
-            _onForwarded = onForwarded;
-            _forwardTarget = stream;
-        }
-
+        _reader.ForwardTo(stream, onForwarded);
         return true;
     }
 
@@ -189,9 +158,9 @@ internal sealed partial class MuxStream : TransportStream
         {
             lock (_gate)
             {
-                return _sendDone || _sendError is not null || _connection.CloseError is not null
+                return _sendDone || _sendError is not null || _streams.CloseError is not null
                     ? 0
-                    : _connection.QueueAvailable(this, body);
+                    : _send.QueueAvailable(this, body);
             }
         }
         finally
@@ -226,7 +195,7 @@ internal sealed partial class MuxStream : TransportStream
 
             _sendDone = true;
             _sendError = new ConecException(ConecError.StreamClosed, $"The stream's sending side was aborted locally (code {errorCode}).", errorCode, null);
-            _connection.SendResetStream(this, errorCode);
+            _send.SendResetStream(this, errorCode);
             _writesClosed.TrySetException(_sendError);
         }
 
@@ -234,36 +203,13 @@ internal sealed partial class MuxStream : TransportStream
         MaybeRelease();
     }
 
-    public override void AbortRead(long errorCode)
-    {
-        long credit;
-        lock (_gate)
-        {
-            if (_readsStopped || _resetReceived)
-            {
-                return;
-            }
-
-            _readsStopped = true;
-            credit = _unconsumed;
-            _unconsumed = 0;
-            if (!_finReceived)
-            {
-                _connection.SendStopSending(this, errorCode);
-            }
-
-            CompleteReceive(new ConecException(ConecError.StreamClosed, "Reading was stopped locally.", errorCode, null));
-        }
-
-        _connection.OnBytesConsumed(credit);
-        MaybeRelease();
-    }
+    public override void AbortRead(long errorCode) => _reader.StopReading(errorCode);
 
     public override ValueTask DisposeAsync()
     {
         CompleteWrites();
         AbortRead(0);
-        _pipe.Reader.Complete();
+        _reader.CompletePipe();
         return ValueTask.CompletedTask;
     }
 
@@ -279,7 +225,7 @@ internal sealed partial class MuxStream : TransportStream
             // RFC 9000 §3.5: an endpoint that receives STOP_SENDING answers with RESET_STREAM carrying the same code.
             _sendDone = true;
             _sendError = new ConecException(ConecError.StreamStopped, $"The peer stopped reading the stream (code {errorCode}).", errorCode, null);
-            _connection.SendResetStream(this, errorCode);
+            _send.SendResetStream(this, errorCode);
             _writesClosed.TrySetException(_sendError);
         }
 
@@ -289,7 +235,7 @@ internal sealed partial class MuxStream : TransportStream
 
     internal void OnSendCredit(long limit)
     {
-        _connection.RaiseSendLimit(this, limit);
+        _send.RaiseSendLimit(this, limit);
         _sendSignal.Pulse();
     }
 
@@ -298,10 +244,7 @@ internal sealed partial class MuxStream : TransportStream
         lock (_gate)
         {
             _sendError ??= _sendDone ? null : error;
-            if (!_finReceived && !_resetReceived && !_readsStopped)
-            {
-                CompleteReceive(error);
-            }
+            _reader.FailLocked(error);
 
             _writesClosed.TrySetException(error);
         }
@@ -312,7 +255,7 @@ internal sealed partial class MuxStream : TransportStream
     private void FinishLocked()
     {
         _sendDone = true;
-        _connection.SendFin(this);
+        _send.SendFin(this);
         _writesClosed.TrySetResult();
     }
 
@@ -323,7 +266,7 @@ internal sealed partial class MuxStream : TransportStream
             throw _sendError;
         }
 
-        if (_connection.CloseError is { } closed)
+        if (_streams.CloseError is { } closed)
         {
             throw closed;
         }
@@ -334,11 +277,12 @@ internal sealed partial class MuxStream : TransportStream
         }
     }
 
-    private void MaybeRelease()
+    /// <summary>Leaves the stream table once both directions have ended.</summary>
+    internal void MaybeRelease()
     {
         lock (_gate)
         {
-            if (_released || !_sendDone || !(_finReceived || _resetReceived || _readsStopped))
+            if (_released || !_sendDone || !_reader.HasEndedLocked)
             {
                 return;
             }
@@ -346,6 +290,6 @@ internal sealed partial class MuxStream : TransportStream
             _released = true;
         }
 
-        _connection.Release(this);
+        _streams.Release(this);
     }
 }

@@ -25,9 +25,8 @@ namespace Conec.Transport.Tcp;
 internal sealed class RecordCoalescingStream(Stream inner) : Stream
 {
     /// <summary>
-    /// The most gathered before it is sent anyway: 31 full TLS records (16,406 bytes each on the wire). Measured at a
-    /// 10-receiver 16 KiB fan-out (with <see cref="MaxReadChunk"/> the same size), 512 KiB delivered 13% more than
-    /// 256 KiB, which delivered 5% more than 128 KiB; 1 MiB delivered less again.
+    /// The most gathered before it is sent anyway: 31 full TLS records (16,406 bytes each on the wire). Larger sends
+    /// mean fewer system calls up to this size, and no gain beyond it (docs/architecture.md, "TLS records written together").
     /// </summary>
     public const int Capacity = 512 * 1024;
 

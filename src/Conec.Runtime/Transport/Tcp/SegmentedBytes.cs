@@ -7,8 +7,8 @@ internal readonly struct SegmentedBytes(ReadOnlySequence<byte> bytes) : IQueuedB
 {
     public bool IsEmpty => bytes.IsEmpty;
 
-    public int Queue(MuxConnection connection, MuxStream stream, bool completeWrites, out bool fin) =>
-        connection.QueueData(stream, bytes, completeWrites, out fin);
+    public int Queue(MuxSendQueue queue, MuxStream stream, bool completeWrites, out bool fin) =>
+        queue.QueueData(stream, bytes, completeWrites, out fin);
 
     public SegmentedBytes Skip(int count) => new(bytes.Slice(count));
 }

@@ -1,39 +1,59 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text;
 
 namespace Conec.Transport.Tcp;
 
-/// <summary>The receive half: one loop parses frames from the TLS stream and routes them to streams.</summary>
-internal sealed partial class MuxConnection
+/// <summary>
+/// The connection's one reader: parses frames from TLS and hands each to its stream, the stream table, the send
+/// queue (credit, ping) or the connection (settings, close); a broken frame closes the connection.
+/// </summary>
+internal sealed class MuxReadLoop
 {
-    private const long ProtocolViolationCode = 1;
+    private readonly MuxConnection _connection;
+    private readonly MuxStreamTable _streams;
+    private readonly MuxSendQueue _send;
+    private readonly SslStream _ssl;
     private long _lastReceived;
     private bool _settingsSeen;
 
     // Streams given data by the frames of the current read, flushed once when they are all parsed: a read of many
-    // small frames for one stream then wakes its reader once, not once per frame. Reader loop only.
+    // small frames for one stream then wakes its reader once, not once per frame.
     private List<MuxStream>? _unflushed;
 
-    private async Task ReadLoopAsync()
+    public MuxReadLoop(MuxConnection connection, MuxStreamTable streams, MuxSendQueue send, SslStream ssl, long now)
+    {
+        _connection = connection;
+        _streams = streams;
+        _send = send;
+        _ssl = ssl;
+        _lastReceived = now;
+    }
+
+    /// <summary>When bytes last arrived (<see cref="Environment.TickCount64"/>), for the idle timeout.</summary>
+    public long LastReceived => Volatile.Read(ref _lastReceived);
+
+    public async Task RunAsync(CancellationToken cancellationToken)
     {
         // Zero-byte reads wait for data without holding a buffer, so an idle connection costs no 64 KiB read buffer.
         var reader = PipeReader.Create(_ssl, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true, useZeroByteReads: true));
+        var remote = _connection.RemoteEndPoint;
         try
         {
             while (true)
             {
-                var result = await reader.ReadAsync(_lifetime.Token);
+                var result = await reader.ReadAsync(cancellationToken);
                 Volatile.Write(ref _lastReceived, Environment.TickCount64);
                 var buffer = result.Buffer;
                 try
                 {
                     while (TryReadFrame(ref buffer, out var frame, out var body))
                     {
-                        if (_closeError is null)
+                        if (_streams.CloseError is null)
                         {
                             HandleFrame(frame, body);
                         }
@@ -47,7 +67,7 @@ internal sealed partial class MuxConnection
                 reader.AdvanceTo(buffer.Start, buffer.End);
                 if (result.IsCompleted)
                 {
-                    Shutdown(new ConecException(ConecError.ConnectionLost, $"{_remoteEndPoint} closed the TCP connection without a CLOSE frame."),
+                    _connection.Shutdown(new ConecException(ConecError.ConnectionLost, $"{remote} closed the TCP connection without a CLOSE frame."),
                         sendClose: false, 0, string.Empty, transportError: false);
                     return;
                 }
@@ -55,13 +75,11 @@ internal sealed partial class MuxConnection
         }
         catch (MuxProtocolException e)
         {
-            Log.ProtocolViolation(_logger, _remoteEndPoint, e.Message);
-            Shutdown(new ConecException(ConecError.ProtocolViolation, $"{_remoteEndPoint} broke the multiplexer protocol: {e.Message}"),
-                sendClose: true, ProtocolViolationCode, e.Message, transportError: true);
+            _connection.OnProtocolViolation(e.Message);
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException or AuthenticationException)
         {
-            Shutdown(new ConecException(ConecError.ConnectionLost, $"Receiving from {_remoteEndPoint} failed: {e.Message}", e),
+            _connection.Shutdown(new ConecException(ConecError.ConnectionLost, $"Receiving from {remote} failed: {e.Message}", e),
                 sendClose: false, 0, string.Empty, transportError: false);
         }
         finally
@@ -112,19 +130,19 @@ internal sealed partial class MuxConnection
                 ReceiveData(frame, body);
                 return;
             case MuxFrameType.ResetStream:
-                FindStream(frame)?.OnPeerReset(ReadInt64(frame, body));
+                _streams.Find(frame)?.Reader.OnPeerReset(ReadInt64(frame, body));
                 return;
             case MuxFrameType.StopSending:
-                FindStream(frame)?.OnPeerStopSending(ReadInt64(frame, body));
+                _streams.Find(frame)?.OnPeerStopSending(ReadInt64(frame, body));
                 return;
             case MuxFrameType.MaxStreamData:
-                FindStream(frame)?.OnSendCredit(ReadInt64(frame, body));
+                _streams.Find(frame)?.OnSendCredit(ReadInt64(frame, body));
                 return;
             case MuxFrameType.MaxData:
-                OnConnectionCredit(ReadInt64(RequireConnection(frame), body));
+                _send.OnConnectionCredit(ReadInt64(RequireConnection(frame), body));
                 return;
             case MuxFrameType.MaxStreams:
-                OnStreamLimit(ReadUInt32(RequireConnection(frame), body));
+                _streams.OnStreamLimit(ReadUInt32(RequireConnection(frame), body));
                 return;
             case MuxFrameType.Ping:
                 OnPing(RequireConnection(frame), body);
@@ -142,26 +160,18 @@ internal sealed partial class MuxConnection
 
     private void ReceiveData(MuxFrame frame, ReadOnlySequence<byte> body)
     {
-        lock (_sync)
-        {
-            _received += frame.Length;
-            if (_received > _receiveLimit)
-            {
-                throw new MuxProtocolException($"the peer sent {_received} bytes, the connection window allowed {_receiveLimit}");
-            }
-        }
-
-        var stream = FindStream(frame);
+        _streams.OnDataReceived(frame.Length);
+        var stream = _streams.Find(frame);
         var fin = (frame.Flags & MuxFrame.Flag) != 0;
-        var received = stream?.OnData(body, fin) ?? ReceivedData.Discarded;
+        var received = stream?.Reader.OnData(body, fin) ?? ReceivedData.Discarded;
         if (received == ReceivedData.Discarded)
         {
             // Bytes for a stream that is gone or no longer read still used connection credit: give it back.
-            OnBytesConsumed(frame.Length);
+            _streams.OnBytesConsumed(frame.Length);
         }
-        else if (received == ReceivedData.Buffered && !fin && !stream!.FlushPending)
+        else if (received == ReceivedData.Buffered && !fin && !stream!.Reader.FlushPending)
         {
-            stream.FlushPending = true;
+            stream.Reader.FlushPending = true;
             (_unflushed ??= []).Add(stream);
         }
     }
@@ -175,63 +185,11 @@ internal sealed partial class MuxConnection
 
         foreach (var stream in streams)
         {
-            stream.FlushPending = false;
-            stream.FlushReceived();
+            stream.Reader.FlushPending = false;
+            stream.Reader.FlushReceived();
         }
 
         streams.Clear();
-    }
-
-    /// <summary>
-    /// Finds the stream a frame addresses, creating a peer-opened stream on its first frame. Returns
-    /// <see langword="null"/> for a stream that has already ended here (late frames are legal and dropped).
-    /// </summary>
-    private MuxStream? FindStream(MuxFrame frame)
-    {
-        var id = frame.StreamId;
-        if (id == 0)
-        {
-            throw new MuxProtocolException($"a {frame.Type} frame addressed stream 0");
-        }
-
-        var peerOpened = (id & 1) == (_isClient ? 0u : 1u);
-        MuxStream created;
-        lock (_sync)
-        {
-            if (_streams.TryGetValue(id, out var existing))
-            {
-                return existing;
-            }
-
-            if (!peerOpened)
-            {
-                // Our ids are assigned before their first frame is written, so any id the peer can know is below this.
-                return id < Volatile.Read(ref _nextLocalStreamId) ? null : throw new MuxProtocolException($"stream {id} was never opened here");
-            }
-
-            if (id < _nextPeerStreamId)
-            {
-                return null;
-            }
-
-            if (id != _nextPeerStreamId)
-            {
-                throw new MuxProtocolException($"stream {id} opened out of order, expected {_nextPeerStreamId}");
-            }
-
-            if (_peerOpened >= _inboundLimit)
-            {
-                throw new MuxProtocolException($"the peer opened more than the {_inboundLimit} streams it was allowed");
-            }
-
-            _peerOpened++;
-            _nextPeerStreamId += 2;
-            created = new MuxStream(this, locallyInitiated: false, id, _peerStreamWindow, _settings.StreamReceiveWindow);
-            _streams[id] = created;
-        }
-
-        _accepted.Writer.TryWrite(created);
-        return created;
     }
 
     private static MuxFrame RequireConnection(MuxFrame frame) =>
@@ -278,50 +236,12 @@ internal sealed partial class MuxConnection
             throw new MuxProtocolException($"negative Settings values ({frame.Length} bytes)");
         }
 
-        lock (_sync)
-        {
-            _peerStreamWindow = streamWindow;
-            _peerMaxStreams = maxStreams;
-        }
-
-        lock (_sendLock)
-        {
-            _sendLimit = connectionWindow;
-        }
-
+        // The send limit is in place before openers wake: a stream opened at once must find the credit.
+        _streams.SetPeerLimits(streamWindow, maxStreams);
+        _send.SetConnectionLimit(connectionWindow);
         _settingsSeen = true;
-        _settingsReceived.TrySetResult();
-        _streamCredit.Pulse();
-    }
-
-    private void OnConnectionCredit(long limit)
-    {
-        lock (_sendLock)
-        {
-            if (limit <= _sendLimit)
-            {
-                return;
-            }
-
-            _sendLimit = limit;
-        }
-
-        _connectionCredit.Pulse();
-    }
-
-    private void OnStreamLimit(long limit)
-    {
-        lock (_sync)
-        {
-            if (limit <= _peerMaxStreams)
-            {
-                return;
-            }
-
-            _peerMaxStreams = limit;
-        }
-
-        _streamCredit.Pulse();
+        _connection.OnSettingsReceived();
+        _streams.PulseStreamCredit();
     }
 
     private void OnPing(MuxFrame frame, ReadOnlySequence<byte> body)
@@ -330,7 +250,7 @@ internal sealed partial class MuxConnection
         {
             Span<byte> payload = stackalloc byte[8];
             body.Slice(0, Math.Min(body.Length, 8)).CopyTo(payload);
-            SendPing(MuxFrame.Flag, payload);
+            _send.SendPing(MuxFrame.Flag, payload);
         }
     }
 
@@ -338,59 +258,14 @@ internal sealed partial class MuxConnection
     {
         var code = ReadInt64(frame, body);
         var reason = Encoding.UTF8.GetString(body.Slice(8, Math.Min(body.Length - 8, MuxFrame.MaxReasonBytes)));
+        var remote = _connection.RemoteEndPoint;
         var error = (frame.Flags & MuxFrame.RefusedFlag) != 0
-            ? new ConecException(ConecError.HandshakeFailed, $"{_remoteEndPoint} refused the TLS connection: {reason}", code, null)
+            ? new ConecException(ConecError.HandshakeFailed, $"{remote} refused the TLS connection: {reason}", code, null)
             : (frame.Flags & MuxFrame.Flag) != 0
-            ? new ConecException(ConecError.ProtocolViolation, $"{_remoteEndPoint} closed the connection over a protocol error: {reason}", code, null)
+            ? new ConecException(ConecError.ProtocolViolation, $"{remote} closed the connection over a protocol error: {reason}", code, null)
             : (frame.Flags & MuxFrame.IdleFlag) != 0
-                ? new ConecException(ConecError.ConnectionIdle, $"{_remoteEndPoint} closed the idle connection (its idle timeout expired).", code, null)
-                : new ConecException(ConecError.ConnectionClosed, $"{_remoteEndPoint} closed the connection (code {code}): {reason}", code, null);
-        Shutdown(error, sendClose: false, 0, string.Empty, transportError: false);
-    }
-
-    /// <summary>Returns connection credit for bytes the application consumed or that were discarded.</summary>
-    internal void OnBytesConsumed(long count)
-    {
-        long? update = null;
-        lock (_sync)
-        {
-            _consumedSinceUpdate += count;
-
-            // Granting credit in half-window steps keeps the sender busy without a frame per read.
-            if (_closeError is null && _consumedSinceUpdate >= _settings.ConnectionReceiveWindow / 2)
-            {
-                _receiveLimit += _consumedSinceUpdate;
-                _consumedSinceUpdate = 0;
-                update = _receiveLimit;
-            }
-        }
-
-        if (update is { } limit)
-        {
-            SendMaxData(limit);
-        }
-    }
-
-    internal Task CreditChanged => _connectionCredit.Current;
-
-    /// <summary>Why the connection ended, or null while it is open. Written under <c>_sync</c>, read without it.</summary>
-    internal ConecException? CloseError => Volatile.Read(ref _closeError);
-
-    /// <summary>Forgets a stream both of whose directions have ended, and lets the peer open another in its place.</summary>
-    internal void Release(MuxStream stream)
-    {
-        long? newLimit = null;
-        lock (_sync)
-        {
-            if (!_streams.Remove(stream.Id) || stream.LocallyInitiated || _closeError is not null)
-            {
-                return;
-            }
-
-            _inboundLimit++;
-            newLimit = _inboundLimit;
-        }
-
-        SendMaxStreams(newLimit.Value);
+                ? new ConecException(ConecError.ConnectionIdle, $"{remote} closed the idle connection (its idle timeout expired).", code, null)
+                : new ConecException(ConecError.ConnectionClosed, $"{remote} closed the connection (code {code}): {reason}", code, null);
+        _connection.Shutdown(error, sendClose: false, 0, string.Empty, transportError: false);
     }
 }
