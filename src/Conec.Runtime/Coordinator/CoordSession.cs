@@ -1,5 +1,6 @@
 using System.Buffers;
 using Conec.Concurrency;
+using Conec.Coordinator.Broadcast;
 using Conec.Framing;
 using Conec.Protocol;
 using Conec.Transport;
@@ -259,7 +260,7 @@ internal sealed partial class CoordSession
             return;
         }
 
-        var member = new Broadcasting.BroadcastMember(Id, header.StreamId, stream, policy, header.Capacity, MaxMessageSize, _coord.Metrics);
+        var member = new BroadcastMember(Id, header.StreamId, stream, policy, header.Capacity, MaxMessageSize, _coord.Metrics);
         var channel = _coord.Broadcasts.Join(header.Name!, member);
         try
         {

@@ -5,7 +5,7 @@ using Conec.Framing;
 using Conec.Protocol;
 using Conec.Transport;
 
-namespace Conec.Broadcasting;
+namespace Conec.Coordinator.Broadcast;
 
 /// <summary>
 /// One join of a broadcast channel: the member's stream, read as the channel's input (each message tagged with the
