@@ -1,3 +1,4 @@
+using Conec.Coordinator;
 using Conec.Framing;
 using Conec.Protocol;
 using Conec.Transport;

@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Threading.Channels;
 using Conec.Concurrency;
+using Conec.Coordinator;
 using Conec.Coordinator.Broadcast;
 using Conec.Protocol;
 using Conec.Transport;

@@ -4,7 +4,7 @@ using Conec.Framing;
 using Conec.Protocol;
 using Conec.Transport;
 
-namespace Conec;
+namespace Conec.Coordinator;
 
 /// <summary>Brokering direct channels: the coordinator vouches for each side's certificate and tells where to connect.</summary>
 internal sealed partial class CoordSession

@@ -6,7 +6,7 @@ using Conec.Protocol;
 using Conec.Transport;
 using Microsoft.Extensions.Logging;
 
-namespace Conec;
+namespace Conec.Coordinator;
 
 /// <summary>
 /// One registered client on the coordinator: its connection, its control stream, and every stream it opens.
