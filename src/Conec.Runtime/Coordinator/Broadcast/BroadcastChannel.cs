@@ -1,6 +1,6 @@
 using System.Threading.Channels;
+using Conec.Concurrency;
 using Conec.Protocol;
-using Conec.Transport;
 
 namespace Conec.Coordinator.Broadcast;
 
