@@ -1,6 +1,6 @@
 using Conec.Coordinator;
-using Conec.Framing;
 using Conec.Protocol;
+using Conec.Streams;
 using Conec.Transport;
 
 namespace Conec;

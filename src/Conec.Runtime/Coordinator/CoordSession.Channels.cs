@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Net;
-using Conec.Framing;
 using Conec.Protocol;
+using Conec.Streams;
 using Conec.Transport;
 
 namespace Conec.Coordinator;

@@ -1,8 +1,8 @@
 using System.Buffers;
 using Conec.Concurrency;
 using Conec.Coordinator.Broadcast;
-using Conec.Framing;
 using Conec.Protocol;
+using Conec.Streams;
 using Conec.Transport;
 using Microsoft.Extensions.Logging;
 

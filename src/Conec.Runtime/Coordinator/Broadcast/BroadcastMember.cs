@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
-using Conec.Framing;
 using Conec.Protocol;
+using Conec.Streams;
 using Conec.Transport;
 
 namespace Conec.Coordinator.Broadcast;
