@@ -1,4 +1,5 @@
 using System.Buffers;
+using Conec.Certificates;
 using Conec.Protocol;
 using Conec.Streams;
 using Conec.Transport;

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using Conec.Certificates;
 using Conec.Protocol;
 using Conec.Streams;
 using Microsoft.Extensions.Logging;

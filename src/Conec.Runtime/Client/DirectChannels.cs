@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
+using Conec.Certificates;
 using Conec.Concurrency;
 using Conec.Protocol;
 using Conec.Streams;

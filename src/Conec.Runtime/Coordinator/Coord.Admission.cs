@@ -1,3 +1,4 @@
+using Conec.Certificates;
 using Conec.Coordinator;
 using Conec.Protocol;
 using Conec.Streams;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Threading.Channels;
+using Conec.Certificates;
 using Conec.Concurrency;
 using Conec.Coordinator;
 using Conec.Coordinator.Broadcast;
