@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using Conec.Certificates;
 
 namespace Conec.Benchmarks;
 

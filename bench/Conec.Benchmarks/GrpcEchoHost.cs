@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using Conec.Streams;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -21,7 +22,7 @@ internal sealed class GrpcEchoHost : IAsyncDisposable
 {
     // The largest message Conec's coordinator and clients accept, on send and on receive (8 MiB, FrameLimits).
     // gRPC's defaults are 4 MB received and no limit sent.
-    private const int MaxMessageSize = Framing.FrameLimits.DefaultMaxMessageSize;
+    private const int MaxMessageSize = FrameLimits.DefaultMaxMessageSize;
 
     private readonly WebApplication _app;
     private readonly GrpcChannel _channel;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using Conec.Streams;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -26,7 +27,7 @@ internal sealed class SignalRFanOut : IAsyncDisposable
     private static readonly long StreamWindow = new Transport.TransportSettings().StreamReceiveWindow;
 
     // The largest message Conec's coordinator and clients accept by default (8 MiB, CoordConfig/ClientConfig.MaxMessageSize).
-    private const int MaxMessageSize = Framing.FrameLimits.DefaultMaxMessageSize;
+    private const int MaxMessageSize = FrameLimits.DefaultMaxMessageSize;
 
     private readonly WebApplication _app;
     private readonly string _url;

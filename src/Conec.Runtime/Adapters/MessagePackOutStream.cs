@@ -1,4 +1,5 @@
 using System.Buffers;
+using Conec.Adapters;
 using MessagePack;
 
 namespace Conec;

@@ -1,3 +1,4 @@
+using Conec.Adapters;
 using MessagePack;
 
 namespace Conec;

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Conec;
+namespace Conec.Certificates;
 
 /// <summary>PEM and DER files of certificates and PKCS#8 keys; every failure becomes one clear <see cref="ConecException"/>.</summary>
 internal static class CertificateFiles

@@ -1,6 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 
-namespace Conec;
+namespace Conec.Certificates;
 
 /// <summary>
 /// The rules a client certificate must meet (conec-reference §4): ECDSA P-256 with SHA-256, valid now, usable for

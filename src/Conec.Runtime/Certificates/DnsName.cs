@@ -1,4 +1,4 @@
-namespace Conec;
+namespace Conec.Certificates;
 
 /// <summary>
 /// The DNS-name rule for client ids and host names (RFC 1123 labels): ids travel as TLS server names and as

@@ -1,6 +1,6 @@
 using System.Buffers;
-using Conec.Framing;
 using Conec.Protocol;
+using Conec.Streams;
 
 namespace Conec;
 

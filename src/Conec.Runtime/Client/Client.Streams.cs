@@ -1,6 +1,7 @@
 using System.Buffers;
-using Conec.Framing;
+using Conec.Certificates;
 using Conec.Protocol;
+using Conec.Streams;
 using Conec.Transport;
 
 namespace Conec;

@@ -1,8 +1,9 @@
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using Conec.Framing;
+using Conec.Certificates;
 using Conec.Protocol;
+using Conec.Streams;
 using Microsoft.Extensions.Logging;
 
 namespace Conec;

@@ -2,9 +2,10 @@ using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
+using Conec.Certificates;
 using Conec.Concurrency;
-using Conec.Framing;
 using Conec.Protocol;
+using Conec.Streams;
 using Conec.Transport;
 using Microsoft.Extensions.Logging;
 

@@ -1,5 +1,7 @@
-using Conec.Framing;
+using Conec.Certificates;
+using Conec.Coordinator;
 using Conec.Protocol;
+using Conec.Streams;
 using Conec.Transport;
 
 namespace Conec;

@@ -2,7 +2,10 @@ using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Threading.Channels;
+using Conec.Certificates;
 using Conec.Concurrency;
+using Conec.Coordinator;
+using Conec.Coordinator.Broadcast;
 using Conec.Protocol;
 using Conec.Transport;
 using Microsoft.Extensions.Logging;
@@ -40,7 +43,7 @@ public sealed partial class Coord : IAsyncDisposable
         _incoming = Channel.CreateBounded<IncomingStream>(new BoundedChannelOptions(config.IncomingStreamBacklog) { SingleWriter = false, FullMode = BoundedChannelFullMode.Wait });
         _metrics = Diagnostics.ConecMetrics.For(config.MeterFactory);
         _connections = new TaskGroup(e => CoordLog.UnexpectedFailure(_logger, e));
-        Broadcasts = new Broadcasting.BroadcastHub(_metrics, _shutdown.Token);
+        Broadcasts = new BroadcastHub(_metrics, _shutdown.Token);
         _acceptLoop = Task.Run(AcceptLoopAsync);
     }
 
@@ -72,7 +75,7 @@ public sealed partial class Coord : IAsyncDisposable
 
     internal Diagnostics.ConecMetrics Metrics => _metrics;
 
-    internal Broadcasting.BroadcastHub Broadcasts { get; }
+    internal BroadcastHub Broadcasts { get; }
 
     /// <summary>Binds the listener and starts admitting clients; returns once it is listening.</summary>
     /// <exception cref="ConecException">The configuration is invalid, a certificate cannot be read, or the address cannot be bound.</exception>

@@ -1,7 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
 
-namespace Conec;
+namespace Conec.Coordinator;
 
 /// <summary>The coordinator's log messages; event ids 2001–2099 are stable.</summary>
 internal static partial class CoordLog

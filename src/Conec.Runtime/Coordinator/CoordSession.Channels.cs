@@ -1,10 +1,10 @@
 using System.Buffers;
 using System.Net;
-using Conec.Framing;
 using Conec.Protocol;
+using Conec.Streams;
 using Conec.Transport;
 
-namespace Conec;
+namespace Conec.Coordinator;
 
 /// <summary>Brokering direct channels: the coordinator vouches for each side's certificate and tells where to connect.</summary>
 internal sealed partial class CoordSession

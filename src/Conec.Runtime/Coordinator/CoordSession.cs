@@ -1,11 +1,12 @@
 using System.Buffers;
 using Conec.Concurrency;
-using Conec.Framing;
+using Conec.Coordinator.Broadcast;
 using Conec.Protocol;
+using Conec.Streams;
 using Conec.Transport;
 using Microsoft.Extensions.Logging;
 
-namespace Conec;
+namespace Conec.Coordinator;
 
 /// <summary>
 /// One registered client on the coordinator: its connection, its control stream, and every stream it opens.
@@ -259,7 +260,7 @@ internal sealed partial class CoordSession
             return;
         }
 
-        var member = new Broadcasting.BroadcastMember(Id, header.StreamId, stream, policy, header.Capacity, MaxMessageSize, _coord.Metrics);
+        var member = new BroadcastMember(Id, header.StreamId, stream, policy, header.Capacity, MaxMessageSize, _coord.Metrics);
         var channel = _coord.Broadcasts.Join(header.Name!, member);
         try
         {

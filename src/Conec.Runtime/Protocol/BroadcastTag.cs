@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Conec.Streams;
 
 namespace Conec.Protocol;
 
@@ -20,21 +21,21 @@ internal static class BroadcastTag
     public static void WriteTaggedFrame(Span<byte> destination, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> id)
     {
         BinaryPrimitives.WriteUInt32BigEndian(destination, (uint)(payload.Length + id.Length + TrailerSize));
-        payload.CopyTo(destination[Framing.FrameLimits.HeaderSize..]);
-        id.CopyTo(destination[(Framing.FrameLimits.HeaderSize + payload.Length)..]);
-        BinaryPrimitives.WriteUInt32BigEndian(destination[(Framing.FrameLimits.HeaderSize + payload.Length + id.Length)..], (uint)id.Length);
+        payload.CopyTo(destination[FrameLimits.HeaderSize..]);
+        id.CopyTo(destination[(FrameLimits.HeaderSize + payload.Length)..]);
+        BinaryPrimitives.WriteUInt32BigEndian(destination[(FrameLimits.HeaderSize + payload.Length + id.Length)..], (uint)id.Length);
     }
 
     /// <summary>Bytes of a whole loss-notice frame, length prefix included.</summary>
-    public const int LossNoticeFrameSize = Framing.FrameLimits.HeaderSize + 8 + TrailerSize;
+    public const int LossNoticeFrameSize = FrameLimits.HeaderSize + 8 + TrailerSize;
 
     /// <summary>A whole frame (length prefix included) announcing <paramref name="lost"/> dropped messages.</summary>
     public static byte[] LossNoticeFrame(long lost)
     {
-        var frame = new byte[Framing.FrameLimits.HeaderSize + 8 + TrailerSize];
+        var frame = new byte[FrameLimits.HeaderSize + 8 + TrailerSize];
         BinaryPrimitives.WriteUInt32BigEndian(frame, 8 + TrailerSize);
-        BinaryPrimitives.WriteInt64BigEndian(frame.AsSpan(Framing.FrameLimits.HeaderSize), lost);
-        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(Framing.FrameLimits.HeaderSize + 8), LossNoticeMarker);
+        BinaryPrimitives.WriteInt64BigEndian(frame.AsSpan(FrameLimits.HeaderSize), lost);
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(FrameLimits.HeaderSize + 8), LossNoticeMarker);
         return frame;
     }
 

@@ -1,3 +1,5 @@
+using Conec.Streams;
+
 namespace Conec.Protocol;
 
 /// <summary>
@@ -22,7 +24,7 @@ internal static class ProtocolCodes
     public const long CloseShutdown = 4;
 
     /// <summary>Stream stopped: a message was larger than the receiver's limit (see <c>FrameLimits</c>).</summary>
-    public const long StreamMessageTooLarge = Framing.FrameLimits.MessageTooLargeCode;
+    public const long StreamMessageTooLarge = FrameLimits.MessageTooLargeCode;
 
     /// <summary>Stream aborted by a relay: the other end of a proxied stream disconnected.</summary>
     public const long StreamPeerLost = 0x11;

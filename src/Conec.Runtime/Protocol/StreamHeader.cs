@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using Conec.Streams;
 using MessagePack;
 
 namespace Conec.Protocol;
@@ -103,7 +104,7 @@ internal sealed record StreamHeader(StreamHeaderKind Kind, string? Name, ulong S
         deadline.CancelAfter(timeout);
         try
         {
-            var bytes = await Framing.SingleFrame.ReadAsync(stream.Input, ProtocolConstants.MaxControlMessageSize, deadline.Token)
+            var bytes = await SingleFrame.ReadAsync(stream.Input, ProtocolConstants.MaxControlMessageSize, deadline.Token)
                 ?? throw new ConecException(ConecError.ProtocolViolation, "the stream ended before its header");
             return Decode(new ReadOnlySequence<byte>(bytes));
         }

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
-using Conec.Framing;
+using Conec.Streams;
 using Conec.Transport;
 
 namespace Conec;

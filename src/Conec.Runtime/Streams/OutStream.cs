@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using Conec.Framing;
+using Conec.Streams;
 using Conec.Transport;
 
 namespace Conec;

@@ -1,4 +1,5 @@
 using Conec.Protocol;
+using Conec.Streams;
 using Conec.Tests.Coordination;
 using Conec.Tests.Transport;
 
@@ -40,7 +41,7 @@ public sealed class BroadcastTests
         var aliceTag = new byte[64 + "alice"u8.Length + BroadcastTag.TrailerSize];
         "alice"u8.CopyTo(aliceTag.AsSpan(64));
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(aliceTag.AsSpan(aliceTag.Length - 4), 5);
-        var lossNotice = BroadcastTag.LossNoticeFrame(1_000)[Conec.Framing.FrameLimits.HeaderSize..];
+        var lossNotice = BroadcastTag.LossNoticeFrame(1_000)[FrameLimits.HeaderSize..];
         await say.SendAsync(aliceTag, ct);
         await say.SendAsync(lossNotice, ct);
 

@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using Conec.Certificates;
 
 namespace Conec.Tests.Certificates;
 

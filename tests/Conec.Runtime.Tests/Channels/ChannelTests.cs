@@ -1,5 +1,5 @@
-using Conec.Framing;
 using Conec.Protocol;
+using Conec.Streams;
 using Conec.Tests.Coordination;
 using Conec.Tests.Transport;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using Conec.Framing;
 using Conec.Protocol;
+using Conec.Streams;
 using Conec.Tests.Transport;
 using Conec.Transport;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
-using Conec.Framing;
 using Conec.Protocol;
+using Conec.Streams;
 using Conec.Tests.Transport;
 using Conec.Transport;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,5 +1,5 @@
 using System.Buffers;
-using Conec.Framing;
+using Conec.Streams;
 using Conec.Tests.Transport;
 using Conec.Transport;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using Conec.Framing;
 using Conec.Protocol;
+using Conec.Streams;
 using Conec.Tests.Typed;
 using CsCheck;
 

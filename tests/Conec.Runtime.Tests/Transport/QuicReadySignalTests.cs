@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Quic;
 using System.Net.Security;
 using System.Runtime.Versioning;
+using Conec.Certificates;
 using Conec.Transport;
 using Conec.Transport.Quic;
 

@@ -1,5 +1,6 @@
 using System.Net.Security;
 using System.Net.Sockets;
+using Conec.Certificates;
 using Conec.Transport;
 
 namespace Conec.Tests.Transport;

@@ -1,4 +1,5 @@
 using System.Net;
+using Conec.Certificates;
 using Conec.Transport;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -1,8 +1,8 @@
 using System.Threading.Channels;
+using Conec.Concurrency;
 using Conec.Protocol;
-using Conec.Transport;
 
-namespace Conec.Broadcasting;
+namespace Conec.Coordinator.Broadcast;
 
 /// <summary>
 /// One named broadcast channel on the coordinator. Messages from every member pass through one fan-in queue and

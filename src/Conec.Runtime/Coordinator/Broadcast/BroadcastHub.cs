@@ -1,4 +1,4 @@
-namespace Conec.Broadcasting;
+namespace Conec.Coordinator.Broadcast;
 
 /// <summary>The coordinator's broadcast channels by name; a join creates the channel, its end removes it.</summary>
 internal sealed class BroadcastHub(Diagnostics.ConecMetrics metrics, CancellationToken shutdown)

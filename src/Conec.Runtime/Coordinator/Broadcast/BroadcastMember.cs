@@ -1,11 +1,11 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
-using Conec.Framing;
 using Conec.Protocol;
+using Conec.Streams;
 using Conec.Transport;
 
-namespace Conec.Broadcasting;
+namespace Conec.Coordinator.Broadcast;
 
 /// <summary>
 /// One join of a broadcast channel: the member's stream, read as the channel's input (each message tagged with the

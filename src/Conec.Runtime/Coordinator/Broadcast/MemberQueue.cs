@@ -1,4 +1,4 @@
-namespace Conec.Broadcasting;
+namespace Conec.Coordinator.Broadcast;
 
 /// <summary>
 /// The frames waiting for one broadcast receiver, bounded by its capacity and governed by its

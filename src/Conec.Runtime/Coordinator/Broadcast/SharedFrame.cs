@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Conec.Broadcasting;
+namespace Conec.Coordinator.Broadcast;
 
 /// <summary>
 /// One tagged broadcast frame, built once and written to every receiver: a pooled buffer with a reference count,

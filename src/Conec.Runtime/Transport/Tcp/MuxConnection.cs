@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
+using Conec.Concurrency;
 using Microsoft.Extensions.Logging;
 
 namespace Conec.Transport.Tcp;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using Conec.Concurrency;
 
 namespace Conec.Transport.Tcp;
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Conec.Concurrency;
 
 namespace Conec.Transport.Tcp;
 

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Conec.Concurrency;
 
 namespace Conec.Transport.Tcp;
 

@@ -1,7 +1,8 @@
 using System.Buffers;
+using Conec.Protocol;
 using Conec.Transport;
 
-namespace Conec.Protocol;
+namespace Conec.Coordinator;
 
 /// <summary>
 /// Joins two transport streams on the coordinator: bytes flow both ways untouched (frames are never decoded), and

@@ -1,4 +1,4 @@
-namespace Conec.Transport;
+namespace Conec.Concurrency;
 
 /// <summary>
 /// A level-less wake-up: waiters take <see cref="Current"/> before checking their condition, and

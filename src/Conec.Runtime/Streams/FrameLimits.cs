@@ -1,4 +1,4 @@
-namespace Conec.Framing;
+namespace Conec.Streams;
 
 /// <summary>The message framing: a 4-byte big-endian length, then that many payload bytes (docs/protocol.md).</summary>
 internal static class FrameLimits

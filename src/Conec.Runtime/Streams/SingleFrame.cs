@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
 
-namespace Conec.Framing;
+namespace Conec.Streams;
 
 /// <summary>
 /// Reads or builds one frame outside an <see cref="InStream"/>/<see cref="OutStream"/>: the hello, stream headers
