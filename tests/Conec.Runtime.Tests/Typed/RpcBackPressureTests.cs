@@ -1,5 +1,6 @@
 using Conec.Tests.Coordination;
 using Conec.Tests.Transport;
+using Conec.Typed.Internal;
 
 namespace Conec.Tests.Typed;
 

@@ -1,9 +1,12 @@
 using System.Buffers;
+using System.ComponentModel;
 using MessagePack;
 
-namespace Conec;
+namespace Conec.Typed.Internal;
 
 /// <summary>Helpers the generated code calls, so every contract reports malformed messages the same way.</summary>
+/// <remarks>For generated code: public only because that code compiles into users' assemblies.</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class TypedMessages
 {
     // MessagePack's default limit, kept for the same reason: a peer must not be able to nest deep enough to overflow the stack.
