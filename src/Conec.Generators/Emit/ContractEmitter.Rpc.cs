@@ -16,8 +16,11 @@ internal static partial class ContractEmitter
         w.Line($"private readonly {RuntimeNames.RpcClient} _rpc;");
         w.Line();
         w.Line("/// <summary>Calls over <paramref name=\"stream\"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>");
-        w.Open($"public {c.BaseName}Client(global::Conec.StreamPair stream)");
-        w.Line($"_rpc = new {RuntimeNames.RpcClient}(stream.Send, stream.Receive);");
+        w.Line("/// <param name=\"stream\">The stream to call over; disposing the client finishes and releases it.</param>");
+        w.Line("/// <param name=\"options\">How the client buffers streamed results and queued calls; the defaults when null.</param>");
+        w.Line("/// <exception cref=\"global::Conec.ConecException\"><see cref=\"global::Conec.ConecError.InvalidConfiguration\"/> when <paramref name=\"options\"/> is invalid.</exception>");
+        w.Open($"public {c.BaseName}Client(global::Conec.StreamPair stream, global::Conec.RpcClientOptions? options = null)");
+        w.Line($"_rpc = new {RuntimeNames.RpcClient}(stream.Send, stream.Receive, options);");
         w.Close();
         foreach (var method in c.Methods)
         {

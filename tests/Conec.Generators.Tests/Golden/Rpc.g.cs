@@ -151,9 +151,12 @@ namespace Demo.Dice
         private readonly global::Conec.Typed.Internal.RpcClient _rpc;
 
         /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
-        public DiceClient(global::Conec.StreamPair stream)
+        /// <param name="stream">The stream to call over; disposing the client finishes and releases it.</param>
+        /// <param name="options">How the client buffers streamed results and queued calls; the defaults when null.</param>
+        /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
+        public DiceClient(global::Conec.StreamPair stream, global::Conec.RpcClientOptions? options = null)
         {
-            _rpc = new global::Conec.Typed.Internal.RpcClient(stream.Send, stream.Receive);
+            _rpc = new global::Conec.Typed.Internal.RpcClient(stream.Send, stream.Receive, options);
         }
 
         /// <inheritdoc/>
