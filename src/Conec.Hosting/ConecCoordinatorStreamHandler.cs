@@ -2,4 +2,4 @@ namespace Conec.Hosting;
 
 /// <summary>What a hosted coordinator does with each stream a client opens to it (for example, serve a generated RPC server on it).</summary>
 /// <param name="Handle">Called once per stream, in its own DI scope, with a token that is cancelled when the host stops.</param>
-public sealed record ConecCoordinatorStreamHandler(Func<IServiceProvider, IncomingStream, CancellationToken, Task> Handle);
+internal sealed record ConecCoordinatorStreamHandler(Func<IServiceProvider, IncomingStream, CancellationToken, Task> Handle);

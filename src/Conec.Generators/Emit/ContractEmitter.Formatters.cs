@@ -129,7 +129,7 @@ internal static partial class ContractEmitter
             w.Line();
         }
 
-        w.Line($"{Names.Typed}.EnterNested(ref reader);");
+        w.Line($"{RuntimeNames.TypedMessages}.EnterNested(ref reader);");
         var locals = Locals(type);
         foreach (var member in type.Members)
         {
@@ -152,7 +152,7 @@ internal static partial class ContractEmitter
         w.Close();
         w.Close();
         w.Line();
-        w.Line($"{Names.Typed}.LeaveNested(ref reader);");
+        w.Line($"{RuntimeNames.TypedMessages}.LeaveNested(ref reader);");
         var arguments = type.ConstructorMembers.Select(name => Value(type.Members.First(m => m.Name == name.Value), locals)).ToArray();
         var initializers = type.Members
             .Where(m => m.Settable && !type.ConstructorMembers.Any(n => n.Value == m.Name))
@@ -250,7 +250,7 @@ internal static partial class ContractEmitter
             return;
         }
 
-        w.Line($"{Names.Typed}.EnterNested(ref reader);");
+        w.Line($"{RuntimeNames.TypedMessages}.EnterNested(ref reader);");
         w.Line($"var count = reader.Read{(helper.Kind == HelperKind.Dictionary ? "Map" : "Array")}Header();");
         w.Line($"var result = {construct};");
         w.Open("for (var i = 0; i < count; i++)");
@@ -270,7 +270,7 @@ internal static partial class ContractEmitter
 
         w.Close();
         w.Line();
-        w.Line($"{Names.Typed}.LeaveNested(ref reader);");
+        w.Line($"{RuntimeNames.TypedMessages}.LeaveNested(ref reader);");
         w.Line("return result;");
         w.Close();
         w.Line();
@@ -304,7 +304,7 @@ internal static partial class ContractEmitter
 
     /// <summary>A member's value when the object is built: a non-nullable reference must have been read.</summary>
     private static string Value(MemberModel member, System.Collections.Generic.Dictionary<string, string> locals) => member.Required is { } what
-        ? $"{locals[member.Name]} ?? throw {Names.Typed}.MissingValue(\"{what}\")"
+        ? $"{locals[member.Name]} ?? throw {RuntimeNames.TypedMessages}.MissingValue(\"{what}\")"
         : locals[member.Name];
 
     /// <summary>The local each member is read into: its name in camel case, clear of the reader's own locals and of each other.</summary>

@@ -91,7 +91,7 @@ internal static partial class ContractEmitter
         w.Open($"public static {message} Decode(global::System.Buffers.ReadOnlySequence<byte> payload)");
         w.Open("try");
         w.Line("var reader = new global::MessagePack.MessagePackReader(payload);");
-        w.Line($"var methodId = {Names.Typed}.ReadMethodId(ref reader, out _);");
+        w.Line($"var methodId = {RuntimeNames.TypedMessages}.ReadMethodId(ref reader, out _);");
         w.Open("switch (methodId)");
         foreach (var method in oneWay)
         {
@@ -100,11 +100,11 @@ internal static partial class ContractEmitter
         }
 
         w.Line("default:");
-        w.Line($"    throw {Names.Typed}.UnknownMethod(\"{c.InterfaceName}\", methodId);");
+        w.Line($"    throw {RuntimeNames.TypedMessages}.UnknownMethod(\"{c.InterfaceName}\", methodId);");
         w.Close();
         w.Close();
-        w.Open($"catch (global::System.Exception e) when ({Names.Typed}.IsMalformed(e))");
-        w.Line($"throw {Names.Typed}.Malformed(e);");
+        w.Open($"catch (global::System.Exception e) when ({RuntimeNames.TypedMessages}.IsMalformed(e))");
+        w.Line($"throw {RuntimeNames.TypedMessages}.Malformed(e);");
         w.Close();
         w.Close();
         w.Line();

@@ -13,11 +13,14 @@ internal static partial class ContractEmitter
         w.Line($"/// handler's exception arrives as <see cref=\"global::Conec.ConecRemoteException\"/>, and cancelling a call cancels the handler.");
         w.Line($"/// </summary>");
         w.Open($"{access} sealed class {c.BaseName}Client : {c.InterfaceReference}, global::System.IAsyncDisposable");
-        w.Line("private readonly global::Conec.RpcClient _rpc;");
+        w.Line($"private readonly {RuntimeNames.RpcClient} _rpc;");
         w.Line();
         w.Line("/// <summary>Calls over <paramref name=\"stream\"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>");
-        w.Open($"public {c.BaseName}Client(global::Conec.StreamPair stream)");
-        w.Line("_rpc = new global::Conec.RpcClient(stream.Send, stream.Receive);");
+        w.Line("/// <param name=\"stream\">The stream to call over; disposing the client finishes and releases it.</param>");
+        w.Line("/// <param name=\"options\">How the client buffers streamed results and queued calls; the defaults when null.</param>");
+        w.Line("/// <exception cref=\"global::Conec.ConecException\"><see cref=\"global::Conec.ConecError.InvalidConfiguration\"/> when <paramref name=\"options\"/> is invalid.</exception>");
+        w.Open($"public {c.BaseName}Client(global::Conec.StreamPair stream, global::Conec.RpcClientOptions? options = null)");
+        w.Line($"_rpc = new {RuntimeNames.RpcClient}(stream.Send, stream.Receive, options);");
         w.Close();
         foreach (var method in c.Methods)
         {
@@ -58,7 +61,7 @@ internal static partial class ContractEmitter
         w.Line("/// <summary>Serves until the caller ends the stream or <paramref name=\"cancellationToken\"/> is cancelled.</summary>");
         w.Open($"public static global::System.Threading.Tasks.Task ServeAsync({c.InterfaceReference} implementation, global::Conec.StreamPair stream, {Names.Token} cancellationToken = default)");
         w.Line("global::System.ArgumentNullException.ThrowIfNull(implementation);");
-        w.Line("return global::Conec.RpcServer.ServeAsync(");
+        w.Line($"return {RuntimeNames.RpcServer}.ServeAsync(");
         w.Line("    stream.Send,");
         w.Line("    stream.Receive,");
         w.Line($"    (methodId, arguments, {sink}, {token}) => DispatchAsync(implementation, methodId, arguments{passed}{passedToken}),");
@@ -69,9 +72,9 @@ internal static partial class ContractEmitter
         w.Line($"public static global::System.Threading.Tasks.Task ServeAsync({c.InterfaceReference} implementation, global::Conec.IncomingStream stream, {Names.Token} cancellationToken = default) =>");
         w.Line("    ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);");
         w.Line();
-        var items = streams ? ", global::Conec.RpcItemSink items" : "";
+        var items = streams ? $", {RuntimeNames.RpcItemSink} items" : "";
         var cancellation = cancels ? $", {Names.Token} cancellationToken" : "";
-        w.Open($"private static async {Names.ValueTask}<global::Conec.RpcResult> DispatchAsync({c.InterfaceReference} implementation, int methodId, {Names.Memory} arguments{items}{cancellation})");
+        w.Open($"private static async {Names.ValueTask}<{RuntimeNames.RpcResult}> DispatchAsync({c.InterfaceReference} implementation, int methodId, {Names.Memory} arguments{items}{cancellation})");
         w.Open("switch (methodId)");
         foreach (var method in c.Methods)
         {
@@ -96,24 +99,24 @@ internal static partial class ContractEmitter
                 w.Line($"await items.SendAsync({c.BaseName}Codec.Encode{method.Name}Result(item)).ConfigureAwait(false);");
                 w.Close();
                 w.Line();
-                w.Line("return global::Conec.RpcResult.Void;");
+                w.Line($"return {RuntimeNames.RpcResult}.Void;");
             }
             else if (method.Kind == MessageKind.CallWithResult)
             {
                 w.Line($"var result = await {invoke}.ConfigureAwait(false);");
-                w.Line($"return global::Conec.RpcResult.FromSerialized({c.BaseName}Codec.Encode{method.Name}Result(result));");
+                w.Line($"return {RuntimeNames.RpcResult}.FromSerialized({c.BaseName}Codec.Encode{method.Name}Result(result));");
             }
             else
             {
                 w.Line($"await {invoke}.ConfigureAwait(false);");
-                w.Line("return global::Conec.RpcResult.Void;");
+                w.Line($"return {RuntimeNames.RpcResult}.Void;");
             }
 
             w.Close();
         }
 
         w.Line("default:");
-        w.Line($"    throw {Names.Typed}.UnknownMethod(\"{c.InterfaceName}\", methodId);");
+        w.Line($"    throw {RuntimeNames.TypedMessages}.UnknownMethod(\"{c.InterfaceName}\", methodId);");
         w.Close();
         w.Close();
         w.Close();

@@ -127,8 +127,8 @@ internal static partial class ContractEmitter
             }
 
             w.Close();
-            w.Open($"catch (global::System.Exception e) when ({Names.Typed}.IsMalformed(e))");
-            w.Line($"throw {Names.Typed}.Malformed(e);");
+            w.Open($"catch (global::System.Exception e) when ({RuntimeNames.TypedMessages}.IsMalformed(e))");
+            w.Line($"throw {RuntimeNames.TypedMessages}.Malformed(e);");
             w.Close();
             w.Close();
             w.Line();
@@ -182,7 +182,7 @@ internal static partial class ContractEmitter
             w.Line();
             w.Line($"/// <summary>Sends one <c>{method.Name}</c> message.</summary>");
             w.Open($"public {Names.ReturnType(method)} {method.Name}({names.Declarations(true)})");
-            w.Line($"var writer = {Names.Typed}.Begin(_buffer, {c.BaseName}MethodIds.{method.Name}, {method.Parameters.Count + 1});");
+            w.Line($"var writer = {RuntimeNames.TypedMessages}.Begin(_buffer, {c.BaseName}MethodIds.{method.Name}, {method.Parameters.Count + 1});");
             if (method.Parameters.Count > 0)
             {
                 w.Line($"{c.BaseName}Codec.Write{method.Name}(ref writer, {names.Arguments});");

@@ -11,7 +11,6 @@ internal static class Names
     public const string ValueTask = "global::System.Threading.Tasks.ValueTask";
     public const string Token = "global::System.Threading.CancellationToken";
     public const string Memory = "global::System.ReadOnlyMemory<byte>";
-    public const string Typed = "global::Conec.TypedMessages";
 
     /// <summary>The argument that passes a handler's cancellation token on.</summary>
     public static readonly string[] TokenArgument = ["cancellationToken"];

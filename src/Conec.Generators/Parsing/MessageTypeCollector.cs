@@ -58,7 +58,7 @@ internal sealed class MessageTypeCollector
         return !type.IsReferenceType ? codec : type.NullableAnnotation switch
         {
             NullableAnnotation.Annotated => codec,
-            NullableAnnotation.NotAnnotated => codec with { Read = $"{codec.Read} ?? throw global::Conec.TypedMessages.MissingValue(\"{what}\")" },
+            NullableAnnotation.NotAnnotated => codec with { Read = $"{codec.Read} ?? throw {RuntimeNames.TypedMessages}.MissingValue(\"{what}\")" },
             _ => codec with { Read = codec.Read + "!" },
         };
     }
@@ -82,7 +82,7 @@ internal sealed class MessageTypeCollector
             case { SpecialType: SpecialType.System_String }:
                 return new CodecModel("writer.Write({0})", "reader.ReadString()");
             case IArrayTypeSymbol { Rank: 1, ElementType.SpecialType: SpecialType.System_Byte }:
-                return new CodecModel("writer.Write({0})", "global::Conec.TypedMessages.ReadBytes(ref reader)");
+                return new CodecModel("writer.Write({0})", RuntimeNames.TypedMessages + ".ReadBytes(ref reader)");
             case IArrayTypeSymbol { Rank: 1 } array:
                 return Helper(HelperKind.Array, type, "ArrayOf" + Describe(array.ElementType), array.ElementType, null, what);
             case INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable:
@@ -105,7 +105,7 @@ internal sealed class MessageTypeCollector
         switch (definition)
         {
             case "System.Guid":
-                return new CodecModel("global::Conec.TypedMessages.WriteGuid(ref writer, {0})", "global::Conec.TypedMessages.ReadGuid(ref reader)");
+                return new CodecModel(RuntimeNames.TypedMessages + ".WriteGuid(ref writer, {0})", RuntimeNames.TypedMessages + ".ReadGuid(ref reader)");
             case "System.TimeSpan":
                 return new CodecModel("writer.Write(({0}).Ticks)", "new global::System.TimeSpan(reader.ReadInt64())");
             case "System.Collections.Generic.List<T>" or "System.Collections.Generic.IList<T>" or "System.Collections.Generic.ICollection<T>"

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Conec.Typed.Internal;
 using MessagePack;
 
 namespace Conec;

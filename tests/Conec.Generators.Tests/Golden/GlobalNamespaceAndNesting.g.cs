@@ -37,9 +37,9 @@ internal static class PingCodec
             reader.ReadArrayHeader();
             return reader.ReadInt64();
         }
-        catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
+        catch (global::System.Exception e) when (global::Conec.Typed.Internal.TypedMessages.IsMalformed(e))
         {
-            throw global::Conec.TypedMessages.Malformed(e);
+            throw global::Conec.Typed.Internal.TypedMessages.Malformed(e);
         }
     }
 }
@@ -62,7 +62,7 @@ public sealed class PingSender : global::Outer.IPing
     /// <summary>Sends one <c>Ping</c> message.</summary>
     public global::System.Threading.Tasks.ValueTask Ping(long @event)
     {
-        var writer = global::Conec.TypedMessages.Begin(_buffer, PingMethodIds.Ping, 2);
+        var writer = global::Conec.Typed.Internal.TypedMessages.Begin(_buffer, PingMethodIds.Ping, 2);
         PingCodec.WritePing(ref writer, @event);
         writer.Flush();
         return _stream.SendAsync(_buffer.WrittenMemory);
@@ -140,18 +140,18 @@ public sealed class PingReceiver : global::System.Collections.Generic.IAsyncEnum
         try
         {
             var reader = new global::MessagePack.MessagePackReader(payload);
-            var methodId = global::Conec.TypedMessages.ReadMethodId(ref reader, out _);
+            var methodId = global::Conec.Typed.Internal.TypedMessages.ReadMethodId(ref reader, out _);
             switch (methodId)
             {
                 case PingMethodIds.Ping:
                     return new PingMessage.Ping(reader.ReadInt64());
                 default:
-                    throw global::Conec.TypedMessages.UnknownMethod("IPing", methodId);
+                    throw global::Conec.Typed.Internal.TypedMessages.UnknownMethod("IPing", methodId);
             }
         }
-        catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
+        catch (global::System.Exception e) when (global::Conec.Typed.Internal.TypedMessages.IsMalformed(e))
         {
-            throw global::Conec.TypedMessages.Malformed(e);
+            throw global::Conec.Typed.Internal.TypedMessages.Malformed(e);
         }
     }
 
@@ -227,12 +227,15 @@ public sealed class PingBroadcastReader : global::System.Collections.Generic.IAs
 /// </summary>
 public sealed class PingClient : global::Outer.IPing, global::System.IAsyncDisposable
 {
-    private readonly global::Conec.RpcClient _rpc;
+    private readonly global::Conec.Typed.Internal.RpcClient _rpc;
 
     /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
-    public PingClient(global::Conec.StreamPair stream)
+    /// <param name="stream">The stream to call over; disposing the client finishes and releases it.</param>
+    /// <param name="options">How the client buffers streamed results and queued calls; the defaults when null.</param>
+    /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
+    public PingClient(global::Conec.StreamPair stream, global::Conec.RpcClientOptions? options = null)
     {
-        _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive);
+        _rpc = new global::Conec.Typed.Internal.RpcClient(stream.Send, stream.Receive, options);
     }
 
     /// <inheritdoc/>
@@ -250,7 +253,7 @@ public static class PingServer
     public static global::System.Threading.Tasks.Task ServeAsync(global::Outer.IPing implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
     {
         global::System.ArgumentNullException.ThrowIfNull(implementation);
-        return global::Conec.RpcServer.ServeAsync(
+        return global::Conec.Typed.Internal.RpcServer.ServeAsync(
             stream.Send,
             stream.Receive,
             (methodId, arguments, _, _) => DispatchAsync(implementation, methodId, arguments),
@@ -261,7 +264,7 @@ public static class PingServer
     public static global::System.Threading.Tasks.Task ServeAsync(global::Outer.IPing implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
         ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
 
-    private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Outer.IPing implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments)
+    private static async global::System.Threading.Tasks.ValueTask<global::Conec.Typed.Internal.RpcResult> DispatchAsync(global::Outer.IPing implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments)
     {
         switch (methodId)
         {
@@ -269,10 +272,10 @@ public static class PingServer
             {
                 var @event = PingCodec.ReadPing(arguments);
                 await implementation.Ping(@event).ConfigureAwait(false);
-                return global::Conec.RpcResult.Void;
+                return global::Conec.Typed.Internal.RpcResult.Void;
             }
             default:
-                throw global::Conec.TypedMessages.UnknownMethod("IPing", methodId);
+                throw global::Conec.Typed.Internal.TypedMessages.UnknownMethod("IPing", methodId);
         }
     }
 }

@@ -104,7 +104,7 @@ namespace Demo.Inventory
                 return null;
             }
 
-            global::Conec.TypedMessages.EnterNested(ref reader);
+            global::Conec.Typed.Internal.TypedMessages.EnterNested(ref reader);
             string? name = null;
             global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item>? parts = null;
             var count = reader.ReadArrayHeader();
@@ -124,11 +124,11 @@ namespace Demo.Inventory
                 }
             }
 
-            global::Conec.TypedMessages.LeaveNested(ref reader);
+            global::Conec.Typed.Internal.TypedMessages.LeaveNested(ref reader);
             return new global::Demo.Inventory.Catalog.Item
             {
-                Name = name ?? throw global::Conec.TypedMessages.MissingValue("Item.Name"),
-                Parts = parts ?? throw global::Conec.TypedMessages.MissingValue("Item.Parts"),
+                Name = name ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("Item.Name"),
+                Parts = parts ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("Item.Parts"),
             };
         }
 
@@ -156,16 +156,16 @@ namespace Demo.Inventory
                 return null;
             }
 
-            global::Conec.TypedMessages.EnterNested(ref reader);
+            global::Conec.Typed.Internal.TypedMessages.EnterNested(ref reader);
             var count = reader.ReadArrayHeader();
             var result = new global::Demo.Inventory.Catalog.Item[count];
             for (var i = 0; i < count; i++)
             {
                 result[i] = ReadItem(ref reader)
-                    ?? throw global::Conec.TypedMessages.MissingValue("an element of Item[]");
+                    ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("an element of Item[]");
             }
 
-            global::Conec.TypedMessages.LeaveNested(ref reader);
+            global::Conec.Typed.Internal.TypedMessages.LeaveNested(ref reader);
             return result;
         }
 
@@ -194,17 +194,17 @@ namespace Demo.Inventory
                 return null;
             }
 
-            global::Conec.TypedMessages.EnterNested(ref reader);
+            global::Conec.Typed.Internal.TypedMessages.EnterNested(ref reader);
             var count = reader.ReadMapHeader();
             var result = new global::System.Collections.Generic.Dictionary<string, int>(count);
             for (var i = 0; i < count; i++)
             {
                 var key = reader.ReadString()
-                    ?? throw global::Conec.TypedMessages.MissingValue("a key of Dictionary<string, int>");
+                    ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("a key of Dictionary<string, int>");
                 result[key] = reader.ReadInt32();
             }
 
-            global::Conec.TypedMessages.LeaveNested(ref reader);
+            global::Conec.Typed.Internal.TypedMessages.LeaveNested(ref reader);
             return result;
         }
 
@@ -232,16 +232,16 @@ namespace Demo.Inventory
                 return null;
             }
 
-            global::Conec.TypedMessages.EnterNested(ref reader);
+            global::Conec.Typed.Internal.TypedMessages.EnterNested(ref reader);
             var count = reader.ReadArrayHeader();
             var result = new global::System.Collections.Generic.List<global::Demo.Inventory.Catalog.Item>(count);
             for (var i = 0; i < count; i++)
             {
                 result.Add(ReadItem(ref reader)
-                    ?? throw global::Conec.TypedMessages.MissingValue("an element of List<Item>"));
+                    ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("an element of List<Item>"));
             }
 
-            global::Conec.TypedMessages.LeaveNested(ref reader);
+            global::Conec.Typed.Internal.TypedMessages.LeaveNested(ref reader);
             return result;
         }
 
@@ -269,16 +269,16 @@ namespace Demo.Inventory
                 return null;
             }
 
-            global::Conec.TypedMessages.EnterNested(ref reader);
+            global::Conec.Typed.Internal.TypedMessages.EnterNested(ref reader);
             var count = reader.ReadArrayHeader();
             var result = new global::System.Collections.Generic.List<string>(count);
             for (var i = 0; i < count; i++)
             {
                 result.Add(reader.ReadString()
-                    ?? throw global::Conec.TypedMessages.MissingValue("an element of List<string>"));
+                    ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("an element of List<string>"));
             }
 
-            global::Conec.TypedMessages.LeaveNested(ref reader);
+            global::Conec.Typed.Internal.TypedMessages.LeaveNested(ref reader);
             return result;
         }
     }
@@ -330,13 +330,13 @@ namespace Demo.Inventory
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
                 return (
-                    InventoryValues.ReadItem(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Stock(item)"),
-                    InventoryValues.ReadDictionaryOfStringAndInt32(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Stock(counts)"),
+                    InventoryValues.ReadItem(ref reader) ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("IInventory.Stock(item)"),
+                    InventoryValues.ReadDictionaryOfStringAndInt32(ref reader) ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("IInventory.Stock(counts)"),
                     (global::Demo.Inventory.Unit)reader.ReadInt32());
             }
-            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
+            catch (global::System.Exception e) when (global::Conec.Typed.Internal.TypedMessages.IsMalformed(e))
             {
-                throw global::Conec.TypedMessages.Malformed(e);
+                throw global::Conec.Typed.Internal.TypedMessages.Malformed(e);
             }
         }
 
@@ -348,11 +348,11 @@ namespace Demo.Inventory
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
                 return InventoryValues.ReadListOfString(ref reader)
-                    ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Find(names)");
+                    ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("IInventory.Find(names)");
             }
-            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
+            catch (global::System.Exception e) when (global::Conec.Typed.Internal.TypedMessages.IsMalformed(e))
             {
-                throw global::Conec.TypedMessages.Malformed(e);
+                throw global::Conec.Typed.Internal.TypedMessages.Malformed(e);
             }
         }
 
@@ -371,7 +371,7 @@ namespace Demo.Inventory
         {
             var reader = new global::MessagePack.MessagePackReader(value);
             return InventoryValues.ReadArrayOfItem(ref reader)
-                ?? throw global::Conec.TypedMessages.MissingValue("the result of IInventory.Find");
+                ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("the result of IInventory.Find");
         }
     }
 
@@ -393,7 +393,7 @@ namespace Demo.Inventory
         /// <summary>Sends one <c>Stock</c> message.</summary>
         public global::System.Threading.Tasks.ValueTask Stock(global::Demo.Inventory.Catalog.Item item, global::System.Collections.Generic.Dictionary<string, int> counts, global::Demo.Inventory.Unit unit)
         {
-            var writer = global::Conec.TypedMessages.Begin(_buffer, InventoryMethodIds.Stock, 4);
+            var writer = global::Conec.Typed.Internal.TypedMessages.Begin(_buffer, InventoryMethodIds.Stock, 4);
             InventoryCodec.WriteStock(ref writer, item, counts, unit);
             writer.Flush();
             return _stream.SendAsync(_buffer.WrittenMemory);
@@ -474,21 +474,21 @@ namespace Demo.Inventory
             try
             {
                 var reader = new global::MessagePack.MessagePackReader(payload);
-                var methodId = global::Conec.TypedMessages.ReadMethodId(ref reader, out _);
+                var methodId = global::Conec.Typed.Internal.TypedMessages.ReadMethodId(ref reader, out _);
                 switch (methodId)
                 {
                     case InventoryMethodIds.Stock:
                         return new InventoryMessage.Stock(
-                            InventoryValues.ReadItem(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Stock(item)"),
-                            InventoryValues.ReadDictionaryOfStringAndInt32(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IInventory.Stock(counts)"),
+                            InventoryValues.ReadItem(ref reader) ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("IInventory.Stock(item)"),
+                            InventoryValues.ReadDictionaryOfStringAndInt32(ref reader) ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("IInventory.Stock(counts)"),
                             (global::Demo.Inventory.Unit)reader.ReadInt32());
                     default:
-                        throw global::Conec.TypedMessages.UnknownMethod("IInventory", methodId);
+                        throw global::Conec.Typed.Internal.TypedMessages.UnknownMethod("IInventory", methodId);
                 }
             }
-            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
+            catch (global::System.Exception e) when (global::Conec.Typed.Internal.TypedMessages.IsMalformed(e))
             {
-                throw global::Conec.TypedMessages.Malformed(e);
+                throw global::Conec.Typed.Internal.TypedMessages.Malformed(e);
             }
         }
 
@@ -564,12 +564,15 @@ namespace Demo.Inventory
     /// </summary>
     internal sealed class InventoryClient : global::Demo.Inventory.IInventory, global::System.IAsyncDisposable
     {
-        private readonly global::Conec.RpcClient _rpc;
+        private readonly global::Conec.Typed.Internal.RpcClient _rpc;
 
         /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
-        public InventoryClient(global::Conec.StreamPair stream)
+        /// <param name="stream">The stream to call over; disposing the client finishes and releases it.</param>
+        /// <param name="options">How the client buffers streamed results and queued calls; the defaults when null.</param>
+        /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
+        public InventoryClient(global::Conec.StreamPair stream, global::Conec.RpcClientOptions? options = null)
         {
-            _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive);
+            _rpc = new global::Conec.Typed.Internal.RpcClient(stream.Send, stream.Receive, options);
         }
 
         /// <inheritdoc/>
@@ -591,7 +594,7 @@ namespace Demo.Inventory
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Inventory.IInventory implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
         {
             global::System.ArgumentNullException.ThrowIfNull(implementation);
-            return global::Conec.RpcServer.ServeAsync(
+            return global::Conec.Typed.Internal.RpcServer.ServeAsync(
                 stream.Send,
                 stream.Receive,
                 (methodId, arguments, _, _) => DispatchAsync(implementation, methodId, arguments),
@@ -602,7 +605,7 @@ namespace Demo.Inventory
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Inventory.IInventory implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
             ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
 
-        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Inventory.IInventory implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments)
+        private static async global::System.Threading.Tasks.ValueTask<global::Conec.Typed.Internal.RpcResult> DispatchAsync(global::Demo.Inventory.IInventory implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments)
         {
             switch (methodId)
             {
@@ -610,16 +613,16 @@ namespace Demo.Inventory
                 {
                     var (item2, counts, unit) = InventoryCodec.ReadStock(arguments);
                     await implementation.Stock(item2, counts, unit).ConfigureAwait(false);
-                    return global::Conec.RpcResult.Void;
+                    return global::Conec.Typed.Internal.RpcResult.Void;
                 }
                 case InventoryMethodIds.Find:
                 {
                     var names = InventoryCodec.ReadFind(arguments);
                     var result = await implementation.Find(names).ConfigureAwait(false);
-                    return global::Conec.RpcResult.FromSerialized(InventoryCodec.EncodeFindResult(result));
+                    return global::Conec.Typed.Internal.RpcResult.FromSerialized(InventoryCodec.EncodeFindResult(result));
                 }
                 default:
-                    throw global::Conec.TypedMessages.UnknownMethod("IInventory", methodId);
+                    throw global::Conec.Typed.Internal.TypedMessages.UnknownMethod("IInventory", methodId);
             }
         }
     }

@@ -91,12 +91,12 @@ namespace Demo.Notes
                 reader.ReadArrayHeader();
                 return (
                     reader.ReadString(),
-                    reader.ReadString() ?? throw global::Conec.TypedMessages.MissingValue("INotes.Note(body)"),
+                    reader.ReadString() ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("INotes.Note(body)"),
                     NotesValues.ReadNullableOfInt32(ref reader));
             }
-            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
+            catch (global::System.Exception e) when (global::Conec.Typed.Internal.TypedMessages.IsMalformed(e))
             {
-                throw global::Conec.TypedMessages.Malformed(e);
+                throw global::Conec.Typed.Internal.TypedMessages.Malformed(e);
             }
         }
 
@@ -109,9 +109,9 @@ namespace Demo.Notes
                 reader.ReadArrayHeader();
                 return reader.ReadString();
             }
-            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
+            catch (global::System.Exception e) when (global::Conec.Typed.Internal.TypedMessages.IsMalformed(e))
             {
-                throw global::Conec.TypedMessages.Malformed(e);
+                throw global::Conec.Typed.Internal.TypedMessages.Malformed(e);
             }
         }
 
@@ -151,7 +151,7 @@ namespace Demo.Notes
         /// <summary>Sends one <c>Note</c> message.</summary>
         public global::System.Threading.Tasks.ValueTask Note(string? title, string body, int? priority)
         {
-            var writer = global::Conec.TypedMessages.Begin(_buffer, NotesMethodIds.Note, 4);
+            var writer = global::Conec.Typed.Internal.TypedMessages.Begin(_buffer, NotesMethodIds.Note, 4);
             NotesCodec.WriteNote(ref writer, title, body, priority);
             writer.Flush();
             return _stream.SendAsync(_buffer.WrittenMemory);
@@ -229,21 +229,21 @@ namespace Demo.Notes
             try
             {
                 var reader = new global::MessagePack.MessagePackReader(payload);
-                var methodId = global::Conec.TypedMessages.ReadMethodId(ref reader, out _);
+                var methodId = global::Conec.Typed.Internal.TypedMessages.ReadMethodId(ref reader, out _);
                 switch (methodId)
                 {
                     case NotesMethodIds.Note:
                         return new NotesMessage.Note(
                             reader.ReadString(),
-                            reader.ReadString() ?? throw global::Conec.TypedMessages.MissingValue("INotes.Note(body)"),
+                            reader.ReadString() ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("INotes.Note(body)"),
                             NotesValues.ReadNullableOfInt32(ref reader));
                     default:
-                        throw global::Conec.TypedMessages.UnknownMethod("INotes", methodId);
+                        throw global::Conec.Typed.Internal.TypedMessages.UnknownMethod("INotes", methodId);
                 }
             }
-            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
+            catch (global::System.Exception e) when (global::Conec.Typed.Internal.TypedMessages.IsMalformed(e))
             {
-                throw global::Conec.TypedMessages.Malformed(e);
+                throw global::Conec.Typed.Internal.TypedMessages.Malformed(e);
             }
         }
 
@@ -319,12 +319,15 @@ namespace Demo.Notes
     /// </summary>
     public sealed class NotesClient : global::Demo.Notes.INotes, global::System.IAsyncDisposable
     {
-        private readonly global::Conec.RpcClient _rpc;
+        private readonly global::Conec.Typed.Internal.RpcClient _rpc;
 
         /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
-        public NotesClient(global::Conec.StreamPair stream)
+        /// <param name="stream">The stream to call over; disposing the client finishes and releases it.</param>
+        /// <param name="options">How the client buffers streamed results and queued calls; the defaults when null.</param>
+        /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
+        public NotesClient(global::Conec.StreamPair stream, global::Conec.RpcClientOptions? options = null)
         {
-            _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive);
+            _rpc = new global::Conec.Typed.Internal.RpcClient(stream.Send, stream.Receive, options);
         }
 
         /// <inheritdoc/>
@@ -346,7 +349,7 @@ namespace Demo.Notes
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Notes.INotes implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
         {
             global::System.ArgumentNullException.ThrowIfNull(implementation);
-            return global::Conec.RpcServer.ServeAsync(
+            return global::Conec.Typed.Internal.RpcServer.ServeAsync(
                 stream.Send,
                 stream.Receive,
                 (methodId, arguments, _, _) => DispatchAsync(implementation, methodId, arguments),
@@ -357,7 +360,7 @@ namespace Demo.Notes
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Notes.INotes implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
             ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
 
-        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Notes.INotes implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments)
+        private static async global::System.Threading.Tasks.ValueTask<global::Conec.Typed.Internal.RpcResult> DispatchAsync(global::Demo.Notes.INotes implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments)
         {
             switch (methodId)
             {
@@ -365,16 +368,16 @@ namespace Demo.Notes
                 {
                     var (title, body, priority) = NotesCodec.ReadNote(arguments);
                     await implementation.Note(title, body, priority).ConfigureAwait(false);
-                    return global::Conec.RpcResult.Void;
+                    return global::Conec.Typed.Internal.RpcResult.Void;
                 }
                 case NotesMethodIds.Lookup:
                 {
                     var key = NotesCodec.ReadLookup(arguments);
                     var result = await implementation.Lookup(key).ConfigureAwait(false);
-                    return global::Conec.RpcResult.FromSerialized(NotesCodec.EncodeLookupResult(result));
+                    return global::Conec.Typed.Internal.RpcResult.FromSerialized(NotesCodec.EncodeLookupResult(result));
                 }
                 default:
-                    throw global::Conec.TypedMessages.UnknownMethod("INotes", methodId);
+                    throw global::Conec.Typed.Internal.TypedMessages.UnknownMethod("INotes", methodId);
             }
         }
     }

@@ -90,7 +90,7 @@ namespace Demo.Chat
                 return null;
             }
 
-            global::Conec.TypedMessages.EnterNested(ref reader);
+            global::Conec.Typed.Internal.TypedMessages.EnterNested(ref reader);
             string? text = null;
             int mood = default;
             var count = reader.ReadArrayHeader();
@@ -110,9 +110,9 @@ namespace Demo.Chat
                 }
             }
 
-            global::Conec.TypedMessages.LeaveNested(ref reader);
+            global::Conec.Typed.Internal.TypedMessages.LeaveNested(ref reader);
             return new global::Demo.Chat.ChatLine(
-                text ?? throw global::Conec.TypedMessages.MissingValue("ChatLine.Text"),
+                text ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("ChatLine.Text"),
                 mood);
         }
     }
@@ -148,11 +148,11 @@ namespace Demo.Chat
                 var reader = new global::MessagePack.MessagePackReader(arguments);
                 reader.ReadArrayHeader();
                 return ChatValues.ReadChatLine(ref reader)
-                    ?? throw global::Conec.TypedMessages.MissingValue("IChat.Say(line)");
+                    ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("IChat.Say(line)");
             }
-            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
+            catch (global::System.Exception e) when (global::Conec.Typed.Internal.TypedMessages.IsMalformed(e))
             {
-                throw global::Conec.TypedMessages.Malformed(e);
+                throw global::Conec.Typed.Internal.TypedMessages.Malformed(e);
             }
         }
     }
@@ -175,7 +175,7 @@ namespace Demo.Chat
         /// <summary>Sends one <c>Say</c> message.</summary>
         public global::System.Threading.Tasks.ValueTask Say(global::Demo.Chat.ChatLine line)
         {
-            var writer = global::Conec.TypedMessages.Begin(_buffer, ChatMethodIds.Say, 2);
+            var writer = global::Conec.Typed.Internal.TypedMessages.Begin(_buffer, ChatMethodIds.Say, 2);
             ChatCodec.WriteSay(ref writer, line);
             writer.Flush();
             return _stream.SendAsync(_buffer.WrittenMemory);
@@ -184,7 +184,7 @@ namespace Demo.Chat
         /// <summary>Sends one <c>Leave</c> message.</summary>
         public global::System.Threading.Tasks.Task Leave()
         {
-            var writer = global::Conec.TypedMessages.Begin(_buffer, ChatMethodIds.Leave, 1);
+            var writer = global::Conec.Typed.Internal.TypedMessages.Begin(_buffer, ChatMethodIds.Leave, 1);
             writer.Flush();
             return _stream.SendAsync(_buffer.WrittenMemory).AsTask();
         }
@@ -265,21 +265,21 @@ namespace Demo.Chat
             try
             {
                 var reader = new global::MessagePack.MessagePackReader(payload);
-                var methodId = global::Conec.TypedMessages.ReadMethodId(ref reader, out _);
+                var methodId = global::Conec.Typed.Internal.TypedMessages.ReadMethodId(ref reader, out _);
                 switch (methodId)
                 {
                     case ChatMethodIds.Say:
                         return new ChatMessage.Say(
-                            ChatValues.ReadChatLine(ref reader) ?? throw global::Conec.TypedMessages.MissingValue("IChat.Say(line)"));
+                            ChatValues.ReadChatLine(ref reader) ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("IChat.Say(line)"));
                     case ChatMethodIds.Leave:
                         return new ChatMessage.Leave();
                     default:
-                        throw global::Conec.TypedMessages.UnknownMethod("IChat", methodId);
+                        throw global::Conec.Typed.Internal.TypedMessages.UnknownMethod("IChat", methodId);
                 }
             }
-            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
+            catch (global::System.Exception e) when (global::Conec.Typed.Internal.TypedMessages.IsMalformed(e))
             {
-                throw global::Conec.TypedMessages.Malformed(e);
+                throw global::Conec.Typed.Internal.TypedMessages.Malformed(e);
             }
         }
 
@@ -359,12 +359,15 @@ namespace Demo.Chat
     /// </summary>
     public sealed class ChatClient : global::Demo.Chat.IChat, global::System.IAsyncDisposable
     {
-        private readonly global::Conec.RpcClient _rpc;
+        private readonly global::Conec.Typed.Internal.RpcClient _rpc;
 
         /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
-        public ChatClient(global::Conec.StreamPair stream)
+        /// <param name="stream">The stream to call over; disposing the client finishes and releases it.</param>
+        /// <param name="options">How the client buffers streamed results and queued calls; the defaults when null.</param>
+        /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
+        public ChatClient(global::Conec.StreamPair stream, global::Conec.RpcClientOptions? options = null)
         {
-            _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive);
+            _rpc = new global::Conec.Typed.Internal.RpcClient(stream.Send, stream.Receive, options);
         }
 
         /// <inheritdoc/>
@@ -386,7 +389,7 @@ namespace Demo.Chat
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Chat.IChat implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
         {
             global::System.ArgumentNullException.ThrowIfNull(implementation);
-            return global::Conec.RpcServer.ServeAsync(
+            return global::Conec.Typed.Internal.RpcServer.ServeAsync(
                 stream.Send,
                 stream.Receive,
                 (methodId, arguments, _, _) => DispatchAsync(implementation, methodId, arguments),
@@ -397,7 +400,7 @@ namespace Demo.Chat
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Chat.IChat implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
             ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
 
-        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Chat.IChat implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments)
+        private static async global::System.Threading.Tasks.ValueTask<global::Conec.Typed.Internal.RpcResult> DispatchAsync(global::Demo.Chat.IChat implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments)
         {
             switch (methodId)
             {
@@ -405,15 +408,15 @@ namespace Demo.Chat
                 {
                     var line = ChatCodec.ReadSay(arguments);
                     await implementation.Say(line).ConfigureAwait(false);
-                    return global::Conec.RpcResult.Void;
+                    return global::Conec.Typed.Internal.RpcResult.Void;
                 }
                 case ChatMethodIds.Leave:
                 {
                     await implementation.Leave().ConfigureAwait(false);
-                    return global::Conec.RpcResult.Void;
+                    return global::Conec.Typed.Internal.RpcResult.Void;
                 }
                 default:
-                    throw global::Conec.TypedMessages.UnknownMethod("IChat", methodId);
+                    throw global::Conec.Typed.Internal.TypedMessages.UnknownMethod("IChat", methodId);
             }
         }
     }

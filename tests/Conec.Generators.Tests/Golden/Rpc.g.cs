@@ -68,9 +68,9 @@ namespace Demo.Dice
                 reader.ReadArrayHeader();
                 return reader.ReadInt32();
             }
-            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
+            catch (global::System.Exception e) when (global::Conec.Typed.Internal.TypedMessages.IsMalformed(e))
             {
-                throw global::Conec.TypedMessages.Malformed(e);
+                throw global::Conec.Typed.Internal.TypedMessages.Malformed(e);
             }
         }
 
@@ -83,9 +83,9 @@ namespace Demo.Dice
                 reader.ReadArrayHeader();
                 return reader.ReadInt32();
             }
-            catch (global::System.Exception e) when (global::Conec.TypedMessages.IsMalformed(e))
+            catch (global::System.Exception e) when (global::Conec.Typed.Internal.TypedMessages.IsMalformed(e))
             {
-                throw global::Conec.TypedMessages.Malformed(e);
+                throw global::Conec.Typed.Internal.TypedMessages.Malformed(e);
             }
         }
 
@@ -120,7 +120,8 @@ namespace Demo.Dice
         public static string DecodeNameResult(global::System.ReadOnlyMemory<byte> value)
         {
             var reader = new global::MessagePack.MessagePackReader(value);
-            return reader.ReadString() ?? throw global::Conec.TypedMessages.MissingValue("the result of IDice.Name");
+            return reader.ReadString()
+                ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("the result of IDice.Name");
         }
 
         /// <summary>Encodes one item of the streamed result of <c>Count</c>.</summary>
@@ -147,12 +148,15 @@ namespace Demo.Dice
     /// </summary>
     public sealed class DiceClient : global::Demo.Dice.IDice, global::System.IAsyncDisposable
     {
-        private readonly global::Conec.RpcClient _rpc;
+        private readonly global::Conec.Typed.Internal.RpcClient _rpc;
 
         /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
-        public DiceClient(global::Conec.StreamPair stream)
+        /// <param name="stream">The stream to call over; disposing the client finishes and releases it.</param>
+        /// <param name="options">How the client buffers streamed results and queued calls; the defaults when null.</param>
+        /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
+        public DiceClient(global::Conec.StreamPair stream, global::Conec.RpcClientOptions? options = null)
         {
-            _rpc = new global::Conec.RpcClient(stream.Send, stream.Receive);
+            _rpc = new global::Conec.Typed.Internal.RpcClient(stream.Send, stream.Receive, options);
         }
 
         /// <inheritdoc/>
@@ -182,7 +186,7 @@ namespace Demo.Dice
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Dice.IDice implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
         {
             global::System.ArgumentNullException.ThrowIfNull(implementation);
-            return global::Conec.RpcServer.ServeAsync(
+            return global::Conec.Typed.Internal.RpcServer.ServeAsync(
                 stream.Send,
                 stream.Receive,
                 (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, token),
@@ -193,7 +197,7 @@ namespace Demo.Dice
         public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Dice.IDice implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
             ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
 
-        private static async global::System.Threading.Tasks.ValueTask<global::Conec.RpcResult> DispatchAsync(global::Demo.Dice.IDice implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.RpcItemSink items, global::System.Threading.CancellationToken cancellationToken)
+        private static async global::System.Threading.Tasks.ValueTask<global::Conec.Typed.Internal.RpcResult> DispatchAsync(global::Demo.Dice.IDice implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.Typed.Internal.RpcItemSink items, global::System.Threading.CancellationToken cancellationToken)
         {
             switch (methodId)
             {
@@ -201,17 +205,17 @@ namespace Demo.Dice
                 {
                     var sides = DiceCodec.ReadRoll(arguments);
                     var result = await implementation.Roll(sides, cancellationToken).ConfigureAwait(false);
-                    return global::Conec.RpcResult.FromSerialized(DiceCodec.EncodeRollResult(result));
+                    return global::Conec.Typed.Internal.RpcResult.FromSerialized(DiceCodec.EncodeRollResult(result));
                 }
                 case DiceMethodIds.Name:
                 {
                     var result = await implementation.Name().ConfigureAwait(false);
-                    return global::Conec.RpcResult.FromSerialized(DiceCodec.EncodeNameResult(result));
+                    return global::Conec.Typed.Internal.RpcResult.FromSerialized(DiceCodec.EncodeNameResult(result));
                 }
                 case DiceMethodIds.Reset:
                 {
                     await implementation.Reset(cancellationToken).ConfigureAwait(false);
-                    return global::Conec.RpcResult.Void;
+                    return global::Conec.Typed.Internal.RpcResult.Void;
                 }
                 case DiceMethodIds.Count:
                 {
@@ -221,10 +225,10 @@ namespace Demo.Dice
                         await items.SendAsync(DiceCodec.EncodeCountResult(item)).ConfigureAwait(false);
                     }
 
-                    return global::Conec.RpcResult.Void;
+                    return global::Conec.Typed.Internal.RpcResult.Void;
                 }
                 default:
-                    throw global::Conec.TypedMessages.UnknownMethod("IDice", methodId);
+                    throw global::Conec.Typed.Internal.TypedMessages.UnknownMethod("IDice", methodId);
             }
         }
     }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Conec.Typed.Internal;
 using CsCheck;
 using MessagePack;
 

@@ -1,5 +1,6 @@
 using Conec.Tests.Coordination;
 using Conec.Tests.Transport;
+using Conec.Typed.Internal;
 
 namespace Conec.Tests.Typed;
 
@@ -19,10 +20,11 @@ public sealed class RpcBackPressureTests
         var service = new FloodService();
         var pair = await client.NewProxiedStreamAsync("client1", ct);
         _ = FloodServer.ServeAsync(service, await Messages.NextAsync(client.IncomingStreams, ct), cancellationToken: ct);
-        await using var rpc = new RpcClient(pair.Send, pair.Receive, new RpcClientOptions { StreamedResultWindow = Window });
+        // Through the generated client, as users set the window.
+        await using var flood = new FloodClient(pair, new RpcClientOptions { StreamedResultWindow = Window });
 
         const int count = 1000;
-        await using var items = rpc.StreamAsync(FloodMethodIds.Flood, FloodCodec.EncodeFlood(count, Size), FloodCodec.DecodeFloodResult, ct).GetAsyncEnumerator(ct);
+        await using var items = flood.Flood(count, Size, ct).GetAsyncEnumerator(ct);
         Assert.True(await items.MoveNextAsync());
 
         // The caller reads nothing more: the server produces what the window admits, then waits.
@@ -33,7 +35,7 @@ public sealed class RpcBackPressureTests
             $"The server produced {service.Produced} items for a caller that read one.");
 
         // Another call on the same stream is not held up by the paused one.
-        Assert.Equal(7, await rpc.CallAsync(FloodMethodIds.Ping, FloodCodec.EncodePing(7), FloodCodec.DecodePingResult, ct));
+        Assert.Equal(7, await flood.Ping(7).AsTask().WaitAsync(ct));
 
         // Reading again: every item arrives, in order.
         var expected = 0;
@@ -44,6 +46,17 @@ public sealed class RpcBackPressureTests
         while (await items.MoveNextAsync());
 
         Assert.Equal(count, expected);
+    }
+
+    [Fact]
+    public async Task AGeneratedClientRefusesInvalidOptionsNamingTheProperty()
+    {
+        await using var cluster = await Cluster.StartAsync(TransportMode.Tcp);
+        var client = await cluster.ConnectAsync("client1");
+        var pair = await client.NewProxiedStreamAsync("client1", Timeouts.Token());
+        var refused = Assert.Throws<ConecException>(() => new FloodClient(pair, new RpcClientOptions { MaxQueuedCalls = 0 }));
+        Assert.Equal(ConecError.InvalidConfiguration, refused.Error);
+        Assert.Contains(nameof(RpcClientOptions.MaxQueuedCalls), refused.Message, StringComparison.Ordinal);
     }
 
     [Theory, TransportModes]

@@ -1,6 +1,10 @@
-namespace Conec;
+using System.ComponentModel;
+
+namespace Conec.Typed.Internal;
 
 /// <summary>Where a generated server writes the items of a streamed (<see cref="IAsyncEnumerable{T}"/>) result, in order.</summary>
+/// <remarks>For generated code: public only because that code compiles into users' assemblies.</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class RpcItemSink
 {
     private readonly Func<ReadOnlyMemory<byte>, ValueTask> _send;

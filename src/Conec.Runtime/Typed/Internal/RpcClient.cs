@@ -1,13 +1,16 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.ComponentModel;
 using MessagePack;
 
-namespace Conec;
+namespace Conec.Typed.Internal;
 
 /// <summary>
 /// The calling end of an RPC stream, used by generated clients: many calls in flight on one stream, each matched to
 /// its result by a call id; cancelling a call's token cancels the remote handler; a lost stream fails every call.
 /// </summary>
+/// <remarks>For generated code: public only because that code compiles into users' assemblies.</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class RpcClient : IAsyncDisposable
 {
     private readonly OutStream _send;

@@ -1,8 +1,11 @@
+using System.ComponentModel;
 using MessagePack;
 
-namespace Conec;
+namespace Conec.Typed.Internal;
 
 /// <summary>What an RPC handler returned, already serialized (generated servers produce it; the server loop sends it).</summary>
+/// <remarks>For generated code: public only because that code compiles into users' assemblies.</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public readonly struct RpcResult : IEquatable<RpcResult>
 {
     private static readonly byte[] Nil = [MessagePackCode.Nil];

@@ -1,20 +1,16 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.ComponentModel;
 
-namespace Conec;
-
-/// <summary>Runs one call: the generated server deserializes the arguments, calls the implementation, serializes the result.</summary>
-/// <param name="methodId">The contract method's id.</param>
-/// <param name="arguments">The arguments as one MessagePack array.</param>
-/// <param name="items">Where a streamed result's items go, before the dispatcher returns.</param>
-/// <param name="cancellationToken">Cancelled when the caller cancels the call or the stream ends.</param>
-public delegate ValueTask<RpcResult> RpcDispatcher(int methodId, ReadOnlyMemory<byte> arguments, RpcItemSink items, CancellationToken cancellationToken);
+namespace Conec.Typed.Internal;
 
 /// <summary>
 /// The serving end of an RPC stream, used by generated servers: calls run concurrently, a cancellation from the
 /// caller cancels its handler, a streamed result waits for the caller's credit, and a handler's exception goes back
 /// as its type and message.
 /// </summary>
+/// <remarks>For generated code: public only because that code compiles into users' assemblies.</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class RpcServer
 {
     /// <summary>Notifications have no result to stream; an item sent for one is a bug in the handler.</summary>

@@ -1,9 +1,12 @@
 using System.Buffers;
+using System.ComponentModel;
 using MessagePack;
 
-namespace Conec;
+namespace Conec.Typed.Internal;
 
 /// <summary>Helpers the generated code calls, so every contract reports malformed messages the same way.</summary>
+/// <remarks>For generated code: public only because that code compiles into users' assemblies.</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class TypedMessages
 {
     // MessagePack's default limit, kept for the same reason: a peer must not be able to nest deep enough to overflow the stack.
@@ -74,8 +77,7 @@ public static class TypedMessages
     /// Whether <paramref name="exception"/> is how MessagePack reports bytes that do not decode: a format error, input
     /// that ends early, or a number that does not fit the declared type.
     /// </summary>
-    public static bool IsMalformed(Exception exception) =>
-        exception is MessagePackSerializationException or EndOfStreamException or OverflowException or ArgumentException or InvalidOperationException or FormatException;
+    public static bool IsMalformed(Exception exception) => Adapters.MessagePackCodec.IsMalformed(exception);
 
     /// <summary>The error for a message that does not match its contract.</summary>
     public static ConecException Malformed(Exception cause)
