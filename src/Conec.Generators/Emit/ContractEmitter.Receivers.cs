@@ -148,7 +148,8 @@ internal static partial class ContractEmitter
         w.Line();
         w.Line("/// <summary>The next message with its sender, or <see langword=\"null\"/> at the end of the broadcast.</summary>");
         w.Open($"public async {Names.ValueTask}<(string Sender, {message} Message)?> ReceiveAsync({Names.Token} cancellationToken = default)");
-        w.Open("if (await _source.ReceiveAsync(cancellationToken).ConfigureAwait(false) is not { } tagged)");
+        w.Line("// The payload is lent until the next receive: it is decoded before then, so nothing is copied.");
+        w.Open("if (await _source.ReceiveLeasedAsync(cancellationToken).ConfigureAwait(false) is not { } tagged)");
         w.Line("return null;");
         w.Close();
         w.Line();

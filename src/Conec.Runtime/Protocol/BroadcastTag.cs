@@ -44,7 +44,11 @@ internal static class BroadcastTag
     /// (<paramref name="lost"/> &gt; 0, sender <see langword="null"/>).
     /// </summary>
     /// <exception cref="ConecException"><see cref="ConecError.MalformedTag"/> when the tag does not fit or the id is not UTF-8.</exception>
-    public static ReadOnlyMemory<byte> Parse(ReadOnlyMemory<byte> message, bool decodeSender, out string? sender, out long lost)
+    public static ReadOnlyMemory<byte> Parse(ReadOnlyMemory<byte> message, bool decodeSender, out string? sender, out long lost) =>
+        Parse(message, decodeSender ? new SenderIdCache() : null, out sender, out lost);
+
+    /// <summary>As <see cref="Parse(ReadOnlyMemory{byte}, bool, out string?, out long)"/>, with sender ids from <paramref name="senders"/> (null: not decoded).</summary>
+    public static ReadOnlyMemory<byte> Parse(ReadOnlyMemory<byte> message, SenderIdCache? senders, out string? sender, out long lost)
     {
         lost = 0;
         sender = null;
@@ -69,20 +73,7 @@ internal static class BroadcastTag
         }
 
         var payloadLength = span.Length - TrailerSize - (int)idLength;
-        if (decodeSender)
-        {
-            try
-            {
-                sender = Strict.GetString(span.Slice(payloadLength, (int)idLength));
-            }
-            catch (DecoderFallbackException e)
-            {
-                throw new ConecException(ConecError.MalformedTag, "A broadcast message's sender id is not UTF-8.", e);
-            }
-        }
-
+        sender = senders?.Get(span.Slice(payloadLength, (int)idLength));
         return message[..payloadLength];
     }
-
-    private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 }

@@ -183,7 +183,8 @@ public sealed class PingBroadcastReader : global::System.Collections.Generic.IAs
     /// <summary>The next message with its sender, or <see langword="null"/> at the end of the broadcast.</summary>
     public async global::System.Threading.Tasks.ValueTask<(string Sender, PingMessage Message)?> ReceiveAsync(global::System.Threading.CancellationToken cancellationToken = default)
     {
-        if (await _source.ReceiveAsync(cancellationToken).ConfigureAwait(false) is not { } tagged)
+        // The payload is lent until the next receive: it is decoded before then, so nothing is copied.
+        if (await _source.ReceiveLeasedAsync(cancellationToken).ConfigureAwait(false) is not { } tagged)
         {
             return null;
         }
