@@ -75,6 +75,11 @@ internal sealed partial class MuxConnection : TransportConnection
             throw new ConecException(ConecError.HandshakeFailed, "The peer does not speak the 'conec' application protocol (ALPN).");
         }
 
+        if (UnsentDataLimit.TryApply(socket) is { } unsentLimitFailure)
+        {
+            Log.UnsentDataNotLimited(logger, socket.RemoteEndPoint as IPEndPoint, unsentLimitFailure);
+        }
+
         var connection = new MuxConnection(socket, records, ssl, isClient, settings, logger);
         connection.StartLoops();
         connection._send.SendSettings(settings);
@@ -275,5 +280,8 @@ internal sealed partial class MuxConnection : TransportConnection
 
         [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "TCP connection with {RemoteEndPoint} broke the protocol: {Reason}")]
         public static partial void ProtocolViolation(ILogger logger, IPEndPoint remoteEndPoint, string reason);
+
+        [LoggerMessage(EventId = 1103, Level = LogLevel.Debug, Message = "Unsent data on the TCP connection with {RemoteEndPoint} is not limited ({Reason}): small messages may wait behind bulk on a slow link")]
+        public static partial void UnsentDataNotLimited(ILogger logger, IPEndPoint? remoteEndPoint, string reason);
     }
 }

@@ -43,6 +43,9 @@ internal sealed class MuxStream : TransportStream, IReceiveForwarding
     /// <summary>Bytes sent so far; guarded by the send queue's lock.</summary>
     public long SendOffset { get; set; }
 
+    /// <summary>Which lane this stream's waiting frames are in (see <see cref="MuxSendQueue"/>); guarded by its lock.</summary>
+    public MuxLaneState Lane;
+
     /// <summary>The table this stream is in; the send queue adds a local stream to it when it assigns the id.</summary>
     public MuxStreamTable Table => _streams;
 

@@ -21,8 +21,8 @@ internal sealed class MuxWriteLoop(MuxConnection connection, MuxSendQueue queue,
                 await queue.WaitForFramesAsync(cancellationToken);
                 while (true)
                 {
-                    var batch = queue.TakeBatch(out var length, out var drained);
-                    if (batch is null)
+                    var batch = queue.TakeBatch(out var drained);
+                    if (batch.IsEmpty)
                     {
                         if (!drained)
                         {
@@ -36,18 +36,7 @@ internal sealed class MuxWriteLoop(MuxConnection connection, MuxSendQueue queue,
 
                     try
                     {
-                        // SslStream writes each TLS record to the socket on its own; gathered, they leave in one
-                        // send. A batch that fits one record has nothing to gather.
-                        if (length <= MaxRecordData)
-                        {
-                            await ssl.WriteAsync(batch.AsMemory(0, length), cancellationToken);
-                        }
-                        else
-                        {
-                            await records.BeginBatchAsync(length, cancellationToken);
-                            await ssl.WriteAsync(batch.AsMemory(0, length), cancellationToken);
-                            await records.EndBatchAsync(cancellationToken);
-                        }
+                        await SendAsync(batch, cancellationToken);
                     }
                     finally
                     {
@@ -61,5 +50,35 @@ internal sealed class MuxWriteLoop(MuxConnection connection, MuxSendQueue queue,
             connection.Shutdown(new ConecException(ConecError.ConnectionLost, $"Sending to {connection.RemoteEndPoint} failed: {e.Message}", e),
                 sendClose: false, 0, string.Empty, transportError: false);
         }
+    }
+
+    /// <summary>
+    /// SslStream writes each TLS record to the socket on its own; gathered, the batch's records leave in one send.
+    /// A batch that fits one record has nothing to gather.
+    /// </summary>
+    private async ValueTask SendAsync(MuxSendBatch batch, CancellationToken cancellationToken)
+    {
+        if (batch.Urgent is null || batch.Bulk is null)
+        {
+            var (single, length) = batch.Urgent is { } urgent ? (urgent, batch.UrgentLength) : (batch.Bulk!, batch.BulkLength);
+            if (length <= MaxRecordData)
+            {
+                await ssl.WriteAsync(single.AsMemory(0, length), cancellationToken);
+                return;
+            }
+        }
+
+        await records.BeginBatchAsync(batch.Length, cancellationToken);
+        if (batch.Urgent is { } first)
+        {
+            await ssl.WriteAsync(first.AsMemory(0, batch.UrgentLength), cancellationToken);
+        }
+
+        if (batch.Bulk is { } second)
+        {
+            await ssl.WriteAsync(second.AsMemory(0, batch.BulkLength), cancellationToken);
+        }
+
+        await records.EndBatchAsync(cancellationToken);
     }
 }
