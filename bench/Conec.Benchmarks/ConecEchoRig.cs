@@ -1,5 +1,4 @@
 using System.Net;
-using Conec.Concurrency;
 
 namespace Conec.Benchmarks;
 
@@ -25,16 +24,15 @@ internal sealed class ConecEchoRig : IAsyncDisposable
     private readonly Coord _coord;
     private readonly Client _caller;
     private readonly Client _peer;
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly TaskGroup _served = new(e => Console.Error.WriteLine($"An echo server failed: {e}"));
-    private readonly Task[] _accepting;
+    private readonly StreamServing _serving;
 
     private ConecEchoRig(Coord coord, Client caller, Client peer)
     {
         _coord = coord;
         _caller = caller;
         _peer = peer;
-        _accepting = [ServeAllAsync(coord.IncomingStreams), ServeAllAsync(peer.IncomingStreams)];
+        _serving = new StreamServing((stream, stopping) => EchoServer.ServeAsync(new EchoService(), stream, stopping),
+            coord.IncomingStreams, peer.IncomingStreams);
     }
 
     public static EchoPath[] Paths { get; } = [EchoPath.Coordinator, EchoPath.Direct, EchoPath.Relayed];
@@ -76,45 +74,10 @@ internal sealed class ConecEchoRig : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stopping.CancelAsync();
+        await _serving.CancelAsync();
         await _caller.DisposeAsync();
         await _peer.DisposeAsync();
         await _coord.DisposeAsync();
-        await Task.WhenAll(_accepting);
-        await _served.WhenAllAsync();
-        _stopping.Dispose();
-    }
-
-    private async Task ServeAllAsync(IAsyncEnumerable<IncomingStream> incoming)
-    {
-        try
-        {
-            await foreach (var stream in incoming.WithCancellation(_stopping.Token))
-            {
-                _served.Run(() => ServeOneAsync(stream));
-            }
-        }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-        {
-        }
-        catch (ConecException) when (_stopping.IsCancellationRequested)
-        {
-            // The client's connection ended with the rig.
-        }
-    }
-
-    private async Task ServeOneAsync(IncomingStream stream)
-    {
-        try
-        {
-            await EchoServer.ServeAsync(new EchoService(), stream, _stopping.Token);
-        }
-        catch (ConecException)
-        {
-            // The caller left with calls unanswered (one that stops reading a result, then goes): its run says so if it mattered.
-        }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-        {
-        }
+        await _serving.DisposeAsync();
     }
 }

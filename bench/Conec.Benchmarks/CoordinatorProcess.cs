@@ -22,11 +22,31 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
 
     public int Port { get; }
 
-    public static async Task<CoordinatorProcess> StartAsync(string mode, string certificatePath, string keyPath)
+    /// <summary>The child mode of a coordinator that echoes every stream opened to it (the latency rows); its argument after the key names the transport.</summary>
+    public const string EchoMode = "coord-echo-child";
+
+    /// <summary>
+    /// Starts a child of <paramref name="mode"/> (a coordinator, or another server that prints <c>port N</c> the
+    /// same way) with the key pair and <paramref name="more"/> arguments; a child that does not say its port in
+    /// time is killed.
+    /// </summary>
+    public static async Task<CoordinatorProcess> StartAsync(string mode, string certificatePath, string keyPath, params string[] more)
     {
-        var process = StartSelf(mode, certificatePath, keyPath);
-        var line = await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("The coordinator process exited at start.");
-        return new CoordinatorProcess(process, int.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture));
+        var process = StartSelf([mode, certificatePath, keyPath, .. more]);
+        try
+        {
+            var line = await process.StandardOutput.ReadLineAsync().WithinAsync(Deadline.Setup, $"The {mode} process's start")
+                ?? throw new InvalidOperationException($"The {mode} process exited at start.");
+            return line.Split(' ') is ["port", var port]
+                ? new CoordinatorProcess(process, int.Parse(port, CultureInfo.InvariantCulture))
+                : throw new InvalidOperationException($"The {mode} process said '{line}' at start.");
+        }
+        catch
+        {
+            process.Kill(entireProcessTree: true);
+            process.Dispose();
+            throw;
+        }
     }
 
     /// <summary>This benchmark again, in a child process with <paramref name="arguments"/>, its standard input and output redirected.</summary>
@@ -60,15 +80,33 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
         static long Parse(string text) => long.Parse(text, CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Tells the child to exit, and kills it if it has not within <see cref="Deadline.Stop"/> (a hung child must not hang the benchmark).</summary>
     public async ValueTask DisposeAsync()
     {
-        await _process.StandardInput.WriteLineAsync("exit");
-        await _process.WaitForExitAsync();
-        _process.Dispose();
+        try
+        {
+            if (!_process.HasExited)
+            {
+                await _process.StandardInput.WriteLineAsync("exit");
+                await _process.WaitForExitAsync().WithinAsync(Deadline.Stop, "The child process's exit");
+            }
+        }
+        finally
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+
+            _process.Dispose();
+        }
     }
 
-    /// <summary>The child's side: runs a coordinator on loopback (TCP unless told otherwise) until told to exit.</summary>
-    public static async Task RunCoordinatorAsync(string certificatePath, string keyPath, TransportMode transport = TransportMode.Tcp)
+    /// <summary>
+    /// The child's side: runs a coordinator on loopback (TCP unless told otherwise) until told to exit; with
+    /// <paramref name="echo"/>, it sends back every message of every stream opened to it (<see cref="RawEcho"/>).
+    /// </summary>
+    public static async Task RunCoordinatorAsync(string certificatePath, string keyPath, TransportMode transport = TransportMode.Tcp, bool echo = false)
     {
         await using var coord = await Coord.StartAsync(new CoordConfig
         {
@@ -78,6 +116,7 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
             KeyPath = keyPath,
             Transport = transport,
         });
+        await using var serving = echo ? new StreamServing((stream, stopping) => RawEcho.ServeAsync(stream.Send, stream.Receive, stopping), coord.IncomingStreams) : null;
         await ServeMeasurementsAsync(coord.LocalEndPoint.Port);
     }
 
@@ -132,7 +171,8 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
         _ = ssl.ReadAsync(Memory<byte>.Empty).AsTask();
     }
 
-    private static async Task ServeMeasurementsAsync(int port)
+    /// <summary>The child's side of the conversation: says <c>port N</c>, answers <c>measure</c>, returns on <c>exit</c> or at the end of input (the parent gone).</summary>
+    internal static async Task ServeMeasurementsAsync(int port)
     {
         Console.WriteLine($"port {port}");
         while (await Console.In.ReadLineAsync() is { } command && command != "exit")

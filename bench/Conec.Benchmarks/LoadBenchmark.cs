@@ -101,13 +101,7 @@ internal static class LoadBenchmark
         var pair = await pinger.NewProxiedStreamAsync("ponger");
         await using var incoming = ponger.IncomingStreams.GetAsyncEnumerator();
         await incoming.MoveNextAsync();
-        var echo = Task.Run(async () =>
-        {
-            while (await incoming.Current.Receive.ReadSequenceAsync() is { } message)
-            {
-                await incoming.Current.Send.SendAsync(message.ToArray());
-            }
-        });
+        var echo = Task.Run(() => RawEcho.ServeAsync(incoming.Current.Send, incoming.Current.Receive));
         var quiet = await EchoTimesAsync(pair, roundTrips);
 
         // The broadcast: members-1 listeners that read everything, and one sender. The sender joins first and stops
@@ -185,16 +179,7 @@ internal static class LoadBenchmark
 
     private static async Task<(double P50, double P99)> EchoTimesAsync(StreamPair pair, int roundTrips)
     {
-        var payload = new byte[64];
-        var samples = new double[roundTrips];
-        for (var i = 0; i < roundTrips; i++)
-        {
-            var start = Stopwatch.GetTimestamp();
-            await pair.Send.SendAsync(payload);
-            _ = await pair.Receive.ReadSequenceAsync() ?? throw new EndOfStreamException("the echo ended early");
-            samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-        }
-
-        return TransportBenchmark.Percentiles(samples);
+        var figures = await EchoRuns.OneAtATimeAsync(payload => RawEcho.CallAsync(pair, payload), roundTrips);
+        return (figures[0], figures[1]);
     }
 }

@@ -6,12 +6,16 @@ using Conec.Benchmarks;
 // through TaggedBroadcastInStream, as users read it, through a generated typed reader, and as raw bytes); `typed`
 // measures the generated code against pre-serialized bytes, RPC with one and with 64 calls in flight, and generated
 // RPC to the coordinator, over a direct channel and relayed against grpc-dotnet's unary and streaming calls; `load`
-// measures a connect storm, coordinator memory with every client idle, and echo latency beside a busy broadcast.
+// measures a connect storm, coordinator memory with every client idle, and echo latency beside a busy broadcast;
+// `latency` measures 64-byte round trips through a coordinator in its own process: a proxied echo against NATS
+// request/reply through nats-server (which it starts itself; Debian's nats-server package), an echo with the
+// coordinator against SignalR's InvokeAsync to a hub in a child process, and generated RPC against the raw proxied echo.
 // Every figure is printed next to a baseline measured in the same run. With `--paired`, `transport`, `coord`,
-// `channels` and `typed` print their rows with targets as medians of back-to-back pairs instead (steadier on a shared machine);
+// `channels`, `typed` and `latency` print their rows with targets as medians of back-to-back pairs instead (steadier on a shared machine);
 // `--pairs=N` takes N pairs instead of 9 (more pairs, a steadier median, a longer run).
 // With `--quic`, the coordinator these benchmarks start in their own process, and its clients, run over QUIC (the
-// baselines, and the coordinator processes of the memory and connect-storm rows, stay as they are); it needs libmsquic.
+// baselines, and the coordinator processes of the memory and connect-storm rows, stay as they are; the coordinator
+// process of `latency` follows it); it needs libmsquic.
 var quick = args.Contains("--quick");
 if (args.Contains("--quic"))
 {
@@ -42,6 +46,12 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         break;
     case "coord-quic-child":
         await CoordinatorProcess.RunCoordinatorAsync(args[1], args[2], Conec.TransportMode.Quic);
+        break;
+    case CoordinatorProcess.EchoMode:
+        await CoordinatorProcess.RunCoordinatorAsync(args[1], args[2], Enum.Parse<Conec.TransportMode>(args[3]), echo: true);
+        break;
+    case SignalREcho.Mode:
+        await SignalRFanOut.RunChildAsync(args[1], args[2]);
         break;
     case TypedCallerProcess.Mode:
         await TypedCallerProcess.RunAsync(args[1], args[2], args[3], args[4], args[5]);
@@ -77,6 +87,14 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         var typed = await TypedBenchmark.RunAsync(scale, Console.Error);
         typed.Print(Console.Out);
         break;
+    case "latency" when args.Contains("--paired"):
+        var pairedLatency = await LatencyBenchmark.RunPairedAsync(scale, pairs);
+        pairedLatency.Print(Console.Out, pairs);
+        break;
+    case "latency":
+        var latency = await LatencyBenchmark.RunAsync(scale, Console.Error);
+        latency.Print(Console.Out);
+        break;
     case null or "transport" when args.Contains("--paired"):
         var paired = await TransportBenchmark.RunPairedAsync(scale, pairs);
         paired.Print(Console.Out, pairs);
@@ -86,7 +104,7 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         transport.Print(Console.Out);
         break;
     default:
-        Console.Error.WriteLine("usage: Conec.Benchmarks [transport [--paired]|coord [--paired]|channels [--paired]|typed [--paired]|load] [--pairs=N] [--quick] [--quic]");
+        Console.Error.WriteLine("usage: Conec.Benchmarks [transport [--paired]|coord [--paired]|channels [--paired]|typed [--paired]|latency [--paired]|load] [--pairs=N] [--quick] [--quic]");
         Environment.ExitCode = 2;
         break;
 }

@@ -16,7 +16,8 @@ namespace Conec.Benchmarks;
 /// <summary>
 /// An in-process ASP.NET Core SignalR server (Kestrel, HTTPS with the same certificate as the coordinator, WebSockets,
 /// MessagePack protocol) and its clients: the baseline for broadcast fan-out. Its buffers are set to what Conec's
-/// broadcast path may buffer at the same points, where SignalR has a setting for it.
+/// broadcast path may buffer at the same points, where SignalR has a setting for it. The same server also maps
+/// <see cref="EchoHub"/> with SignalR's defaults; `bench latency` runs it in a child process (<see cref="RunChildAsync"/>).
 /// </summary>
 internal sealed class SignalRFanOut : IAsyncDisposable
 {
@@ -33,12 +34,16 @@ internal sealed class SignalRFanOut : IAsyncDisposable
     private readonly string _url;
     private readonly byte[] _pinned;
 
-    private SignalRFanOut(WebApplication app, string url, X509Certificate2 certificate)
+    private SignalRFanOut(WebApplication app, int port, X509Certificate2 certificate)
     {
         _app = app;
-        _url = url;
+        Port = port;
+        _url = $"https://localhost:{port}/fan";
         _pinned = certificate.RawData;
     }
+
+    /// <summary>The server's port on loopback.</summary>
+    public int Port { get; }
 
     public static async Task<SignalRFanOut> StartAsync(X509Certificate2 certificate)
     {
@@ -52,10 +57,18 @@ internal sealed class SignalRFanOut : IAsyncDisposable
             o.ApplicationMaxBufferSize = ServerBufferPerReceiver; // written by the hub, waiting for one client
             o.TransportMaxBufferSize = StreamWindow; // read from one client (the sender), waiting for the hub
         });
+        app.MapHub<EchoHub>(EchoHub.Path);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var port = new Uri(address).Port;
-        return new SignalRFanOut(app, $"https://localhost:{port}/fan", certificate);
+        return new SignalRFanOut(app, port, certificate);
+    }
+
+    /// <summary>The child's side (`signalr-child`): this server, on the key pair's certificate, until the parent says <c>exit</c>.</summary>
+    public static async Task RunChildAsync(string certificatePath, string keyPath)
+    {
+        await using var server = await StartAsync(ConecCertificates.Load(certificatePath, keyPath));
+        await CoordinatorProcess.ServeMeasurementsAsync(server.Port);
     }
 
     /// <summary>Messages delivered per second: one sender, <paramref name="receivers"/> group members, <paramref name="count"/> messages.</summary>
@@ -64,12 +77,12 @@ internal sealed class SignalRFanOut : IAsyncDisposable
         var connections = new List<HubConnection>();
         try
         {
-            var sender = await ConnectAsync();
+            var sender = await ConnectAsync(_url, _pinned);
             connections.Add(sender);
             var done = new List<Task>();
             for (var i = 0; i < receivers; i++)
             {
-                var connection = await ConnectAsync();
+                var connection = await ConnectAsync(_url, _pinned);
                 connections.Add(connection);
                 var received = 0;
                 var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -109,12 +122,11 @@ internal sealed class SignalRFanOut : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private bool IsPinned(X509Certificate? presented) => presented is not null && presented.GetRawCertData().AsSpan().SequenceEqual(_pinned);
-
-    private async Task<HubConnection> ConnectAsync()
+    /// <summary>A started connection to the hub at <paramref name="url"/>, whose server must present the certificate <paramref name="pinned"/>.</summary>
+    internal static async Task<HubConnection> ConnectAsync(string url, byte[] pinned)
     {
         var connection = new HubConnectionBuilder()
-            .WithUrl(_url, HttpTransportType.WebSockets, o =>
+            .WithUrl(url, HttpTransportType.WebSockets, o =>
             {
                 o.SkipNegotiation = true;
                 o.TransportMaxBufferSize = StreamWindow; // received, not yet read by the application (a receiver's window)
@@ -135,5 +147,7 @@ internal sealed class SignalRFanOut : IAsyncDisposable
             .Build();
         await connection.StartAsync();
         return connection;
+
+        bool IsPinned(X509Certificate? presented) => presented is not null && presented.GetRawCertData().AsSpan().SequenceEqual(pinned);
     }
 }

@@ -161,7 +161,7 @@ internal static class TypedBenchmark
     private static (int Single, int Concurrent) Calls(BenchmarkScale scale) => (scale.RoundTrips, Math.Max(2000, scale.RoundTrips * 4));
 
     /// <summary>The run, of the scale's repeats at steady state, whose first figure is best.</summary>
-    private static async Task<double[]> BestFiguresAsync(BenchmarkScale scale, Func<Task<double[]>> run, bool lowerIsBetter)
+    internal static async Task<double[]> BestFiguresAsync(BenchmarkScale scale, Func<Task<double[]>> run, bool lowerIsBetter)
     {
         await SteadyState.WarmUpAsync(run);
         double[]? best = null;
