@@ -35,7 +35,8 @@ internal sealed partial class MuxConnection : TransportConnection
 
     private Task _readLoop = Task.CompletedTask;
     private Task _writeLoop = Task.CompletedTask;
-    private Task _timerLoop = Task.CompletedTask;
+    private IDisposable? _timers;
+    private int _idleExpired;
 
     private MuxConnection(Socket socket, RecordCoalescingStream records, SslStream ssl, bool isClient, TransportSettings settings, ILogger logger)
     {
@@ -190,6 +191,7 @@ internal sealed partial class MuxConnection : TransportConnection
             return;
         }
 
+        _timers?.Dispose();
         Log.ConnectionClosed(_logger, _remoteEndPoint, error.Error, error.Message);
         if (sendClose)
         {
@@ -222,9 +224,9 @@ internal sealed partial class MuxConnection : TransportConnection
 
     private void StartLoops()
     {
+        _timers = StartTimers(); // first: a loop that fails at once shuts down, which leaves the sweep
         _readLoop = _reader.RunAsync(_lifetime.Token);
         _writeLoop = _writer.RunAsync(_lifetime.Token);
-        _timerLoop = TimerLoopAsync(_lifetime.Token);
     }
 
     private async Task WaitForLoopsAsync(CancellationToken cancellationToken)
@@ -237,40 +239,34 @@ internal sealed partial class MuxConnection : TransportConnection
         _ssl.Dispose();
         _socket.Dispose();
         await _readLoop;
-        await _timerLoop;
     }
 
-    private async Task TimerLoopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Joins the sweep for this connection's tick: an eighth of the shorter of the idle timeout and the keep-alive
+    /// interval, which keeps a keep-alive well inside the idle timeout.
+    /// </summary>
+    private IDisposable StartTimers()
     {
         var idleMs = (long)_settings.IdleTimeout.TotalMilliseconds;
         var keepAliveMs = _settings.KeepAliveInterval is { } keepAlive ? (long)keepAlive.TotalMilliseconds : long.MaxValue;
-
-        // Ticking at an eighth of the shorter period keeps a keep-alive well inside the idle timeout.
         var tick = TimeSpan.FromMilliseconds(Math.Max(10, Math.Min(idleMs, keepAliveMs) / 8));
-        using var timer = new PeriodicTimer(tick);
-        try
+        return ConnectionSweep.Register(tick, now =>
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
+            if (now - _reader.LastReceived > idleMs)
             {
-                var now = Environment.TickCount64;
-                if (now - _reader.LastReceived > idleMs)
+                // Closing is real work, and the sweep serves every connection: it is queued, once.
+                if (Interlocked.Exchange(ref _idleExpired, 1) == 0)
                 {
-                    Shutdown(new ConecException(ConecError.ConnectionIdle,
-                        $"Nothing arrived from {_remoteEndPoint} for {_settings.IdleTimeout.TotalSeconds:0.###} s (idle timeout)."),
-                        sendClose: true, 0, "idle timeout", transportError: false);
-                    return;
-                }
-
-                if (now - _send.LastSent >= keepAliveMs)
-                {
-                    _send.SendKeepAlive();
+                    ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.Shutdown(new ConecException(ConecError.ConnectionIdle,
+                        $"Nothing arrived from {connection._remoteEndPoint} for {connection._settings.IdleTimeout.TotalSeconds:0.###} s (idle timeout)."),
+                        sendClose: true, 0, "idle timeout", transportError: false), this, preferLocal: false);
                 }
             }
-        }
-        catch (OperationCanceledException)
-        {
-            // The connection is being disposed; the timers have nothing left to guard.
-        }
+            else if (now - _send.LastSent >= keepAliveMs)
+            {
+                _send.SendKeepAlive();
+            }
+        });
     }
 
     private static partial class Log
