@@ -52,7 +52,8 @@ internal sealed partial class MuxConnection : TransportConnection
         _send = new MuxSendQueue(isClient, now);
         _streams = new MuxStreamTable(_send, isClient, settings);
         _reader = new MuxReadLoop(this, _streams, _send, ssl, now);
-        _writer = new MuxWriteLoop(this, _send, socket, ssl, records);
+        _writer = new MuxWriteLoop(this, _send, socket, ssl, records, _lifetime.Token);
+        _send.InlineWriter = _writer;
     }
 
     public override X509Certificate2 RemoteCertificate => _remoteCertificate;
@@ -226,7 +227,7 @@ internal sealed partial class MuxConnection : TransportConnection
     {
         _timers = StartTimers(); // first: a loop that fails at once shuts down, which leaves the sweep
         _readLoop = _reader.RunAsync(_lifetime.Token);
-        _writeLoop = _writer.RunAsync(_lifetime.Token);
+        _writeLoop = _writer.RunAsync();
     }
 
     private async Task WaitForLoopsAsync(CancellationToken cancellationToken)

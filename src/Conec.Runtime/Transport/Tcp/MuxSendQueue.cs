@@ -31,6 +31,9 @@ internal sealed partial class MuxSendQueue
     /// </summary>
     public const int BulkLaneLimit = 256 * 1024;
 
+    // How long the writer must have been idle for the next data write to run it inline (20 us, in Stopwatch ticks).
+    private static readonly long InlineAfterIdle = System.Diagnostics.Stopwatch.Frequency / 50_000;
+
     // The most one call queues under the lock: a large write is queued in steps, so the writer loop encrypts the
     // first step while the next is copied instead of waiting for all.
     private const int MaxQueuedPerLock = 64 * 1024;
@@ -44,6 +47,8 @@ internal sealed partial class MuxSendQueue
     private long _generation = 1; // counts batches taken, so a stream's lane state from an earlier one is stale
     private bool _bulkFull;       // a writer found the bulk lane full and waits for the next batch
     private bool _writerBusy;
+    private int _writerClaimed; // a data write found the writer idle: whoever calls RunClaimedWriter first writes inline
+    private long _writerIdleSince; // Stopwatch timestamp of when the writer last ran out of frames
     private bool _closed;
     private uint _nextLocalStreamId;
     private long _lastSent;
@@ -81,7 +86,7 @@ internal sealed partial class MuxSendQueue
                 chunk.CopyTo(AppendLocked(lane, MuxFrameType.Data, DataFlags(fin, offset + chunk.Length == granted), stream, 0, chunk.Length));
             }
 
-            WakeWriterAfterQueueingLocked(granted);
+            ClaimWriterAfterQueueingLocked(granted);
             return granted;
         }
     }
@@ -163,6 +168,48 @@ internal sealed partial class MuxSendQueue
         _connectionCredit.Pulse();
     }
 
+    /// <summary>The connection's writer, for the writes that find it idle; set once, before any data is queued (without one, the loop is woken).</summary>
+    public MuxWriteLoop? InlineWriter { get; set; }
+
+    /// <summary>
+    /// Called by every data writer once it has left its locks: if its write claimed the idle writer (or another
+    /// write's claim is still unserved), sends the batch on this thread.
+    /// </summary>
+    public void RunClaimedWriter()
+    {
+        if (Volatile.Read(ref _writerClaimed) == 1 && Interlocked.Exchange(ref _writerClaimed, 0) == 1)
+        {
+            if (InlineWriter is { } writer)
+            {
+                writer.WriteInline();
+            }
+            else
+            {
+                _sendReady.Release(); // no writer to run here: the loop takes the batch
+            }
+        }
+    }
+
+    /// <summary>
+    /// After an inline batch: wakes the writer loop when more frames wait or the queue has closed (it drains and
+    /// half-closes), else leaves the writer idle for the next write to claim.
+    /// </summary>
+    public void HandOffWriter()
+    {
+        lock (_lock)
+        {
+            if (_urgent.Length > 0 || _bulk.Length > 0 || _closed)
+            {
+                _sendReady.Release();
+            }
+            else
+            {
+                _writerBusy = false;
+                _writerIdleSince = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
+        }
+    }
+
     /// <summary>Waits until the writer loop is woken with frames to send, or with the queue closed.</summary>
     public Task WaitForFramesAsync(CancellationToken cancellationToken) => _sendReady.WaitAsync(cancellationToken);
 
@@ -187,6 +234,7 @@ internal sealed partial class MuxSendQueue
             {
                 drained = _closed;
                 _writerBusy = _closed;
+                _writerIdleSince = System.Diagnostics.Stopwatch.GetTimestamp();
             }
         }
 
@@ -230,7 +278,7 @@ internal sealed partial class MuxSendQueue
             chunk.CopyTo(AppendLocked(lane, MuxFrameType.Data, DataFlags(fin, offset + chunk.Length == granted), stream, 0, (int)chunk.Length));
         }
 
-        WakeWriterAfterQueueingLocked(granted);
+        ClaimWriterAfterQueueingLocked(granted);
     }
 
     /// <summary>
@@ -299,12 +347,33 @@ internal sealed partial class MuxSendQueue
         return _bulk;
     }
 
-    /// <summary>Wakes the writer once the frames are in place: woken early, it would only spin on the lock.</summary>
-    private void WakeWriterAfterQueueingLocked(int granted)
+    /// <summary>
+    /// After data is in place: an idle writer is claimed for the caller to run inline (<see cref="RunClaimedWriter"/>),
+    /// which saves the hop to the writer loop that a round trip would otherwise pay on every leg.
+    /// </summary>
+    private void ClaimWriterAfterQueueingLocked(int granted)
     {
-        if (granted > 0)
+        if (granted <= 0)
         {
-            WakeWriterLocked();
+            return;
+        }
+
+        // Only a write that finds the writer idle for a while runs it inline: writes in quick succession go to the
+        // loop, whose wake-up lets them gather into one TLS write (a flood of small messages would otherwise pay a
+        // system call each).
+        if (_writerBusy)
+        {
+            return;
+        }
+
+        _writerBusy = true;
+        if (System.Diagnostics.Stopwatch.GetTimestamp() - _writerIdleSince > InlineAfterIdle)
+        {
+            _writerClaimed = 1;
+        }
+        else
+        {
+            _sendReady.Release();
         }
     }
 

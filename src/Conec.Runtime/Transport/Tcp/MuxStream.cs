@@ -111,6 +111,7 @@ internal sealed class MuxStream : TransportStream, IReceiveForwarding
                     }
                 }
 
+                _send.RunClaimedWriter();
                 if (granted == 0)
                 {
                     await Task.WhenAny(streamWait, connectionWait).WaitAsync(cancellationToken);
@@ -160,12 +161,16 @@ internal sealed class MuxStream : TransportStream, IReceiveForwarding
 
         try
         {
+            int queued;
             lock (_gate)
             {
-                return _sendDone || _sendError is not null || _streams.CloseError is not null
+                queued = _sendDone || _sendError is not null || _streams.CloseError is not null
                     ? 0
                     : _send.QueueAvailable(this, body);
             }
+
+            _send.RunClaimedWriter();
+            return queued;
         }
         finally
         {

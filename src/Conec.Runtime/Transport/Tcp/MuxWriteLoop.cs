@@ -7,13 +7,51 @@ namespace Conec.Transport.Tcp;
 /// The connection's one writer: sends each batch the send queue hands over through TLS, gathering a batch's records
 /// into one socket send, and half-closes the socket once the queue is closed and drained.
 /// </summary>
-internal sealed class MuxWriteLoop(MuxConnection connection, MuxSendQueue queue, Socket socket, SslStream ssl, RecordCoalescingStream records)
+internal sealed class MuxWriteLoop(MuxConnection connection, MuxSendQueue queue, Socket socket, SslStream ssl, RecordCoalescingStream records,
+    CancellationToken lifetime)
 {
     // The most data one TLS record carries; SslStream writes one record per this much.
     private const int MaxRecordData = 16 * 1024;
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends one batch on the calling thread, for a write that found the writer idle, then hands the writer back
+    /// (<see cref="MuxSendQueue.HandOffWriter"/>): a caller never becomes the writer for everyone else's frames.
+    /// It runs synchronously until TLS or the socket must wait, and handles every failure itself.
+    /// </summary>
+    public void WriteInline() => _ = WriteInlineAsync();
+
+    private async Task WriteInlineAsync()
     {
+        var batch = queue.TakeBatch(out var drained);
+        if (batch.IsEmpty)
+        {
+            if (drained)
+            {
+                queue.HandOffWriter(); // closed meanwhile: the loop half-closes
+            }
+
+            return;
+        }
+
+        try
+        {
+            await SendAsync(batch, lifetime);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            OnSendFailed(e);
+        }
+        finally
+        {
+            queue.KeepAsSpare(batch);
+        }
+
+        queue.HandOffWriter();
+    }
+
+    public async Task RunAsync()
+    {
+        var cancellationToken = lifetime;
         try
         {
             while (true)
@@ -47,10 +85,13 @@ internal sealed class MuxWriteLoop(MuxConnection connection, MuxSendQueue queue,
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
-            connection.Shutdown(new ConecException(ConecError.ConnectionLost, $"Sending to {connection.RemoteEndPoint} failed: {e.Message}", e),
-                sendClose: false, 0, string.Empty, transportError: false);
+            OnSendFailed(e);
         }
     }
+
+    private void OnSendFailed(Exception e) =>
+        connection.Shutdown(new ConecException(ConecError.ConnectionLost, $"Sending to {connection.RemoteEndPoint} failed: {e.Message}", e),
+            sendClose: false, 0, string.Empty, transportError: false);
 
     /// <summary>
     /// SslStream writes each TLS record to the socket on its own; gathered, the batch's records leave in one send.
