@@ -96,4 +96,10 @@ public enum ConecError
     /// handler is registered), or the streams waiting to be taken reached <c>CoordConfig.IncomingStreamBacklog</c>.
     /// </summary>
     NotServed = 30,
+
+    /// <summary>
+    /// A coordinator of a cluster cannot reach the cluster's directory (Redis), so it cannot check that an id is
+    /// unique or find a client on another node, or cannot reach the node that holds the client; retry, or try another node.
+    /// </summary>
+    ClusterUnavailable = 34,
 }

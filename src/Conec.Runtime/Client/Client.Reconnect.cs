@@ -20,7 +20,7 @@ public sealed partial class Client
         {
             try
             {
-                await Task.Delay(delay, _shutdown.Token);
+                await Task.Delay(Jittered(delay), _shutdown.Token);
                 attempt++;
                 var connected = await ClientConnector.ConnectAsync(_config, _certificate, _settings, _channels.ListenPort, _logger, _shutdown.Token);
                 _link = Start(new CoordinatorLink(connected.Connection, connected.Control));
@@ -39,7 +39,8 @@ public sealed partial class Client
             }
             catch (ConecException e)
             {
-                // The coordinator may still be down, or may not have noticed our old connection die (IdInUse): retry.
+                // The coordinator may still be down, or may not have noticed our old connection die (IdInUse; in a
+                // cluster, until the dead node's lease lapses): retry.
                 ClientLog.ReconnectFailed(_logger, Id, attempt, e.Message);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, policy.MaxDelay.Ticks));
             }
@@ -58,6 +59,12 @@ public sealed partial class Client
             }
         }
     }
+
+    /// <summary>
+    /// Half to one and a half times <paramref name="delay"/>: clients that lost one coordinator (a cluster node's
+    /// death sends all its clients away at once) spread their attempts instead of arriving together.
+    /// </summary>
+    private static TimeSpan Jittered(TimeSpan delay) => delay * (0.5 + Random.Shared.NextDouble());
 
     private async Task<(IReadOnlyList<RejoinedBroadcast> Rejoined, IReadOnlyList<BroadcastRejoinFailure> Failed)> RejoinBroadcastsAsync()
     {

@@ -41,6 +41,14 @@ public sealed class ClientConfig
     /// <summary>Dial this address instead of resolving <see cref="CoordinatorHost"/> (the certificate is still checked against the host name).</summary>
     public IPEndPoint? CoordinatorEndPoint { get; set; }
 
+    /// <summary>
+    /// Several coordinators of one cluster to dial, instead of <see cref="CoordinatorEndPoint"/> or resolving the
+    /// host; each must prove <see cref="CoordinatorHost"/>. A connect starts at a random one (so clients spread over
+    /// the nodes) and moves on to the next when one cannot be reached or answers <see cref="ConecError.ClusterUnavailable"/>,
+    /// so a reconnect after a node dies finds another.
+    /// </summary>
+    public IList<IPEndPoint> CoordinatorEndPoints { get; } = new List<IPEndPoint>();
+
     /// <summary>An extra CA (or the coordinator's own self-signed certificate) to trust besides the system roots.</summary>
     public X509Certificate2? CoordinatorAuthority { get; set; }
 
@@ -129,6 +137,8 @@ public sealed class ClientConfig
         Require(DnsName.IsValid(Id), nameof(Id), $"'{Id}' is not a DNS name (letters, digits, '-' and '_' in dot-separated labels)");
         Require(!string.IsNullOrWhiteSpace(CoordinatorHost), nameof(CoordinatorHost), "is required");
         Require(CoordinatorPort is >= 1 and <= 65535, nameof(CoordinatorPort), "must be between 1 and 65535");
+        Require(CoordinatorEndPoints.All(e => e is not null), nameof(CoordinatorEndPoints), "must not hold null");
+        Require(CoordinatorEndPoint is null || CoordinatorEndPoints.Count == 0, nameof(CoordinatorEndPoints), "must not be set together with CoordinatorEndPoint");
         Require(Certificate is null || CertificatePath is null, nameof(CertificatePath), "must not be set together with Certificate");
         Require(CoordinatorAuthority is null || CoordinatorAuthorityPath is null, nameof(CoordinatorAuthorityPath), "must not be set together with CoordinatorAuthority");
         Require(ClientAuthority is null || ClientAuthorityPath is null, nameof(ClientAuthorityPath), "must not be set together with ClientAuthority");

@@ -51,22 +51,52 @@ internal static class ClientConnector
         deadline.CancelAfter(config.ConnectTimeout);
         try
         {
-            var connection = await DialAsync(config, tls, settings, logger, deadline.Token);
-            try
+            var candidates = config.CoordinatorEndPoints;
+            if (candidates.Count == 0)
             {
-                var control = await HelloAsync(connection, config.Id, listenPort, deadline.Token);
-                return new Connected(connection, control);
+                return await ConnectOnceAsync(config, tls, settings, listenPort, null, logger, deadline.Token);
             }
-            catch
+
+            // Nodes of one cluster: a random start spreads clients over them; each is tried once, in turn.
+            var start = Random.Shared.Next(candidates.Count);
+            ConecException? last = null;
+            for (var i = 0; i < candidates.Count; i++)
             {
-                await connection.DisposeAsync();
-                throw;
+                try
+                {
+                    return await ConnectOnceAsync(config, tls, settings, listenPort, candidates[(start + i) % candidates.Count], logger, deadline.Token);
+                }
+                catch (ConecException e) when (e.Error is ConecError.ConnectionRefused or ConecError.ConnectionLost or ConecError.ConnectionIdle
+                    or ConecError.ClusterUnavailable)
+                {
+                    last = e;
+                }
             }
+
+            throw last!;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new ConecException(ConecError.Timeout,
                 $"Connecting to the coordinator '{config.CoordinatorHost}' did not finish within {config.ConnectTimeout.TotalSeconds:0.#} s.");
+        }
+    }
+
+    private static async Task<Connected> ConnectOnceAsync(ClientConfig config, TransportClientTls tls, TransportSettings settings, int listenPort,
+        IPEndPoint? endPoint, ILogger logger, CancellationToken cancellationToken)
+    {
+        var connection = endPoint is null
+            ? await DialAsync(config, tls, settings, logger, cancellationToken)
+            : await TransportFactory.ConnectAsync(config.Transport, endPoint, config.SourceEndPoint, tls, settings, logger, cancellationToken);
+        try
+        {
+            var control = await HelloAsync(connection, config.Id, listenPort, cancellationToken);
+            return new Connected(connection, control);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
         }
     }
 

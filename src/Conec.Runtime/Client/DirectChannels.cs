@@ -78,7 +78,7 @@ internal sealed partial class DirectChannels : IAsyncDisposable
 
         try
         {
-            var coordinator = config.CoordinatorEndPoint?.Address ?? (await Dns.GetHostAddressesAsync(config.CoordinatorHost, cancellationToken))[0];
+            var coordinator = config.CoordinatorEndPoint?.Address ?? config.CoordinatorEndPoints.FirstOrDefault()?.Address ?? (await Dns.GetHostAddressesAsync(config.CoordinatorHost, cancellationToken))[0];
             using var probe = new Socket(coordinator.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
             probe.Connect(coordinator, config.CoordinatorPort); // a UDP connect sends nothing: it only picks the route
             return ((IPEndPoint)probe.LocalEndPoint!).Address;

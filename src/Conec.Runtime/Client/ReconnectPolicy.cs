@@ -13,7 +13,10 @@ public sealed class ReconnectPolicy
     /// <summary>Reconnect automatically.</summary>
     public bool Enabled { get; set; }
 
-    /// <summary>The wait before the first attempt; each failed attempt doubles it, up to <see cref="MaxDelay"/>.</summary>
+    /// <summary>
+    /// The wait before the first attempt; each failed attempt doubles it, up to <see cref="MaxDelay"/>. Each wait is
+    /// jittered by up to half either way, so clients that lost one coordinator together do not return together.
+    /// </summary>
     public TimeSpan InitialDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The longest wait between attempts. 10 s keeps a restarted coordinator from a thundering herd while staying prompt.</summary>

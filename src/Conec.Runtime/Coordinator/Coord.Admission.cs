@@ -69,7 +69,7 @@ public sealed partial class Coord
         if (refusal is null)
         {
             var session = new CoordSession(this, connection, hello.Text!, control) { ListenPort = hello.ListenPort };
-            if (_clients.TryAdd(session.Id, session))
+            if (_clients.TryAdd(session.Id, session) && (refusal = await ClaimInClusterAsync(session, deadline.Token)) is null)
             {
                 // Registered (and counted, as Unregister uncounts it) before the acceptance is sent, so ClientCount and
                 // the clients gauge count the client once its connect returns.
@@ -84,7 +84,7 @@ public sealed partial class Coord
                 return null;
             }
 
-            refusal = (ConecError.IdInUse, $"The id '{session.Id}' is in use by another connected client.");
+            refusal ??= (ConecError.IdInUse, $"The id '{session.Id}' is in use by another connected client.");
         }
 
         await RefuseAsync(connection, control, refusal.Value.Error, refusal.Value.Reason);

@@ -6,6 +6,7 @@ using Conec.Certificates;
 using Conec.Concurrency;
 using Conec.Coordinator;
 using Conec.Coordinator.Broadcast;
+using Conec.Coordinator.Cluster;
 using Conec.Protocol;
 using Conec.Transport;
 using Microsoft.Extensions.Logging;
@@ -35,7 +36,7 @@ public sealed partial class Coord : IAsyncDisposable
     private readonly Task _acceptLoop;
     private int _disposed;
 
-    private Coord(TransportListener listener, CoordConfig config, ILogger logger)
+    private Coord(TransportListener listener, CoordConfig config, ILogger logger, ClusterNode? cluster)
     {
         _listener = listener;
         _config = config;
@@ -44,6 +45,8 @@ public sealed partial class Coord : IAsyncDisposable
         _metrics = Diagnostics.ConecMetrics.For(config.MeterFactory);
         _connections = new TaskGroup(e => CoordLog.UnexpectedFailure(_logger, e));
         Broadcasts = new BroadcastHub(_metrics, _shutdown.Token);
+        _cluster = cluster;
+        cluster?.Attach(this);
         _acceptLoop = Task.Run(AcceptLoopAsync);
     }
 
@@ -100,15 +103,30 @@ public sealed partial class Coord : IAsyncDisposable
         };
         settings.Validate();
         var listener = await TransportFactory.ListenAsync(config.Transport, new IPEndPoint(config.Address, config.Port), tls, settings, logger, cancellationToken);
+        ClusterNode? cluster;
+        try
+        {
+            cluster = config.Cluster is null ? null : await ClusterNode.StartAsync(config, logger, cancellationToken);
+        }
+        catch
+        {
+            await listener.DisposeAsync();
+            throw;
+        }
+
         CoordLog.Listening(logger, listener.LocalEndPoint, config.Transport);
-        return new Coord(listener, config, logger);
+        return new Coord(listener, config, logger, cluster);
     }
 
     /// <summary>Opens a stream from the coordinator to a connected client, with the next automatic stream id.</summary>
     /// <exception cref="ConecException"><see cref="ConecError.UnknownPeer"/> if no such client is connected, or the connection's failure.</exception>
     public ValueTask<StreamPair> NewStreamAsync(string clientId, CancellationToken cancellationToken = default)
     {
-        var session = GetClient(clientId);
+        if (GetClient(clientId) is not { } session)
+        {
+            return OpenInClusterAsync(clientId, null, cancellationToken);
+        }
+
         return session.OpenFromCoordinatorAsync(session.CoordinatorStreamIds.Next(), cancellationToken);
     }
 
@@ -116,7 +134,11 @@ public sealed partial class Coord : IAsyncDisposable
     /// <exception cref="ConecException"><see cref="ConecError.UnknownPeer"/>, <see cref="ConecError.StreamIdInUse"/>, or the connection's failure.</exception>
     public ValueTask<StreamPair> NewStreamAsync(string clientId, ulong streamId, CancellationToken cancellationToken = default)
     {
-        var session = GetClient(clientId);
+        if (GetClient(clientId) is not { } session)
+        {
+            return OpenInClusterAsync(clientId, streamId, cancellationToken);
+        }
+
         session.CoordinatorStreamIds.Claim(streamId);
         return session.OpenFromCoordinatorAsync(streamId, cancellationToken);
     }
@@ -134,9 +156,20 @@ public sealed partial class Coord : IAsyncDisposable
         }
 
         await _shutdown.CancelAsync();
+        if (_cluster is not null)
+        {
+            // Released while the clients are being closed, so that they can take their ids to another node at once.
+            await _cluster.LeaveAsync();
+        }
+
         await _listener.DisposeAsync();
         await _acceptLoop;
         await _connections.WhenAllAsync();
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+
         _incoming.Writer.TryComplete();
         _shutdown.Dispose();
         CoordLog.Stopped(_logger);
@@ -179,16 +212,20 @@ public sealed partial class Coord : IAsyncDisposable
         if (_clients.TryRemove(new KeyValuePair<string, CoordSession>(session.Id, session)))
         {
             _metrics.Clients.Add(-1);
+            _cluster?.Release(session);
             CoordLog.ClientLeft(_logger, session.Id, session.Connection.RemoteEndPoint, _clients.Count);
         }
     }
 
-    private CoordSession GetClient(string clientId)
+    /// <summary>The local session of <paramref name="clientId"/>; null when it may be on another node of the cluster.</summary>
+    private CoordSession? GetClient(string clientId)
     {
         ArgumentNullException.ThrowIfNull(clientId);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
         return TryGetClient(clientId, out var session)
             ? session
+            : _cluster is not null
+            ? null
             : throw new ConecException(ConecError.UnknownPeer, $"No client with id '{clientId}' is connected to this coordinator.");
     }
 

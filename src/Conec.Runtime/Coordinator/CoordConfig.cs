@@ -92,6 +92,12 @@ public sealed class CoordConfig
     /// </summary>
     public int MaxBroadcastMembershipsPerClient { get; set; } = 256;
 
+    /// <summary>
+    /// Makes this coordinator one node of a cluster (docs/cluster.md); <see langword="null"/> (the default) is a
+    /// single coordinator, which needs nothing else.
+    /// </summary>
+    public ClusterConfig? Cluster { get; set; }
+
     /// <summary>Where the coordinator logs clients joining and leaving and every refusal with its reason.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
@@ -119,6 +125,7 @@ public sealed class CoordConfig
         Require(MaxBroadcastMembershipsPerClient >= 1, nameof(MaxBroadcastMembershipsPerClient), "must be at least 1");
         Require(StreamBuffer >= 1024, nameof(StreamBuffer), "must be at least 1024 bytes");
         Require(ClientBuffer >= StreamBuffer, nameof(ClientBuffer), "must be at least StreamBuffer");
+        Cluster?.Validate();
     }
 
     internal X509Certificate2 ResolveCertificate() =>

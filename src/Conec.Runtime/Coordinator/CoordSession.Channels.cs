@@ -20,6 +20,12 @@ internal sealed partial class CoordSession
 
         if (!_coord.TryGetClient(targetId, out var target))
         {
+            if (_coord.Cluster is not null)
+            {
+                await BrokerAcrossClusterAsync(stream, request, shutdown);
+                return;
+            }
+
             await RefuseStreamAsync(stream, (ConecError.UnknownPeer, $"No client with id '{targetId}' is connected to the coordinator."));
             return;
         }

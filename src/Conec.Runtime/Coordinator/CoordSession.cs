@@ -180,6 +180,12 @@ internal sealed partial class CoordSession
     {
         if (!_coord.TryGetClient(header.Name!, out var target))
         {
+            if (_coord.Cluster is not null)
+            {
+                await RelayAcrossClusterAsync(stream, header, shutdown);
+                return;
+            }
+
             await RefuseStreamAsync(stream, (ConecError.UnknownPeer, $"No client with id '{header.Name}' is connected to the coordinator."));
             return;
         }

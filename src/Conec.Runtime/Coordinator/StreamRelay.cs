@@ -11,8 +11,13 @@ namespace Conec.Coordinator;
 /// </summary>
 internal static class StreamRelay
 {
-    /// <summary>Relays until both directions are done, then releases both streams. Never throws.</summary>
-    public static async Task RunAsync(TransportStream first, TransportStream second, Diagnostics.ConecMetrics metrics, CancellationToken cancellationToken)
+    /// <summary>
+    /// Relays until both directions are done, then releases both streams. Never throws. When the first leg's
+    /// connection fails the second is reset and stopped with <paramref name="firstLost"/>, and the other way round
+    /// (a link between two nodes of a cluster says so with a code of its own).
+    /// </summary>
+    public static async Task RunAsync(TransportStream first, TransportStream second, Diagnostics.ConecMetrics metrics, CancellationToken cancellationToken,
+        long firstLost = ProtocolCodes.StreamPeerLost, long secondLost = ProtocolCodes.StreamPeerLost)
     {
         // Where both legs are on the TCP multiplexer, bytes that meet an idle pump and a leg with credit skip the
         // pump: the reader loop copies them once, straight into the other connection's send buffer.
@@ -21,10 +26,10 @@ internal static class StreamRelay
         try
         {
             await Task.WhenAll(
-                PumpAsync(first, second, metrics, cancellationToken),
-                PumpAsync(second, first, metrics, cancellationToken),
-                ForwardStopAsync(second, first),
-                ForwardStopAsync(first, second));
+                PumpAsync(first, second, metrics, firstLost, secondLost, cancellationToken),
+                PumpAsync(second, first, metrics, secondLost, firstLost, cancellationToken),
+                ForwardStopAsync(second, first, secondLost),
+                ForwardStopAsync(first, second, firstLost));
         }
         finally
         {
@@ -33,7 +38,7 @@ internal static class StreamRelay
         }
     }
 
-    private static async Task PumpAsync(TransportStream from, TransportStream to, Diagnostics.ConecMetrics metrics, CancellationToken cancellationToken)
+    private static async Task PumpAsync(TransportStream from, TransportStream to, Diagnostics.ConecMetrics metrics, long fromLost, long toLost, CancellationToken cancellationToken)
     {
         var input = from.Input;
         while (true)
@@ -46,7 +51,7 @@ internal static class StreamRelay
             catch (ConecException e)
             {
                 // The sender aborted (pass its code on) or its connection died (tell the receiver its peer is gone).
-                to.AbortWrite(e.Error == ConecError.StreamAborted ? e.ApplicationErrorCode ?? 0 : ProtocolCodes.StreamPeerLost);
+                to.AbortWrite(e.Error == ConecError.StreamAborted ? e.ApplicationErrorCode ?? 0 : fromLost);
                 return;
             }
             catch (OperationCanceledException)
@@ -65,7 +70,7 @@ internal static class StreamRelay
             catch (Exception e) when (e is ConecException or OperationCanceledException)
             {
                 input.AdvanceTo(buffer.End);
-                from.AbortRead(StopCode(e));
+                from.AbortRead(StopCode(e, toLost));
                 to.AbortWrite(ProtocolCodes.StreamPeerLost);
                 return;
             }
@@ -90,7 +95,7 @@ internal static class StreamRelay
     /// A receiver that stops reading is passed on at once, not at the sender's next write: a sender that is idle
     /// (or blocked on credit) learns promptly that nobody will read what it sends.
     /// </summary>
-    private static async Task ForwardStopAsync(TransportStream receiverSide, TransportStream senderSide)
+    private static async Task ForwardStopAsync(TransportStream receiverSide, TransportStream senderSide, long receiverLost)
     {
         try
         {
@@ -98,10 +103,10 @@ internal static class StreamRelay
         }
         catch (ConecException e)
         {
-            senderSide.AbortRead(StopCode(e));
+            senderSide.AbortRead(StopCode(e, receiverLost));
         }
     }
 
-    private static long StopCode(Exception e) =>
-        e is ConecException { Error: ConecError.StreamStopped, ApplicationErrorCode: { } code } ? code : ProtocolCodes.StreamPeerLost;
+    private static long StopCode(Exception e, long lost) =>
+        e is ConecException { Error: ConecError.StreamStopped, ApplicationErrorCode: { } code } ? code : lost;
 }

@@ -23,6 +23,9 @@ internal static class ProtocolCodes
     /// <summary>Connection closed because the coordinator is shutting down.</summary>
     public const long CloseShutdown = 4;
 
+    /// <summary>Connection closed because, in a cluster, another client holds the id (docs/cluster.md, re-asserting claims).</summary>
+    public const long CloseIdInUse = 5;
+
     /// <summary>Stream stopped: a message was larger than the receiver's limit (see <c>FrameLimits</c>).</summary>
     public const long StreamMessageTooLarge = FrameLimits.MessageTooLargeCode;
 
@@ -38,6 +41,9 @@ internal static class ProtocolCodes
     /// <summary>Broadcast input stopped: the channel ended because no receiver remains.</summary>
     public const long StreamBroadcastEnded = 0x14;
 
+    /// <summary>Stream aborted by a relay: the link between the two coordinators of a cluster that carried it broke.</summary>
+    public const long StreamLinkLost = 0x15;
+
     /// <summary>Human-readable meaning of a connection close code, for error messages.</summary>
     public static string DescribeClose(long code) => code switch
     {
@@ -46,6 +52,7 @@ internal static class ProtocolCodes
         CloseHelloRefused => "closed after refusing the hello",
         CloseHelloTimeout => "closed because no hello arrived in time",
         CloseShutdown => "closed because the coordinator shut down",
+        CloseIdInUse => "closed because another client holds this id in the cluster",
         _ => $"closed with application code {code}",
     };
 }
