@@ -38,14 +38,19 @@ internal static partial class Commands
             DefaultValueFactory = _ => TransportMode.Auto,
             CustomParser = OptionParsers.Choice<TransportMode>("--transport"),
         };
+        var cluster = ClusterOptions.Create();
         var command = new Command("coord", "Run a coordinator until Ctrl+C.") { port, address, cert, key, dev, clientCa, transport };
+        cluster.AddTo(command);
         var sources = OptionSources.Of<CoordConfig>(
             (nameof(CoordConfig.Port), "--port"),
             (nameof(CoordConfig.Address), "--address"),
             (nameof(CoordConfig.CertificatePath), "--cert"),
             (nameof(CoordConfig.KeyPath), "--key"),
             (nameof(CoordConfig.ClientAuthorityPath), "--client-ca"),
-            (nameof(CoordConfig.Transport), "--transport"));
+            (nameof(CoordConfig.Transport), "--transport"),
+            ("Cluster.Redis", "--cluster"), ("Cluster.NodeId", "--node-id"), ("Cluster.LinkPort", "--link-port"), ("Cluster.AdvertisedHost", "--advertise"),
+            ("Cluster.CertificatePath", "--node-cert"), ("Cluster.Certificate", "--node-cert"), ("Cluster.AuthorityPath", "--node-ca"),
+            ("Cluster.Authority", "--node-ca"), ("Cluster.LeaseTime", "--lease"));
         command.SetAction((result, ct) => Guarded(result, sources, async () =>
         {
             var config = new CoordConfig
@@ -67,6 +72,7 @@ internal static partial class Commands
                 config.KeyPath = result.GetValue(key)?.FullName;
             }
 
+            config.Cluster = cluster.Read(result);
             using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
             using var shutdown = new ShutdownSignal(ct);
             config.LoggerFactory = logging;

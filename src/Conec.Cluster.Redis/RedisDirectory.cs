@@ -48,7 +48,7 @@ internal sealed partial class RedisDirectory : IClusterDirectory
 
     private RedisKey OwnClaims => _keys.Claims(_nodeId, _epoch);
 
-    /// <summary>Connects (returning even while Redis is down: it reconnects by itself) and subscribes to the cluster's announcements.</summary>
+    /// <summary>Connects and subscribes to the cluster's announcements; after that, StackExchange.Redis reconnects by itself.</summary>
     public static async Task<IClusterDirectory> ConnectAsync(ClusterConfig config, ILogger logger, CancellationToken cancellationToken)
     {
         ConfigurationOptions options;
@@ -61,7 +61,8 @@ internal sealed partial class RedisDirectory : IClusterDirectory
             throw new ConecException(ConecError.InvalidConfiguration, $"CoordConfig.Cluster.Redis is not a Redis configuration string: {e.Message}", e);
         }
 
-        options.AbortOnConnectFail = false;
+        // The first connect must succeed (a node that cannot reach its directory cannot start); later ones retry by themselves.
+        options.AbortOnConnectFail = true;
         options.BacklogPolicy = BacklogPolicy.FailFast;
         options.ClientName ??= "conec-" + config.NodeId;
         var redis = await Run(() => ConnectionMultiplexer.ConnectAsync(options)).WaitAsync(cancellationToken);
