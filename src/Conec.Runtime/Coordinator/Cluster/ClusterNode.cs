@@ -153,6 +153,9 @@ internal sealed partial class ClusterNode : IAsyncDisposable
             return;
         }
 
+        // The lease loop stops first: a renewal after the record is gone would write it anew and re-assert the claims.
+        await _stopping.CancelAsync();
+        await _leaseLoop;
         try
         {
             using var deadline = new CancellationTokenSource(_coordConfig.HelloTimeout);
