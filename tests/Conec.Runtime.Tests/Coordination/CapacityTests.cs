@@ -70,7 +70,7 @@ public sealed class CapacityTests
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var closed = await Assert.ThrowsAsync<ConecException>(() => Client.ConnectAsync(cluster.ClientConfig("client1"), ct));
         Assert.Equal(ConecError.ConnectionLost, closed.Error);
-        Assert.Contains("closed the connection during the TLS handshake", closed.Message, StringComparison.Ordinal);
+        Assert.Contains("closed the connection", closed.Message, StringComparison.Ordinal); // during TLS, or as it was made
         Assert.DoesNotContain("certificate", closed.Message, StringComparison.Ordinal);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"The refusal took {clock.Elapsed}.");
         Assert.Contains("MaxPendingHandshakes", await log.WaitForAsync(1006), StringComparison.Ordinal);
