@@ -96,4 +96,10 @@ public enum ConecError
     /// handler is registered), or the streams waiting to be taken reached <c>CoordConfig.IncomingStreamBacklog</c>.
     /// </summary>
     NotServed = 30,
+
+    /// <summary>
+    /// The coordinator holds as many clients as it admits (<c>CoordConfig.MaxClients</c>; the message names the
+    /// limit). Transient: a client with reconnection on keeps retrying with back-off, and gets in once one leaves.
+    /// </summary>
+    CoordinatorFull = 31,
 }
