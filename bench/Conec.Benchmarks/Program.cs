@@ -42,6 +42,9 @@ if (pairs < 1)
 
 switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
 {
+    case BroadcastLoadProcess.Mode:
+        await BroadcastLoadProcess.RunAsync(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
+        break;
     case "coord-child":
         await CoordinatorProcess.RunCoordinatorAsync(args[1], args[2]);
         break;
