@@ -11,12 +11,12 @@ namespace Conec.Benchmarks;
 internal static class ChannelsBenchmark
 {
     private const int BulkMessage = 64 * 1024;
-    private static readonly int[] ReceiverCounts = [1, 10, 50];
+    internal static readonly int[] ReceiverCounts = [1, 10, 50];
     private const int LargeMessage = 16 * 1024;
-    private static readonly int[] Sizes = [64, LargeMessage];
+    internal static readonly int[] Sizes = [64, LargeMessage];
 
     private const string FanOutLegend =
-        "Fan-out rows: 'tagged' reads with TaggedBroadcastInStream (sender, payload, lost), what users call; 'typed' sends\n" +
+        "Fan-out rows: 'tagged' reads with TaggedBroadcastInStream.ReadAllLeasedAsync (sender, lent payload, lost), what users call; 'typed' sends\n" +
         "and reads with a generated FeedSender/FeedBroadcastReader (sender, message). SignalR receivers decode every message.";
 
     private const string RawLegend =
@@ -126,11 +126,11 @@ internal static class ChannelsBenchmark
     /// a broadcast's start and drain weigh most: measured with the public API, one build delivered a median of about
     /// 30,000 16 KiB messages a second to 10 receivers in runs of 2,000 messages, and about 45,000 in runs of 10,000.
     /// </summary>
-    private static int FanOutCount(BenchmarkScale scale, int size, int receivers) =>
+    internal static int FanOutCount(BenchmarkScale scale, int size, int receivers) =>
         (size <= 64 ? scale.Messages * 5 / 2 : scale.Messages / 2) / receivers;
 
     /// <summary>The label of a fan-out row, naming how Conec read it.</summary>
-    private static string FanOutRow(int size, int receivers, FanOutReading reading) => reading switch
+    internal static string FanOutRow(int size, int receivers, FanOutReading reading) => reading switch
     {
         FanOutReading.Tagged => $"broadcast {size} B to {receivers}, tagged",
         FanOutReading.Typed => $"broadcast {size} B to {receivers}, typed",

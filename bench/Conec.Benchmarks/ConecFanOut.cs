@@ -67,7 +67,7 @@ internal static class ConecFanOut
         switch (reading)
         {
             case FanOutReading.Tagged:
-                await foreach (var (_, _, lost) in new TaggedBroadcastInStream(receive))
+                await foreach (var (_, _, lost) in new TaggedBroadcastInStream(receive).ReadAllLeasedAsync())
                 {
                     received += lost == 0 ? 1 : throw new InvalidOperationException($"{lost} messages were lost under the Wait policy.");
                 }

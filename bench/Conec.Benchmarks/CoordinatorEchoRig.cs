@@ -70,6 +70,19 @@ internal sealed class CoordinatorEchoRig : IAsyncDisposable
         EchoRuns.OneAtATimeAsync(async () => new ConecEchoCaller(await _caller.NewProxiedStreamAsync(TypedPeer)), calls)
             .WithinAsync(Deadline.Run, "A typed RPC run");
 
+    /// <summary>
+    /// Thread-pool work items per round trip of <paramref name="run"/>, in this process (the caller and the echoing
+    /// client together) and in the coordinator's: how many times a round trip hops threads.
+    /// </summary>
+    public async Task<(double Clients, double Coordinator)> WorkItemsPerRoundTripAsync(Func<int, Task<double[]>> run, int calls)
+    {
+        var clients = ThreadPool.CompletedWorkItemCount;
+        var coordinator = await _coordinator.CompletedWorkItemsAsync();
+        await run(calls);
+        return ((double)(ThreadPool.CompletedWorkItemCount - clients) / calls,
+            (double)(await _coordinator.CompletedWorkItemsAsync() - coordinator) / calls);
+    }
+
     public async ValueTask DisposeAsync()
     {
         try

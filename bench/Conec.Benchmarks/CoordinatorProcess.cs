@@ -71,6 +71,14 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
     /// Live managed bytes, private bytes, and bytes the GC has committed, after a full compacting collection.
     /// Private bytes are resident ones: see <see cref="ResidentPrivateBytes"/>.
     /// </summary>
+    /// <summary>Thread-pool work items the child has run so far (<see cref="ThreadPool.CompletedWorkItemCount"/>): its thread hops.</summary>
+    public async Task<long> CompletedWorkItemsAsync()
+    {
+        await _process.StandardInput.WriteLineAsync("workitems");
+        var line = await _process.StandardOutput.ReadLineAsync().WithinAsync(Deadline.Stop, "The child's work item count");
+        return long.Parse(line!.Split(' ')[1], CultureInfo.InvariantCulture);
+    }
+
     public async Task<(long Managed, long Private, long Committed)> MeasureAsync()
     {
         await _process.StandardInput.WriteLineAsync("measure");
@@ -171,12 +179,18 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
         _ = ssl.ReadAsync(Memory<byte>.Empty).AsTask();
     }
 
-    /// <summary>The child's side of the conversation: says <c>port N</c>, answers <c>measure</c>, returns on <c>exit</c> or at the end of input (the parent gone).</summary>
+    /// <summary>The child's side of the conversation: says <c>port N</c>, answers <c>measure</c> and <c>workitems</c>, returns on <c>exit</c> or at the end of input (the parent gone).</summary>
     internal static async Task ServeMeasurementsAsync(int port)
     {
         Console.WriteLine($"port {port}");
         while (await Console.In.ReadLineAsync() is { } command && command != "exit")
         {
+            if (command == "workitems")
+            {
+                Console.WriteLine($"workitems {ThreadPool.CompletedWorkItemCount}");
+                continue;
+            }
+
             GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
             GC.WaitForPendingFinalizers();
             GC.Collect();

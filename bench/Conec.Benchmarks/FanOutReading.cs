@@ -4,8 +4,8 @@ namespace Conec.Benchmarks;
 internal enum FanOutReading
 {
     /// <summary>
-    /// What users call: <see cref="TaggedBroadcastInStream"/> over the member's reader, yielding (sender, payload,
-    /// lost) with the sender's id parsed from the coordinator's tag; sent with <see cref="OutStream.SendAsync"/>.
+    /// What users call: <see cref="TaggedBroadcastInStream.ReadAllLeasedAsync"/> over the member's reader, yielding
+    /// (sender, lent payload, lost) with the sender's id parsed from the coordinator's tag; sent with <see cref="OutStream.SendAsync"/>.
     /// </summary>
     Tagged,
 

@@ -59,6 +59,15 @@ internal static class LatencyBenchmark
         table.Add("typed RPC relayed 64 B p50", "us", typed[0], RawBaseline, raw[0], lowerIsBetter: true, target: TypedTarget);
         table.Add("typed RPC relayed 64 B p99", "us", typed[1], RawBaseline, raw[1], lowerIsBetter: true);
 
+        var hops = new List<string>();
+        foreach (var (name, run) in new (string, Func<int, Task<double[]>>)[]
+            { ("proxied echo", peers.Conec.ProxiedAsync), ("echo with coordinator", peers.Conec.ToCoordinatorAsync), ("typed RPC relayed", peers.Conec.TypedAsync) })
+        {
+            var (clientHops, coordinatorHops) = await peers.Conec.WorkItemsPerRoundTripAsync(run, calls);
+            hops.Add($"{name} {clientHops:F1} + {coordinatorHops:F1}");
+        }
+
+        table.Note("Thread-pool work items per round trip (the clients' process + the coordinator's, setup included): " + string.Join(", ", hops) + ".");
         table.Note(Legend(peers.Nats.ServerVersion));
         return table;
     }
@@ -74,6 +83,15 @@ internal static class LatencyBenchmark
             SignalRBaseline, () => peers.SignalR.RunAsync(calls), pairs, [CoordinatorTarget, ""]);
         await table.AddFiguresAsync(["typed RPC relayed 64 B p50", "typed RPC relayed 64 B p99"], () => peers.Conec.TypedAsync(calls),
             RawBaseline, Proxied, pairs, [TypedTarget, ""]);
+        var hops = new List<string>();
+        foreach (var (name, run) in new (string, Func<int, Task<double[]>>)[]
+            { ("proxied echo", peers.Conec.ProxiedAsync), ("echo with coordinator", peers.Conec.ToCoordinatorAsync), ("typed RPC relayed", peers.Conec.TypedAsync) })
+        {
+            var (clientHops, coordinatorHops) = await peers.Conec.WorkItemsPerRoundTripAsync(run, calls);
+            hops.Add($"{name} {clientHops:F1} + {coordinatorHops:F1}");
+        }
+
+        table.Note("Thread-pool work items per round trip (the clients' process + the coordinator's, setup included): " + string.Join(", ", hops) + ".");
         table.Note(Legend(peers.Nats.ServerVersion));
         return table;
     }

@@ -14,7 +14,6 @@ namespace Conec.Benchmarks;
 internal static class LoadBenchmark
 {
     private const int StormConcurrency = 32;
-    private const int BroadcastMessage = 1024;
 
     public static async Task<RatioTable> RunAsync(BenchmarkScale scale, int clients, int members, TextWriter progress)
     {
@@ -42,7 +41,7 @@ internal static class LoadBenchmark
             table.Add("  of which live managed heap", "MiB", conecManaged, "TLS-only server, same count", tlsManaged, lowerIsBetter: true);
 
             progress.WriteLine($"proxied echo beside a {members}-member broadcast…");
-            var echo = await EchoUnderBroadcastAsync(certificates, members, scale.RoundTrips);
+            var echo = await EchoUnderBroadcastAsync(certificates, certificatePath, keyPath, members, scale.RoundTrips);
             table.Add("echo p50, broadcast flat out", "us", echo.FlatOut.P50, "echo p50, broadcast quiet", echo.Quiet.P50, lowerIsBetter: true);
             table.Add("echo p99, broadcast flat out", "us", echo.FlatOut.P99, "echo p99, broadcast quiet", echo.Quiet.P99, lowerIsBetter: true);
             table.Add("echo p50, broadcast at half rate", "us", echo.Half.P50, "echo p50, broadcast quiet", echo.Quiet.P50, lowerIsBetter: true);
@@ -91,11 +90,14 @@ internal static class LoadBenchmark
     /// <summary>
     /// A 64-byte proxied echo, timed with the broadcast quiet, running flat out (which saturates this machine's
     /// cores, so the echo waits its turn for CPU), and paced at half the flat-out rate (a busy but sustainable load).
+    /// The coordinator, the broadcast's members and the echo's two clients run in three processes, as deployed: in
+    /// one process the members' read loops would take the echo's thread pool, which measures the benchmark instead.
     /// </summary>
-    private static async Task<EchoFigures> EchoUnderBroadcastAsync(BenchmarkCertificates certificates, int members, int roundTrips)
+    private static async Task<EchoFigures> EchoUnderBroadcastAsync(BenchmarkCertificates certificates, string certificatePath, string keyPath, int members, int roundTrips)
     {
-        await using var coord = await CoordinationBenchmark.StartCoordAsync(certificates);
-        var endPoint = new IPEndPoint(IPAddress.Loopback, coord.LocalEndPoint.Port);
+        var mode = CoordinationBenchmark.Transport == TransportMode.Quic ? "coord-quic-child" : "coord-child";
+        await using var coord = await CoordinatorProcess.StartAsync(mode, certificatePath, keyPath);
+        var endPoint = new IPEndPoint(IPAddress.Loopback, coord.Port);
         await using var pinger = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "pinger");
         await using var ponger = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "ponger");
         var pair = await pinger.NewProxiedStreamAsync("ponger");
@@ -104,77 +106,18 @@ internal static class LoadBenchmark
         var echo = Task.Run(() => RawEcho.ServeAsync(incoming.Current.Send, incoming.Current.Receive));
         var quiet = await EchoTimesAsync(pair, roundTrips);
 
-        // The broadcast: members-1 listeners that read everything, and one sender. The sender joins first and stops
-        // reading last: a channel ends when it has no writer or no reader left.
-        await using var broadcaster = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, "broadcaster");
-        var (send, own) = await broadcaster.NewBroadcastAsync("load");
-        var listeners = new List<Client>();
-        var delivered = 0L;
-        var reading = new List<Task>();
-        for (var i = 0; i < members - 1; i++)
-        {
-            var listener = await CoordinationBenchmark.ConnectAsync(endPoint, certificates, $"member{i}");
-            listeners.Add(listener);
-            var (writes, reads) = await listener.NewBroadcastAsync("load");
-            await writes.FinishAsync();
-            reading.Add(Task.Run(async () =>
-            {
-                while (await reads.ReadSequenceAsync() is not null)
-                {
-                    Interlocked.Increment(ref delivered);
-                }
-            }));
-        }
-
-        await own.DisposeAsync();
-        var payload = new byte[BroadcastMessage];
-
-        // Flat out: as fast as the slowest listener allows.
-        using var stopFlatOut = new CancellationTokenSource();
-        var clock = Stopwatch.StartNew();
-        var sent = 0L;
-        var flooding = Task.Run(async () =>
-        {
-            while (!stopFlatOut.IsCancellationRequested)
-            {
-                await send.SendAsync(payload);
-                sent++;
-            }
-        });
+        await using var broadcast = await BroadcastLoadDriver.StartAsync(certificatePath, coord.Port, members);
+        await broadcast.StartAsync();
         var flatOut = await EchoTimesAsync(pair, roundTrips);
-        await stopFlatOut.CancelAsync();
-        await flooding;
-        var seconds = clock.Elapsed.TotalSeconds;
-        var flatOutDeliveries = Interlocked.Read(ref delivered) / seconds;
+        var (sent, delivered, seconds) = await broadcast.StopAsync();
 
-        // Half rate: the same messages in 10 ms bursts sized for half the flat-out send rate.
-        var perTick = Math.Max(1, (int)(sent / seconds / 2 / 100));
-        using var stopPaced = new CancellationTokenSource();
-        var pacing = Task.Run(async () =>
-        {
-            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(10));
-            while (await timer.WaitForNextTickAsync(CancellationToken.None) && !stopPaced.IsCancellationRequested)
-            {
-                for (var i = 0; i < perTick; i++)
-                {
-                    await send.SendAsync(payload);
-                }
-            }
-        });
+        await broadcast.StartAsync(perSecond: sent / seconds / 2);
         var half = await EchoTimesAsync(pair, roundTrips);
-        await stopPaced.CancelAsync();
-        await pacing;
+        await broadcast.StopAsync();
 
-        await send.FinishAsync();
-        await Task.WhenAll(reading);
         await pair.Send.FinishAsync();
         await echo;
-        foreach (var listener in listeners)
-        {
-            await listener.DisposeAsync();
-        }
-
-        return new EchoFigures(quiet, flatOut, half, flatOutDeliveries);
+        return new EchoFigures(quiet, flatOut, half, delivered / seconds);
     }
 
     private static async Task<(double P50, double P99)> EchoTimesAsync(StreamPair pair, int roundTrips)

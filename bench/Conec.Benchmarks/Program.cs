@@ -7,6 +7,7 @@ using Conec.Benchmarks;
 // measures the generated code against pre-serialized bytes, RPC with one and with 64 calls in flight, and generated
 // RPC to the coordinator, over a direct channel and relayed against grpc-dotnet's unary and streaming calls; `load`
 // measures a connect storm, coordinator memory with every client idle, and echo latency beside a busy broadcast;
+// `readers` pairs the broadcast readers users call (tagged, typed) with the raw stream read in the same fan-out (always paired);
 // `latency` measures 64-byte round trips through a coordinator in its own process: a proxied echo against NATS
 // request/reply through nats-server (which it starts itself; Debian's nats-server package), an echo with the
 // coordinator against SignalR's InvokeAsync to a hub in a child process, and generated RPC against the raw proxied echo.
@@ -41,6 +42,9 @@ if (pairs < 1)
 
 switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
 {
+    case BroadcastLoadProcess.Mode:
+        await BroadcastLoadProcess.RunAsync(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
+        break;
     case "coord-child":
         await CoordinatorProcess.RunCoordinatorAsync(args[1], args[2]);
         break;
@@ -78,6 +82,10 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
     case "load":
         var load = await LoadBenchmark.RunAsync(scale, quick ? 200 : 1000, quick ? 20 : 100, Console.Error);
         load.Print(Console.Out);
+        break;
+    case "readers":
+        var readers = await ReadersBenchmark.RunPairedAsync(scale, pairs);
+        readers.Print(Console.Out, pairs);
         break;
     case "typed" when args.Contains("--paired"):
         var pairedTyped = await TypedBenchmark.RunPairedAsync(scale, pairs);

@@ -113,7 +113,7 @@ internal sealed class ConecPairs : StreamPairs
     public static async Task<ConecPairs> StartAsync(BenchmarkCertificates certificates)
     {
         var settings = new TransportSettings();
-        var listener = await TransportFactory.ListenAsync(TransportMode.Tcp, new IPEndPoint(IPAddress.Loopback, 0), certificates.ServerTls, settings, NullLogger.Instance, CancellationToken.None);
+        var listener = await TransportFactory.ListenAsync(TransportMode.Tcp, new IPEndPoint(IPAddress.Loopback, 0), certificates.ServerTls, settings, null, NullLogger.Instance, CancellationToken.None);
         var client = TransportFactory.ConnectAsync(TransportMode.Tcp, listener.LocalEndPoint, null, certificates.ClientTls, settings, NullLogger.Instance, CancellationToken.None);
         var server = await listener.AcceptConnectionAsync(CancellationToken.None);
         return new ConecPairs(listener, await client, server);

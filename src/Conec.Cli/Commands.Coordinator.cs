@@ -38,8 +38,18 @@ internal static partial class Commands
             DefaultValueFactory = _ => TransportMode.Auto,
             CustomParser = OptionParsers.Choice<TransportMode>("--transport"),
         };
+        var maxClients = new Option<int?>("--max-clients")
+        {
+            Description = "Clients admitted at once; more are refused as 'coordinator full'. Default: derived from the descriptor limit (ulimit -n).",
+            CustomParser = result => OptionParsers.Number("--max-clients")(result),
+        };
+        var maxHandshakes = new Option<int?>("--max-pending-handshakes")
+        {
+            Description = "Connections in their TLS handshake at once; more are closed at once. Default: derived like --max-clients.",
+            CustomParser = result => OptionParsers.Number("--max-pending-handshakes")(result),
+        };
+        var command = new Command("coord", "Run a coordinator until Ctrl+C.") { port, address, cert, key, dev, clientCa, transport, maxClients, maxHandshakes };
         var cluster = ClusterOptions.Create();
-        var command = new Command("coord", "Run a coordinator until Ctrl+C.") { port, address, cert, key, dev, clientCa, transport };
         cluster.AddTo(command);
         var sources = OptionSources.Of<CoordConfig>(
             (nameof(CoordConfig.Port), "--port"),
@@ -48,6 +58,8 @@ internal static partial class Commands
             (nameof(CoordConfig.KeyPath), "--key"),
             (nameof(CoordConfig.ClientAuthorityPath), "--client-ca"),
             (nameof(CoordConfig.Transport), "--transport"),
+            (nameof(CoordConfig.MaxClients), "--max-clients"),
+            (nameof(CoordConfig.MaxPendingHandshakes), "--max-pending-handshakes"),
             ("Cluster.Redis", "--cluster"), ("Cluster.NodeId", "--node-id"), ("Cluster.LinkPort", "--link-port"), ("Cluster.AdvertisedHost", "--advertise"),
             ("Cluster.CertificatePath", "--node-cert"), ("Cluster.Certificate", "--node-cert"), ("Cluster.AuthorityPath", "--node-ca"),
             ("Cluster.Authority", "--node-ca"), ("Cluster.LeaseTime", "--lease"));
@@ -59,6 +71,8 @@ internal static partial class Commands
                 Address = result.GetValue(address)!,
                 ClientAuthorityPath = result.GetValue(clientCa)?.FullName,
                 Transport = result.GetValue(transport),
+                MaxClients = result.GetValue(maxClients),
+                MaxPendingHandshakes = result.GetValue(maxHandshakes),
             };
             if (result.GetValue(dev))
             {
@@ -78,6 +92,8 @@ internal static partial class Commands
             config.LoggerFactory = logging;
             await using var coord = await Coord.StartAsync(config, shutdown.Token);
             QuicFallbackNotice.WriteOnce(config.Transport, Console.Error);
+            Console.WriteLine($"At most {coord.MaxClients} clients and {coord.MaxPendingHandshakes} handshakes at once"
+                + (config.MaxClients is null ? " (from the descriptor limit; --max-clients sets it)." : "."));
             Console.WriteLine($"Coordinator listening on {coord.LocalEndPoint}. Ctrl+C stops it.");
             await Task.WhenAny(coord.Completion, Task.Delay(Timeout.Infinite, shutdown.Token)).ContinueWith(static _ => { }, TaskScheduler.Default);
             Console.WriteLine("Stopping: closing every client's connection.");

@@ -87,6 +87,7 @@ internal static partial class Commands
     {
         ConecError.ConnectionRefused or ConecError.Timeout => " Is the coordinator running, and are host and port right?",
         ConecError.IdInUse => " Choose another --id.",
+        ConecError.CoordinatorFull => " Try again once clients have left; its operator can raise --max-clients (and ulimit -n).",
         ConecError.InvalidCertificate => " Check the file paths and that the key matches the certificate.",
         _ => "",
     };

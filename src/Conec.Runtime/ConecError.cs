@@ -98,6 +98,12 @@ public enum ConecError
     NotServed = 30,
 
     /// <summary>
+    /// The coordinator holds as many clients as it admits (<c>CoordConfig.MaxClients</c>; the message names the
+    /// limit). Transient: a client with reconnection on keeps retrying with back-off, and gets in once one leaves.
+    /// </summary>
+    CoordinatorFull = 31,
+
+    /// <summary>
     /// A coordinator of a cluster cannot reach the cluster's directory (Redis), so it cannot check that an id is
     /// unique or find a client on another node, or cannot reach the node that holds the client; retry, or try another node.
     /// </summary>

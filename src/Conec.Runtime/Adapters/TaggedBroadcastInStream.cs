@@ -36,39 +36,85 @@ public sealed class TaggedBroadcastInStream : IAsyncEnumerable<TaggedMessage>, I
     /// <exception cref="ConecException"><see cref="ConecError.MalformedTag"/> for a tag that does not parse or an id that is not UTF-8, or the inner stream's failure.</exception>
     public ValueTask<TaggedMessage?> ReceiveLeasedAsync(CancellationToken cancellationToken = default) => ReceiveCoreAsync(lease: true, cancellationToken);
 
-    private async ValueTask<TaggedMessage?> ReceiveCoreAsync(bool lease, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads an <see cref="InStream"/> in place, and without an async state machine while messages are already
+    /// buffered, which is most of them under load; anything else goes through the general loop.
+    /// </summary>
+    private ValueTask<TaggedMessage?> ReceiveCoreAsync(bool lease, CancellationToken cancellationToken)
     {
+        if (_inner is not InStream stream)
+        {
+            return ReceiveFromSourceAsync(cancellationToken);
+        }
+
         long lost = 0;
         while (true)
         {
-            ReadOnlyMemory<byte> message;
-            if (_inner is InStream stream)
+            var read = stream.ReadSequenceAsync(cancellationToken);
+            if (!read.IsCompletedSuccessfully)
             {
-                // Read the stream's own buffer: one copy at most (none when lent), no per-message wrapper.
-                if (await stream.ReadSequenceAsync(cancellationToken) is not { } sequence)
-                {
-                    return null;
-                }
-
-                message = lease ? Lend(sequence) : sequence.ToArray();
-            }
-            else if (await _inner.ReceiveAsync(cancellationToken) is { } received)
-            {
-                lost += received.LostBefore;
-                message = received.Payload;
-            }
-            else
-            {
-                return null;
+                return ReceiveFromStreamAsync(stream, read, lease, lost, cancellationToken);
             }
 
-            var payload = BroadcastTag.Parse(message, _senders, out var sender, out var notified);
+            if (TryTake(read.Result, lease, ref lost, out var message))
+            {
+                return new ValueTask<TaggedMessage?>(message);
+            }
+        }
+    }
+
+    private async ValueTask<TaggedMessage?> ReceiveFromStreamAsync(
+        InStream stream, ValueTask<ReadOnlySequence<byte>?> pending, bool lease, long lost, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (TryTake(await pending, lease, ref lost, out var message))
+            {
+                return message;
+            }
+
+            pending = stream.ReadSequenceAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Makes one read's message (null at the end of the stream) and returns true, or returns false for a loss
+    /// notice, whose count joins <paramref name="lost"/> for the next message.
+    /// </summary>
+    private bool TryTake(ReadOnlySequence<byte>? sequence, bool lease, ref long lost, out TaggedMessage? message)
+    {
+        message = null;
+        if (sequence is not { } read)
+        {
+            return true;
+        }
+
+        var payload = BroadcastTag.Parse(lease ? Lend(read) : read.ToArray(), _senders, out var sender, out var notified);
+        lost += notified;
+        if (notified != 0)
+        {
+            return false;
+        }
+
+        message = new TaggedMessage(sender!, payload, lost);
+        return true;
+    }
+
+    private async ValueTask<TaggedMessage?> ReceiveFromSourceAsync(CancellationToken cancellationToken)
+    {
+        long lost = 0;
+        while (await _inner.ReceiveAsync(cancellationToken) is { } received)
+        {
+            lost += received.LostBefore;
+            var payload = BroadcastTag.Parse(received.Payload, _senders, out var sender, out var notified);
             lost += notified;
             if (notified == 0)
             {
                 return new TaggedMessage(sender!, payload, lost);
             }
         }
+
+        return null;
     }
 
     /// <summary>The message where the stream holds it when it is one piece, else copied into a buffer this reader reuses.</summary>
@@ -87,6 +133,18 @@ public sealed class TaggedBroadcastInStream : IAsyncEnumerable<TaggedMessage>, I
 
         message.CopyTo(_lent);
         return _lent.AsMemory(0, length);
+    }
+
+    /// <summary>
+    /// Every message, each payload lent as by <see cref="ReceiveLeasedAsync"/>: valid until the loop asks for the
+    /// next one. For a loop that handles each message before it moves on; keep a payload longer by copying it.
+    /// </summary>
+    public async IAsyncEnumerable<TaggedMessage> ReadAllLeasedAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (await ReceiveLeasedAsync(cancellationToken) is { } message)
+        {
+            yield return message;
+        }
     }
 
     /// <inheritdoc/>

@@ -44,7 +44,7 @@ public sealed class ClientConfig
     /// <summary>
     /// Several coordinators of one cluster to dial, instead of <see cref="CoordinatorEndPoint"/> or resolving the
     /// host; each must prove <see cref="CoordinatorHost"/>. A connect starts at a random one (so clients spread over
-    /// the nodes) and moves on to the next when one cannot be reached or answers <see cref="ConecError.ClusterUnavailable"/>,
+    /// the nodes) and moves on to the next when one cannot be reached or answers <see cref="ConecError.ClusterUnavailable"/> or <see cref="ConecError.CoordinatorFull"/>,
     /// so a reconnect after a node dies finds another.
     /// </summary>
     public IList<IPEndPoint> CoordinatorEndPoints { get; } = new List<IPEndPoint>();

@@ -67,7 +67,7 @@ internal static class ClientConnector
                     return await ConnectOnceAsync(config, tls, settings, listenPort, candidates[(start + i) % candidates.Count], logger, deadline.Token);
                 }
                 catch (ConecException e) when (e.Error is ConecError.ConnectionRefused or ConecError.ConnectionLost or ConecError.ConnectionIdle
-                    or ConecError.ClusterUnavailable)
+                    or ConecError.ClusterUnavailable or ConecError.CoordinatorFull)
                 {
                     last = e;
                 }

@@ -30,6 +30,9 @@ internal static partial class ClientLog
     [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Client {ClientId} reconnection attempt {Attempt} failed: {Reason}")]
     public static partial void ReconnectFailed(ILogger logger, string clientId, int attempt, string reason);
 
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Error, Message = "Client {ClientId} no longer accepts direct channels: its listener stopped")]
+    public static partial void DirectListenerFailed(ILogger logger, string clientId, Exception exception);
+
     [LoggerMessage(EventId = 3099, Level = LogLevel.Error, Message = "Unexpected failure in a client background task")]
     public static partial void UnexpectedFailure(ILogger logger, Exception exception);
 }

@@ -19,9 +19,14 @@ internal sealed partial class DirectChannels
                 _tasks.Run(() => AdmitAsync(connection));
             }
         }
-        catch (Exception e) when (e is ConecException or OperationCanceledException)
+        catch (Exception e) when (_shutdown.IsCancellationRequested && e is ConecException or OperationCanceledException)
         {
             // The listener stopped: this client is being disposed.
+        }
+        catch (ConecException e)
+        {
+            // The listener broke (it ends on nothing else): peers' channels to this client now fail and relay instead.
+            ClientLog.DirectListenerFailed(_logger, _id, e);
         }
     }
 

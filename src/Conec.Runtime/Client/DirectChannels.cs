@@ -58,7 +58,7 @@ internal sealed partial class DirectChannels : IAsyncDisposable
             var tls = new TransportServerTls(certificate, null, peer => CertificatePolicy.CheckPeer(peer, authority));
             // By default only on the interface that leads to the coordinator, not every interface (docs/security.md).
             var endPoint = config.ListenEndPoint ?? new IPEndPoint(await LocalAddressTowardsCoordinatorAsync(config, cancellationToken), 0);
-            channels._listener = await TransportFactory.ListenAsync(config.Transport, endPoint, tls, settings, logger, cancellationToken);
+            channels._listener = await TransportFactory.ListenAsync(config.Transport, endPoint, tls, settings, budget: null, logger, cancellationToken);
             channels._tasks.Run(channels.AcceptLoopAsync);
         }
 

@@ -2,8 +2,9 @@ namespace Conec;
 
 /// <summary>Whether and how a client reconnects after losing its coordinator (off by default, as in conec).</summary>
 /// <remarks>
-/// Only failures a later attempt can fix are retried: the coordinator unreachable, closing, timing out or not yet
-/// aware that the old connection died (<see cref="ConecError.IdInUse"/>). A refusal that would repeat on every
+/// Only failures a later attempt can fix are retried: the coordinator unreachable, closing, timing out, full
+/// (<see cref="ConecError.CoordinatorFull"/>: a place frees when a client leaves) or not yet aware that the old
+/// connection died (<see cref="ConecError.IdInUse"/>). A refusal that would repeat on every
 /// attempt (<see cref="ConecError.HandshakeFailed"/>: trust or certificate; <see cref="ConecError.VersionMismatch"/>;
 /// <see cref="ConecError.IdentityRejected"/>; an invalid certificate or configuration) ends the client: its
 /// <c>Completion</c> faults with that refusal.

@@ -15,15 +15,23 @@ public sealed partial class Coord
     /// </summary>
     private static readonly TimeSpan RefusalLinger = TimeSpan.FromSeconds(1);
 
+    /// <summary>Serves one accepted connection; its place in the budget is given back once it is disposed, descriptor and all.</summary>
     private async Task ServeConnectionAsync(TransportConnection connection)
     {
-        await using (connection)
+        try
         {
-            var session = await AdmitAsync(connection);
-            if (session is not null)
+            await using (connection)
             {
-                await session.RunAsync(_shutdown.Token);
+                var session = await AdmitAsync(connection);
+                if (session is not null)
+                {
+                    await session.RunAsync(_shutdown.Token);
+                }
             }
+        }
+        finally
+        {
+            _budget.Release();
         }
     }
 

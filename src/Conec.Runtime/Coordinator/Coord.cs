@@ -27,6 +27,8 @@ public sealed partial class Coord : IAsyncDisposable
     private readonly CoordConfig _config;
     private readonly ILogger _logger;
     private readonly Diagnostics.ConecMetrics _metrics;
+    private readonly ConnectionBudget _budget;
+    private readonly IDisposable _capacityGauge;
     private readonly ConcurrentDictionary<string, CoordSession> _clients = new(StringComparer.OrdinalIgnoreCase);
     private readonly Channel<IncomingStream> _incoming;
     private int _incomingReaders;
@@ -36,13 +38,15 @@ public sealed partial class Coord : IAsyncDisposable
     private readonly Task _acceptLoop;
     private int _disposed;
 
-    private Coord(TransportListener listener, CoordConfig config, ILogger logger, ClusterNode? cluster)
+    private Coord(TransportListener listener, CoordConfig config, ConnectionBudget budget, Diagnostics.ConecMetrics metrics, ILogger logger, ClusterNode? cluster)
     {
         _listener = listener;
         _config = config;
+        _budget = budget;
         _logger = logger;
         _incoming = Channel.CreateBounded<IncomingStream>(new BoundedChannelOptions(config.IncomingStreamBacklog) { SingleWriter = false, FullMode = BoundedChannelFullMode.Wait });
-        _metrics = Diagnostics.ConecMetrics.For(config.MeterFactory);
+        _metrics = metrics;
+        _capacityGauge = metrics.TrackCapacity(() => budget.Capacity);
         _connections = new TaskGroup(e => CoordLog.UnexpectedFailure(_logger, e));
         Broadcasts = new BroadcastHub(_metrics, _shutdown.Token);
         _cluster = cluster;
@@ -55,6 +59,15 @@ public sealed partial class Coord : IAsyncDisposable
 
     /// <summary>Clients registered right now: each passed the hello and holds a unique id.</summary>
     public int ClientCount => _clients.Count;
+
+    /// <summary>
+    /// The clients this coordinator holds at most, counting connections still in their handshake:
+    /// <see cref="CoordConfig.MaxClients"/>, or what was derived from the descriptor limit when it is unset.
+    /// </summary>
+    public int MaxClients => _budget.Capacity;
+
+    /// <summary>The handshakes it lets run at once: <see cref="CoordConfig.MaxPendingHandshakes"/>, or the value derived when it is unset.</summary>
+    public int MaxPendingHandshakes => _budget.MaxPending;
 
     /// <summary>Broadcast channels alive right now: each has at least one member still writing and one still reading.</summary>
     public int BroadcastCount => Broadcasts.Count;
@@ -80,6 +93,8 @@ public sealed partial class Coord : IAsyncDisposable
 
     internal BroadcastHub Broadcasts { get; }
 
+    internal ConnectionBudget Budget => _budget;
+
     /// <summary>Binds the listener and starts admitting clients; returns once it is listening.</summary>
     /// <exception cref="ConecException">The configuration is invalid, a certificate cannot be read, or the address cannot be bound.</exception>
     public static async Task<Coord> StartAsync(CoordConfig config, CancellationToken cancellationToken = default)
@@ -87,6 +102,10 @@ public sealed partial class Coord : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         var logger = (config.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<Coord>();
+        var descriptorLimit = DescriptorLimit.Read(out var whyNoLimit);
+        var limits = CoordLimits.Resolve(config.MaxClients, config.MaxPendingHandshakes, descriptorLimit, whyNoLimit);
+        var metrics = Diagnostics.ConecMetrics.For(config.MeterFactory);
+        var budget = new ConnectionBudget(limits.MaxClients, limits.MaxPendingHandshakes, metrics);
         var clientAuthority = config.ResolveClientAuthority();
         var tls = new TransportServerTls(config.ResolveCertificate(), config.ResolveChain(),
             certificate => CertificatePolicy.CheckPeer(certificate, clientAuthority));
@@ -102,7 +121,7 @@ public sealed partial class Coord : IAsyncDisposable
             KeepAliveInterval = null,
         };
         settings.Validate();
-        var listener = await TransportFactory.ListenAsync(config.Transport, new IPEndPoint(config.Address, config.Port), tls, settings, logger, cancellationToken);
+        var listener = await TransportFactory.ListenAsync(config.Transport, new IPEndPoint(config.Address, config.Port), tls, settings, budget, logger, cancellationToken);
         ClusterNode? cluster;
         try
         {
@@ -115,7 +134,8 @@ public sealed partial class Coord : IAsyncDisposable
         }
 
         CoordLog.Listening(logger, listener.LocalEndPoint, config.Transport);
-        return new Coord(listener, config, logger, cluster);
+        CoordLog.Capacity(logger, limits.MaxClients, limits.MaxPendingHandshakes, limits.Source);
+        return new Coord(listener, config, budget, metrics, logger, cluster);
     }
 
     /// <summary>Opens a stream from the coordinator to a connected client, with the next automatic stream id.</summary>
@@ -171,6 +191,7 @@ public sealed partial class Coord : IAsyncDisposable
         }
 
         _incoming.Writer.TryComplete();
+        _capacityGauge.Dispose();
         _shutdown.Dispose();
         CoordLog.Stopped(_logger);
         _completion.TrySetResult();
@@ -243,14 +264,15 @@ public sealed partial class Coord : IAsyncDisposable
         {
             // Disposal: the loop's normal end.
         }
-        catch (ConecException e) when (!_shutdown.IsCancellationRequested)
-        {
-            CoordLog.AcceptFailed(_logger, e);
-            _completion.TrySetException(e);
-        }
         catch (ConecException) when (_shutdown.IsCancellationRequested)
         {
             // The listener was disposed under the pending accept: also the normal end.
+        }
+        catch (Exception e)
+        {
+            // The listener ended for good (it only ends at disposal otherwise): Completion says so rather than hang.
+            CoordLog.AcceptFailed(_logger, e);
+            _completion.TrySetException(e);
         }
     }
 }

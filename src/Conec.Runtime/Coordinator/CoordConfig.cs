@@ -93,6 +93,23 @@ public sealed class CoordConfig
     public int MaxBroadcastMembershipsPerClient { get; set; } = 256;
 
     /// <summary>
+    /// Clients the coordinator holds at once, counting connections still in their handshake; a client beyond it is
+    /// refused with <see cref="ConecError.CoordinatorFull"/>, a refusal a reconnecting client retries. Unset (the
+    /// default), it is derived from the process's descriptor limit (<c>ulimit -n</c>), since every TCP client holds
+    /// a descriptor: the limit less a reserve of 128 plus a sixteenth of it, less <see cref="MaxPendingHandshakes"/>
+    /// (217 under a limit of 400, 728 under 1,024, 61,184 under 65,536); where no limit can be read (Windows), 10,000. See docs/scaling.md.
+    /// </summary>
+    public int? MaxClients { get; set; }
+
+    /// <summary>
+    /// Connections that may be in their TLS handshake at once, refused ones included; beyond it a new connection is
+    /// closed at once, so a flood of half-open connections cannot take every descriptor. Unset (the default), an
+    /// eighth of the descriptors <see cref="MaxClients"/> is derived from, between 8 and 128; 128 where no descriptor
+    /// limit can be read.
+    /// </summary>
+    public int? MaxPendingHandshakes { get; set; }
+
+    /// <summary>
     /// Makes this coordinator one node of a cluster (docs/cluster.md); <see langword="null"/> (the default) is a
     /// single coordinator, which needs nothing else.
     /// </summary>
@@ -125,6 +142,8 @@ public sealed class CoordConfig
         Require(MaxBroadcastMembershipsPerClient >= 1, nameof(MaxBroadcastMembershipsPerClient), "must be at least 1");
         Require(StreamBuffer >= 1024, nameof(StreamBuffer), "must be at least 1024 bytes");
         Require(ClientBuffer >= StreamBuffer, nameof(ClientBuffer), "must be at least StreamBuffer");
+        Require(MaxClients is null or >= 1, nameof(MaxClients), "must be at least 1 (or unset, to derive it from the descriptor limit)");
+        Require(MaxPendingHandshakes is null or >= 1, nameof(MaxPendingHandshakes), "must be at least 1 (or unset, to derive it)");
         Cluster?.Validate();
     }
 

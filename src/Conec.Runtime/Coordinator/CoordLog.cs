@@ -39,6 +39,9 @@ internal static partial class CoordLog
     [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "Dropped a stream from client {ClientId}: {Reason}")]
     public static partial void StreamRefused(ILogger logger, string clientId, string reason);
 
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "Admitting at most {MaxClients} clients and {MaxPendingHandshakes} handshakes at once (from {Source})")]
+    public static partial void Capacity(ILogger logger, int maxClients, int maxPendingHandshakes, string source);
+
     [LoggerMessage(EventId = 2099, Level = LogLevel.Error, Message = "Unexpected failure in a coordinator background task")]
     public static partial void UnexpectedFailure(ILogger logger, Exception exception);
 }

@@ -23,8 +23,14 @@ internal static class ProtocolCodes
     /// <summary>Connection closed because the coordinator is shutting down.</summary>
     public const long CloseShutdown = 4;
 
+    /// <summary>
+    /// Connection refused before the hello because the coordinator is full (<c>CoordConfig.MaxClients</c>): over TCP
+    /// on the REFUSED close frame that replaces SETTINGS, over QUIC as the close code right after the handshake.
+    /// </summary>
+    public const long CloseCoordinatorFull = 5;
+
     /// <summary>Connection closed because, in a cluster, another client holds the id (docs/cluster.md, re-asserting claims).</summary>
-    public const long CloseIdInUse = 5;
+    public const long CloseIdInUse = 6;
 
     /// <summary>Stream stopped: a message was larger than the receiver's limit (see <c>FrameLimits</c>).</summary>
     public const long StreamMessageTooLarge = FrameLimits.MessageTooLargeCode;
@@ -52,6 +58,7 @@ internal static class ProtocolCodes
         CloseHelloRefused => "closed after refusing the hello",
         CloseHelloTimeout => "closed because no hello arrived in time",
         CloseShutdown => "closed because the coordinator shut down",
+        CloseCoordinatorFull => "closed because the coordinator is full",
         CloseIdInUse => "closed because another client holds this id in the cluster",
         _ => $"closed with application code {code}",
     };

@@ -7,13 +7,16 @@ namespace Conec.Transport;
 internal sealed class CombinedTransportListener : TransportListener
 {
     private readonly TransportListener[] _listeners;
+    private readonly ConnectionBudget? _budget;
     private readonly Channel<TransportConnection> _ready = Channel.CreateBounded<TransportConnection>(64);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task[] _pumps;
 
-    public CombinedTransportListener(TransportListener quic, TransportListener tcp)
+    /// <summary>Pairs the two; a connection left unclaimed at disposal gives its place back to the budget both share.</summary>
+    public CombinedTransportListener(TransportListener quic, TransportListener tcp, ConnectionBudget? budget)
     {
         _listeners = [quic, tcp];
+        _budget = budget;
         LocalEndPoint = tcp.LocalEndPoint;
         _pumps = [.. _listeners.Select(PumpAsync)];
     }
@@ -25,6 +28,10 @@ internal sealed class CombinedTransportListener : TransportListener
         try
         {
             return await _ready.Reader.ReadAsync(cancellationToken);
+        }
+        catch (ChannelClosedException e) when (e.InnerException is ConecException failed)
+        {
+            throw new ConecException(failed.Error, failed.Message, failed);
         }
         catch (ChannelClosedException e)
         {
@@ -50,6 +57,7 @@ internal sealed class CombinedTransportListener : TransportListener
         while (_ready.Reader.TryRead(out var unclaimed))
         {
             await unclaimed.DisposeAsync();
+            _budget?.Release();
         }
 
         _stopping.Dispose();
@@ -57,17 +65,30 @@ internal sealed class CombinedTransportListener : TransportListener
 
     private async Task PumpAsync(TransportListener listener)
     {
+        TransportConnection? connection = null;
         try
         {
             while (true)
             {
-                var connection = await listener.AcceptConnectionAsync(_stopping.Token);
+                connection = await listener.AcceptConnectionAsync(_stopping.Token);
                 await _ready.Writer.WriteAsync(connection, _stopping.Token);
+                connection = null;
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or ConecException)
+        catch (Exception e) when (_stopping.IsCancellationRequested && e is OperationCanceledException or ConecException)
         {
             // The listener is being disposed; DisposeAsync closes whatever was accepted but not claimed.
+        }
+        catch (ConecException e)
+        {
+            // One of the two stopped for good (it logged why): the pair reports it, as either alone would.
+            _ready.Writer.TryComplete(e);
+        }
+
+        if (connection is not null)
+        {
+            await connection.DisposeAsync();
+            _budget?.Release();
         }
     }
 }

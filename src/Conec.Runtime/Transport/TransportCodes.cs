@@ -9,6 +9,9 @@ internal static class TransportCodes
     /// <summary>Connection closed because the peer broke the protocol (for the multiplexer: a malformed frame).</summary>
     public const long CloseProtocolViolation = 1;
 
+    /// <summary>Connection refused right after the TLS handshake: the coordinator holds as many connections as it admits.</summary>
+    public const long CloseCoordinatorFull = 5;
+
     /// <summary>Stream refused: one the transport never expects (a stray unidirectional QUIC stream).</summary>
     public const long StreamRefused = 0x12;
 }

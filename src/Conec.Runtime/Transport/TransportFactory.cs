@@ -25,22 +25,23 @@ internal static partial class TransportFactory
     [SupportedOSPlatformGuard("macos")]
     public static bool IsQuicSupported => QuicListener.IsSupported && QuicConnection.IsSupported;
 
-    public static async Task<TransportListener> ListenAsync(
-        TransportMode mode, IPEndPoint endPoint, TransportServerTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
+    /// <summary>Listens under <paramref name="budget"/>, the coordinator's limits shared by every listener started here; null admits whatever connects.</summary>
+    public static async Task<TransportListener> ListenAsync(TransportMode mode, IPEndPoint endPoint, TransportServerTls tls, TransportSettings settings,
+        ConnectionBudget? budget, ILogger logger, CancellationToken cancellationToken)
     {
         switch (mode)
         {
             case TransportMode.Tcp:
-                return TcpTransportListener.Listen(endPoint, tls, settings, logger);
+                return TcpTransportListener.Listen(endPoint, tls, settings, budget, logger);
             case TransportMode.Quic when IsQuicSupported:
-                return await ListenQuicAsync(endPoint, tls, settings, logger, cancellationToken);
+                return await ListenQuicAsync(endPoint, tls, settings, budget, logger, cancellationToken);
             case TransportMode.Quic:
                 throw QuicUnsupported();
             case TransportMode.Auto when IsQuicSupported:
-                return await ListenOnBothAsync(endPoint, tls, settings, logger, cancellationToken);
+                return await ListenOnBothAsync(endPoint, tls, settings, budget, logger, cancellationToken);
 
             case TransportMode.Auto:
-                var tcp = TcpTransportListener.Listen(endPoint, tls, settings, logger);
+                var tcp = TcpTransportListener.Listen(endPoint, tls, settings, budget, logger);
                 Log.ListeningWithoutQuic(logger, tcp.LocalEndPoint, QuicMissing);
                 return tcp;
             default:
@@ -57,13 +58,13 @@ internal static partial class TransportFactory
     [SupportedOSPlatform("linux")]
     [SupportedOSPlatform("macos")]
     private static async Task<TransportListener> ListenQuicAsync(
-        IPEndPoint endPoint, TransportServerTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
+        IPEndPoint endPoint, TransportServerTls tls, TransportSettings settings, ConnectionBudget? budget, ILogger logger, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await QuicTransportListener.ListenAsync(endPoint, tls, settings, logger, cancellationToken);
+                return await QuicTransportListener.ListenAsync(endPoint, tls, settings, budget, logger, cancellationToken);
             }
             catch (ConecException e) when (e.Error == ConecError.AddressInUse && endPoint.Port == 0 && attempt < 5)
             {
@@ -80,15 +81,15 @@ internal static partial class TransportFactory
     [SupportedOSPlatform("linux")]
     [SupportedOSPlatform("macos")]
     private static async Task<TransportListener> ListenOnBothAsync(
-        IPEndPoint endPoint, TransportServerTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
+        IPEndPoint endPoint, TransportServerTls tls, TransportSettings settings, ConnectionBudget? budget, ILogger logger, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var tcp = TcpTransportListener.Listen(endPoint, tls, settings, logger);
+            var tcp = TcpTransportListener.Listen(endPoint, tls, settings, budget, logger);
             try
             {
-                var quic = await QuicTransportListener.ListenAsync(tcp.LocalEndPoint, tls, settings, logger, cancellationToken);
-                return new CombinedTransportListener(quic, tcp);
+                var quic = await QuicTransportListener.ListenAsync(tcp.LocalEndPoint, tls, settings, budget, logger, cancellationToken);
+                return new CombinedTransportListener(quic, tcp, budget);
             }
             catch (ConecException e) when (e.Error == ConecError.AddressInUse && endPoint.Port == 0 && attempt < 5)
             {
@@ -126,7 +127,7 @@ internal static partial class TransportFactory
 
     /// <summary>
     /// QUIC first; TCP joins after <see cref="QuicHeadStart"/> or as soon as QUIC fails for a reason other than
-    /// the peer's certificate (TCP would refuse the same certificate). The first success wins, the other is closed.
+    /// the peer's certificate or a full coordinator (TCP would meet the same refusal). The first success wins, the other is closed.
     /// </summary>
     [SupportedOSPlatform("windows")]
     [SupportedOSPlatform("linux")]
@@ -142,7 +143,7 @@ internal static partial class TransportFactory
             return quic.Result;
         }
 
-        if (quic.Exception?.InnerException is ConecException { Error: ConecError.HandshakeFailed })
+        if (quic.Exception?.InnerException is ConecException { Error: ConecError.HandshakeFailed or ConecError.CoordinatorFull })
         {
             return await quic;
         }

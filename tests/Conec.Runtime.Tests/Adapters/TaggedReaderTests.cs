@@ -35,4 +35,42 @@ public sealed class TaggedReaderTests
         Assert.Same(heard[0].Sender, lent.Sender);
         Assert.Equal(Messages.Numbered(4, 64), lent.Payload.ToArray());
     }
+
+    [Fact]
+    public async Task The_leased_enumeration_yields_every_message_in_order_with_each_loss_before_it()
+    {
+        await using var cluster = await Cluster.StartAsync(TransportMode.Tcp);
+        var alice = await cluster.ConnectAsync("alice");
+        var bob = await cluster.ConnectAsync("bob");
+        var ct = Timeouts.Token();
+        var (aliceSends, aliceHears) = await alice.NewBroadcastAsync("room", cancellationToken: ct);
+        var (bobSends, bobHears) = await bob.NewBroadcastAsync("room", new BroadcastOptions { Policy = SlowReceiverPolicy.DropOldest, Capacity = 4 }, ct);
+        await bobSends.FinishAsync(ct);
+
+        // Only once bob reads is alice's own copy let go: a broadcast with no reader left ends.
+        await aliceHears.DisposeAsync();
+
+        // More than bob's stream window while he reads nothing: the coordinator drops for him, and tells him.
+        const int count = 200;
+        for (var i = 0; i < count; i++)
+        {
+            await aliceSends.SendAsync(Messages.Numbered(i, 16 * 1024), ct);
+        }
+
+        await aliceSends.FinishAsync(ct);
+        var previous = -1L;
+        var lost = 0L;
+        await using var reader = new TaggedBroadcastInStream(bobHears);
+        await foreach (var message in reader.ReadAllLeasedAsync(ct))
+        {
+            var sequence = Messages.SequenceOf(message.Payload.Span);
+            Assert.Equal("alice", message.Sender);
+            Assert.Equal(previous + 1 + message.LostBefore, sequence);
+            previous = sequence;
+            lost += message.LostBefore;
+        }
+
+        Assert.True(previous >= 0, "nothing arrived");
+        Assert.True(lost > 0, "nothing was dropped: the test did not overflow bob's queue");
+    }
 }

@@ -19,20 +19,23 @@ internal sealed class CapturingLoggerFactory : ILoggerFactory
     }
 
     /// <summary>Waits (bounded) for an entry with <paramref name="eventId"/>; returns its message.</summary>
-    public async Task<string> WaitForAsync(int eventId)
+    public Task<string> WaitForAsync(int eventId) => WaitForAsync(eventId, "");
+
+    /// <summary>Waits (bounded) for an entry with <paramref name="eventId"/> whose message contains <paramref name="text"/>.</summary>
+    public async Task<string> WaitForAsync(int eventId, string text)
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
             foreach (var entry in _entries)
             {
-                if (entry.EventId == eventId)
+                if (entry.EventId == eventId && entry.Message.Contains(text, StringComparison.Ordinal))
                 {
                     return entry.Message;
                 }
             }
 
-            Assert.True(started.Elapsed < Timeouts.Operation, $"No log entry with event id {eventId} within {Timeouts.Operation}.");
+            Assert.True(started.Elapsed < Timeouts.Operation, $"No log entry with event id {eventId} and '{text}' within {Timeouts.Operation}.");
             await Task.Delay(5, TestContext.Current.CancellationToken);
         }
     }

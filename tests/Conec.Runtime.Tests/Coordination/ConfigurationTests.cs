@@ -118,6 +118,8 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("MaxStreamsPerClient")]
     [InlineData("StreamBuffer")]
     [InlineData("ClientBuffer")]
+    [InlineData("MaxClients")]
+    [InlineData("MaxPendingHandshakes")]
     public async Task CoordinatorMistakesNameTheProperty(string property)
     {
         var config = new CoordConfig { Certificate = TestCertificates.Server };
@@ -128,6 +130,8 @@ public sealed class ConfigurationTests : IDisposable
             case "HelloTimeout": config.HelloTimeout = TimeSpan.Zero; break;
             case "StreamBuffer": config.StreamBuffer = 100; break;
             case "ClientBuffer": config.ClientBuffer = config.StreamBuffer - 1; break;
+            case "MaxClients": config.MaxClients = 0; break;
+            case "MaxPendingHandshakes": config.MaxPendingHandshakes = -1; break;
             default: config.MaxStreamsPerClient = 0; break;
         }
 

@@ -96,10 +96,8 @@ public sealed class ClusterFailoverTests
         var certificate = Path.Combine(directory, nodeId + ".pem");
         var key = Path.Combine(directory, nodeId + ".key");
         ConecCertificates.Save(NodeSet.NodeCertificate(nodeId), certificate, key);
-        return CoordProcess.StartAsync(directory, mode, IPAddress.Loopback, 0, ct, extra:
-        [
+        return CoordProcess.StartAsync(directory, mode, IPAddress.Loopback, 0, ct, null,
             "--cluster", redis.Configuration, "--node-id", nodeId, "--node-cert", certificate, "--node-key", key, "--node-ca", authority,
-            "--link-port", "0", "--lease", LeaseSeconds.ToString(CultureInfo.InvariantCulture),
-        ]);
+            "--link-port", "0", "--lease", LeaseSeconds.ToString(CultureInfo.InvariantCulture));
     }
 }

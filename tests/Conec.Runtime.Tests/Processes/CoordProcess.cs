@@ -23,9 +23,9 @@ internal sealed partial class CoordProcess : IAsyncDisposable
     /// <summary>Starts the coordinator on <paramref name="address"/> and <paramref name="port"/> (0: any), and waits until it listens.</summary>
     /// <param name="directory">Where the certificate and key files go (the same files serve a restart).</param>
     /// <param name="launcher">Wraps the <c>dotnet conec.dll …</c> command line; null runs it as it is.</param>
-    /// <param name="extra">Further options for <c>conec coord</c> (the cluster tests' <c>--cluster</c> and its friends).</param>
+    /// <param name="options">More `conec coord` options, such as <c>--max-clients</c>.</param>
     public static async Task<CoordProcess> StartAsync(string directory, TransportMode mode, IPAddress address, int port,
-        CancellationToken cancellationToken, Func<string[], ProcessRunner>? launcher = null, IEnumerable<string>? extra = null)
+        CancellationToken cancellationToken, Func<string[], ProcessRunner>? launcher = null, params string[] options)
     {
         var certificate = Path.Combine(directory, "localhost.pem");
         var key = Path.Combine(directory, "localhost.key");
@@ -35,7 +35,7 @@ internal sealed partial class CoordProcess : IAsyncDisposable
         }
 
         string[] command = [ProcessRunner.Program("src/Conec.Cli", "conec"), "coord", "--address", address.ToString(),
-            "--port", port.ToString(CultureInfo.InvariantCulture), "--cert", certificate, "--key", key, "--transport", mode.ToString(), .. extra ?? []];
+            "--port", port.ToString(CultureInfo.InvariantCulture), "--cert", certificate, "--key", key, "--transport", mode.ToString(), .. options];
         var runner = launcher is null ? ProcessRunner.Start(command[0], command[1..]) : launcher(["dotnet", .. command]);
         try
         {

@@ -50,6 +50,9 @@ internal sealed class ProcessRunner : IAsyncDisposable
         }
     }
 
+    /// <summary>Whether the program has ended (by itself, or killed).</summary>
+    public bool HasExited => _process.HasExited;
+
     /// <summary>The directory holding the repository (where Conec.sln is).</summary>
     public static string Root
     {

@@ -49,6 +49,47 @@ public sealed class ReconnectTests
         Assert.False(client.Completion.IsCompleted);
     }
 
+    [Fact]
+    public void AFullCoordinatorIsATransientRefusal()
+    {
+        Assert.False(ReconnectPolicy.IsPermanent(ConecError.CoordinatorFull));
+        Assert.False(ReconnectPolicy.IsPermanent(ConecError.ConnectionLost));
+        Assert.True(ReconnectPolicy.IsPermanent(ConecError.HandshakeFailed));
+    }
+
+    [Fact]
+    public async Task AReconnectingClientRetriesAFullCoordinatorUntilAPlaceFrees()
+    {
+        var ct = Timeouts.Token();
+        await using var cluster = await Cluster.StartAsync(TransportMode.Tcp, c => c.MaxClients = 1);
+        await using var gate = new TcpGate(cluster.EndPoint);
+        using var log = new CapturingLoggerFactory();
+        var config = cluster.ClientConfig("roamer");
+        config.CoordinatorEndPoint = gate.EndPoint;
+        config.LoggerFactory = log;
+        config.Reconnect = new ReconnectPolicy { Enabled = true, InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(200) };
+        await using var roamer = await Client.ConnectAsync(config, ct);
+        var reconnected = new TaskCompletionSource<ReconnectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        roamer.Reconnected += (_, e) => reconnected.TrySetResult(e);
+
+        // The roamer loses its connection, and while it cannot get through, another client takes the one place.
+        gate.Close();
+        await cluster.WaitForClientCountAsync(0);
+        var occupant = await Coordination.CapacityTests.ConnectWhenRoomAsync(cluster.ClientConfig("occupant"), ct);
+        gate.Open();
+
+        // Now it reaches a full coordinator: it is told so, and keeps trying rather than giving up.
+        Assert.Contains("the coordinator is full", await log.WaitForAsync(3008, "CoordConfig.MaxClients"), StringComparison.Ordinal);
+        Assert.False(roamer.Completion.IsCompleted);
+        Assert.False(reconnected.Task.IsCompleted);
+
+        await occupant.DisposeAsync();
+        var back = await reconnected.Task.WaitAsync(ct);
+        Assert.True(back.Attempts > 1, $"Reconnected after {back.Attempts} attempt(s).");
+        Assert.Equal(1, cluster.Coord.ClientCount);
+        Assert.False(roamer.Completion.IsCompleted);
+    }
+
     private static Task<Coord> StartCoordAsync(TransportMode mode, int port, CancellationToken ct) => Coord.StartAsync(new CoordConfig
     {
         Address = IPAddress.Loopback,

@@ -11,5 +11,6 @@ public sealed class TransportCodesTests
     {
         Assert.Equal(ProtocolCodes.CloseProtocolViolation, TransportCodes.CloseProtocolViolation);
         Assert.Equal(ProtocolCodes.StreamHeaderRefused, TransportCodes.StreamRefused);
+        Assert.Equal(ProtocolCodes.CloseCoordinatorFull, TransportCodes.CloseCoordinatorFull);
     }
 }

@@ -29,7 +29,7 @@ internal sealed class TransportPair : IAsyncDisposable
 
     public static async Task<TransportListener> ListenAsync(TransportMode mode, TransportSettings? settings = null, TransportServerTls? tls = null) =>
         await TransportFactory.ListenAsync(mode, new IPEndPoint(IPAddress.Loopback, 0), tls ?? ServerTls(), settings ?? new TransportSettings(),
-            NullLogger.Instance, Timeouts.Token());
+            null, NullLogger.Instance, Timeouts.Token());
 
     public static Task<TransportConnection> ConnectAsync(TransportMode mode, TransportListener listener, TransportSettings? settings = null, TransportClientTls? tls = null) =>
         TransportFactory.ConnectAsync(mode, listener.LocalEndPoint, null, tls ?? ClientTls(), settings ?? new TransportSettings(), NullLogger.Instance, Timeouts.Token());

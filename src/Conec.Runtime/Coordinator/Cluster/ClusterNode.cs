@@ -61,7 +61,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         var tls = LinkTls.Create(config);
         var address = config.LinkAddress ?? coordConfig.Address;
         var listener = await TransportFactory.ListenAsync(coordConfig.Transport, new IPEndPoint(address, config.LinkPort), tls.Server,
-            LinkSettings(coordConfig, dialling: false), logger, cancellationToken);
+            LinkSettings(coordConfig, dialling: false), budget: null, logger, cancellationToken);
         try
         {
             var directory = await config.DirectoryFactory!(config, logger, cancellationToken);

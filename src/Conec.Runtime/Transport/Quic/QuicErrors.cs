@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Quic;
 using System.Runtime.Versioning;
 
@@ -15,6 +16,25 @@ internal static class QuicErrors
     /// </summary>
     public static ConecException Map(System.Security.Authentication.AuthenticationException e) =>
         new(ConecError.HandshakeFailed, $"The peer refused the TLS handshake: {e.Message}", e);
+
+    /// <summary>
+    /// Maps a failure of a client's connect (its handshake, or the wait for the server's ready signal), when the
+    /// server's words can only be its codes: a close with <see cref="TransportCodes.CloseCoordinatorFull"/> is a full
+    /// coordinator; a refusal or a failure inside msquic is transient, so that reconnection retries it.
+    /// </summary>
+    public static ConecException MapConnect(QuicException e, IPEndPoint remote) => e.QuicError switch
+    {
+        QuicError.ConnectionAborted when e.ApplicationErrorCode == TransportCodes.CloseCoordinatorFull => new ConecException(ConecError.CoordinatorFull,
+            $"{remote} refused the connection: the coordinator is full, it holds as many connections as its limit (CoordConfig.MaxClients) allows; try again later.",
+            e.ApplicationErrorCode, e),
+        QuicError.ConnectionAborted => new ConecException(ConecError.ConnectionClosed,
+            $"{remote} closed the QUIC connection (code {e.ApplicationErrorCode}) before accepting it.", e.ApplicationErrorCode, e),
+        QuicError.ConnectionRefused => new ConecException(ConecError.ConnectionRefused,
+            $"{remote} refused the QUIC connection (CONNECTION_REFUSED: it takes no new connection now): {e.Message}", e),
+        QuicError.InternalError or QuicError.TransportError => new ConecException(ConecError.ConnectionLost,
+            $"The QUIC handshake with {remote} failed ({e.QuicError}): {e.Message}", e),
+        _ => Map(e, writing: false),
+    };
 
     /// <summary>
     /// Maps an exception. <paramref name="writing"/> tells a peer's STOP_SENDING (seen by a writer) from its

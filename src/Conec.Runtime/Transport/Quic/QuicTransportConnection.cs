@@ -104,7 +104,7 @@ internal sealed class QuicTransportConnection : TransportConnection
         {
             throw failure.Reason is { } reason
                 ? new ConecException(ConecError.HandshakeFailed, $"The QUIC handshake with {tls.TargetHost} at {remote} failed: {reason}", e)
-                : QuicErrors.Map(e, writing: false);
+                : QuicErrors.MapConnect(e, remote);
         }
         catch (SocketException e)
         {

@@ -20,8 +20,10 @@ internal readonly record struct MuxFrame(MuxFrameType Type, byte Flags, uint Str
     public const byte IdleFlag = 2;
 
     /// <summary>
-    /// REFUSED on <see cref="MuxFrameType.Close"/>: the server refused this client's certificate right after the TLS
-    /// handshake; the reason says why, and the client reports <see cref="ConecError.HandshakeFailed"/>.
+    /// REFUSED on <see cref="MuxFrameType.Close"/>: the server refused this client right after the TLS handshake; the
+    /// reason says why. Code <see cref="TransportCodes.CloseCoordinatorFull"/>: it admits no more connections, and the
+    /// client reports <see cref="ConecError.CoordinatorFull"/>; any other code: it refused the client's certificate
+    /// (<see cref="ConecError.HandshakeFailed"/>).
     /// </summary>
     public const byte RefusedFlag = 4;
 

@@ -260,7 +260,9 @@ internal sealed class MuxReadLoop
         var reason = Encoding.UTF8.GetString(body.Slice(8, Math.Min(body.Length - 8, MuxFrame.MaxReasonBytes)));
         var remote = _connection.RemoteEndPoint;
         var error = (frame.Flags & MuxFrame.RefusedFlag) != 0
-            ? new ConecException(ConecError.HandshakeFailed, $"{remote} refused the TLS connection: {reason}", code, null)
+            ? code == TransportCodes.CloseCoordinatorFull
+                ? new ConecException(ConecError.CoordinatorFull, $"{remote} refused the connection: {reason}", code, null)
+                : new ConecException(ConecError.HandshakeFailed, $"{remote} refused the TLS connection: {reason}", code, null)
             : (frame.Flags & MuxFrame.Flag) != 0
             ? new ConecException(ConecError.ProtocolViolation, $"{remote} closed the connection over a protocol error: {reason}", code, null)
             : (frame.Flags & MuxFrame.IdleFlag) != 0

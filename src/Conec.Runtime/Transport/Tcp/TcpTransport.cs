@@ -48,7 +48,14 @@ internal static class TcpTransport
                     ConecError.AddressInUse, $"Cannot bind the local address {local}: {e.Message}", e),
                 OperationCanceledException => new ConecException(ConecError.Timeout,
                     $"Connecting to {remote} did not finish within {settings.HandshakeTimeout.TotalSeconds:0.###} s.", e),
+                SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted } => new ConecException(
+                    ConecError.ConnectionLost, $"{remote} closed the connection as it was made, before the TLS handshake: {e.Message}", e),
                 SocketException => new ConecException(ConecError.ConnectionRefused, $"Cannot connect to {remote}: {e.Message}", e),
+
+                // No TLS alert and no verdict of ours: the server closed or reset the connection mid-handshake (a
+                // coordinator at its limit of handshakes does), which a later attempt may not meet.
+                IOException when failure.Reason is null => new ConecException(ConecError.ConnectionLost,
+                    $"{remote} closed the connection during the TLS handshake with {tls.TargetHost}, before it completed: {e.Message}", e),
                 _ => new ConecException(ConecError.HandshakeFailed,
                     $"The TLS handshake with {tls.TargetHost} at {remote} failed: {failure.Reason ?? e.Message}", e),
             };

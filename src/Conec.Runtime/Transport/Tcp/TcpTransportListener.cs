@@ -1,40 +1,55 @@
 using System.Net;
-using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Authentication;
 using System.Threading.Channels;
+using Conec.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace Conec.Transport.Tcp;
 
 /// <summary>
 /// Accepts TCP sockets and runs each TLS handshake on its own task, so a peer that stalls its handshake holds
-/// only its own slot until the handshake timeout, never the accept loop.
+/// only its own slot until the handshake timeout, never the accept loop. The loop ends only at disposal: a
+/// transient accept failure (no descriptor or buffer left, a connection reset while queued) is logged, waited out
+/// and retried; anything else ends it with an error that <see cref="AcceptConnectionAsync"/> then reports.
 /// </summary>
 internal sealed partial class TcpTransportListener : TransportListener
 {
+    /// <summary>Queued connections closed in one round while out of descriptors, so the loop still checks its spares.</summary>
+    private const int DrainBatch = 64;
+
     private readonly Socket _socket;
     private readonly TransportServerTls _tls;
     private readonly TransportSettings _settings;
     private readonly ILogger _logger;
+    private readonly ConnectionBudget? _budget;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Channel<TransportConnection> _ready = Channel.CreateBounded<TransportConnection>(
         new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.Wait });
+    private readonly HashSet<Task> _handshakes = [];
+    private readonly LogThrottle _acceptWarnings = new();
+    private readonly LogThrottle _refusalWarnings = new();
     private readonly Task _acceptLoop;
 
-    private TcpTransportListener(Socket socket, TransportServerTls tls, TransportSettings settings, ILogger logger)
+    private TcpTransportListener(Socket socket, TransportServerTls tls, TransportSettings settings, ConnectionBudget? budget, ILogger logger)
     {
         _socket = socket;
         _tls = tls;
         _settings = settings;
+        _budget = budget;
         _logger = logger;
         LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+        if (!SpareDescriptors.TryTake())
+        {
+            Log.NoSpares(logger, LocalEndPoint, "descriptors are already short; they are taken once some are free");
+        }
+
         _acceptLoop = AcceptLoopAsync();
     }
 
     public override IPEndPoint LocalEndPoint { get; }
 
-    public static TcpTransportListener Listen(IPEndPoint endPoint, TransportServerTls tls, TransportSettings settings, ILogger logger)
+    /// <summary>Listens under the coordinator's <paramref name="budget"/>, or admits whatever connects without one (a client's direct channels).</summary>
+    public static TcpTransportListener Listen(IPEndPoint endPoint, TransportServerTls tls, TransportSettings settings, ConnectionBudget? budget, ILogger logger)
     {
         settings.Validate();
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -54,7 +69,7 @@ internal sealed partial class TcpTransportListener : TransportListener
             throw new ConecException(ConecError.AddressInUse, $"Cannot listen on TCP {endPoint}: {e.Message}", e);
         }
 
-        return new TcpTransportListener(socket, tls, settings, logger);
+        return new TcpTransportListener(socket, tls, settings, budget, logger);
     }
 
     public override async ValueTask<TransportConnection> AcceptConnectionAsync(CancellationToken cancellationToken)
@@ -62,6 +77,10 @@ internal sealed partial class TcpTransportListener : TransportListener
         try
         {
             return await _ready.Reader.ReadAsync(cancellationToken);
+        }
+        catch (ChannelClosedException e) when (e.InnerException is ConecException failed)
+        {
+            throw new ConecException(failed.Error, failed.Message, failed);
         }
         catch (ChannelClosedException e)
         {
@@ -83,6 +102,7 @@ internal sealed partial class TcpTransportListener : TransportListener
         while (_ready.Reader.TryRead(out var unclaimed))
         {
             await unclaimed.DisposeAsync();
+            _budget?.Release();
         }
 
         _stopping.Dispose();
@@ -90,88 +110,128 @@ internal sealed partial class TcpTransportListener : TransportListener
 
     private async Task AcceptLoopAsync()
     {
-        var handshakes = new HashSet<Task>();
+        var backoff = new AcceptBackoff();
+        var outOfDescriptors = false;
         try
         {
             while (true)
             {
-                var socket = await _socket.AcceptAsync(_stopping.Token);
-                var handshake = HandshakeAsync(socket);
-                lock (handshakes)
+                if (outOfDescriptors)
                 {
-                    handshakes.Add(handshake);
+                    // Accepting resumes once the spares are back with as many to spare: connections closed meanwhile.
+                    if (!SpareDescriptors.TryTake(surplus: SpareDescriptors.Count))
+                    {
+                        await DrainAsync();
+                        await backoff.WaitAsync(_stopping.Token);
+                        continue;
+                    }
+
+                    outOfDescriptors = false;
+                    Log.DescriptorsBack(_logger, LocalEndPoint);
                 }
 
-                _ = handshake.ContinueWith(done =>
+                Socket socket;
+                try
                 {
-                    lock (handshakes)
+                    socket = await _socket.AcceptAsync(_stopping.Token);
+                }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.TooManyOpenSockets && !_stopping.IsCancellationRequested)
+                {
+                    // First of all: give the descriptors kept for this moment back to the rest of the process.
+                    SpareDescriptors.Release();
+                    outOfDescriptors = true;
+                    WarnAcceptFailed(e, "no descriptor is left; queued connections are closed until some are freed");
+                    if (SpareDescriptors.UnavailableReason is not null)
                     {
-                        handshakes.Remove(done);
+                        await backoff.WaitAsync(_stopping.Token); // no spares to wait for: pace the retries instead
                     }
-                }, TaskScheduler.Default);
+
+                    continue;
+                }
+                catch (SocketException e) when (IsTransient(e.SocketErrorCode) && !_stopping.IsCancellationRequested)
+                {
+                    WarnAcceptFailed(e, $"retrying in {backoff.Next.TotalMilliseconds:0} ms");
+                    await backoff.WaitAsync(_stopping.Token);
+                    continue;
+                }
+
+                backoff.Reset();
+                Admit(socket);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+        catch (Exception e) when (_stopping.IsCancellationRequested && e is OperationCanceledException or ObjectDisposedException or SocketException)
         {
             Log.AcceptStopped(_logger, LocalEndPoint, e.Message);
         }
+        catch (Exception e)
+        {
+            // Not a failure a retry can fix (the socket itself broke): the owner learns it from AcceptConnectionAsync.
+            Log.AcceptFailed(_logger, LocalEndPoint, e);
+            _ready.Writer.TryComplete(new ConecException(ConecError.ConnectionLost, $"The TCP listener on {LocalEndPoint} stopped accepting: {e.Message}", e));
+        }
 
         Task[] pending;
-        lock (handshakes)
+        lock (_handshakes)
         {
-            pending = [.. handshakes];
+            pending = [.. _handshakes];
         }
 
         await Task.WhenAll(pending);
     }
 
-    /// <summary>Never throws: a failed handshake is logged with its reason and the socket closed.</summary>
-    private async Task HandshakeAsync(Socket socket)
+    /// <summary>
+    /// Errors of one queued connection or a passing shortage; Linux's accept also reports errors pending on the new
+    /// connection (ENETDOWN, EPROTO, EHOSTUNREACH and the like), to be retried. Only a broken listening socket is not.
+    /// </summary>
+    private static bool IsTransient(SocketError error) => error is not (SocketError.InvalidArgument or SocketError.NotSocket
+        or SocketError.Fault or SocketError.OperationAborted or SocketError.Shutdown);
+
+    /// <summary>
+    /// Out of descriptors: accepts what is queued and closes it at once (a reset), each on one of the descriptors just
+    /// given back, so those clients learn now instead of at their connect timeout.
+    /// </summary>
+    private async Task DrainAsync()
     {
-        socket.NoDelay = true;
-        var remote = socket.RemoteEndPoint as IPEndPoint;
-        var failure = new HandshakeFailure { RefuseAfterHandshake = true };
-        var records = new RecordCoalescingStream(new NetworkStream(socket, ownsSocket: true));
-        var ssl = new SslStream(records, leaveInnerStreamOpen: false);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-        timeout.CancelAfter(_settings.HandshakeTimeout);
-        try
+        for (var closed = 0; closed < DrainBatch && _socket.Poll(0, SelectMode.SelectRead); closed++)
         {
-            await ssl.AuthenticateAsServerAsync(TransportTls.ServerOptions(_tls, failure), timeout.Token);
-            if (failure.Reason is not null)
+            Socket queued;
+            try
             {
-                await RefuseAsync(ssl, socket, failure.Reason, timeout.Token);
-                Log.HandshakeFailed(_logger, remote, failure.Reason);
-                await ssl.DisposeAsync();
+                queued = await _socket.AcceptAsync(_stopping.Token);
+            }
+            catch (SocketException e) when (!_stopping.IsCancellationRequested)
+            {
+                WarnAcceptFailed(e, "still out of descriptors");
                 return;
             }
 
-            var connection = await MuxConnection.StartAsync(socket, records, ssl, isClient: false, _settings, _logger, timeout.Token);
-            await _ready.Writer.WriteAsync(connection, _stopping.Token);
-        }
-        catch (Exception e) when (e is AuthenticationException or IOException or SocketException or OperationCanceledException or ConecException or ChannelClosedException)
-        {
-            var reason = failure.Reason ?? (e is OperationCanceledException && !_stopping.IsCancellationRequested
-                ? $"the handshake did not finish within {_settings.HandshakeTimeout.TotalSeconds:0.###} s"
-                : e.Message);
-            Log.HandshakeFailed(_logger, remote, reason);
-            await ssl.DisposeAsync();
+            _budget?.CountRefusal(RefusalReasons.OutOfDescriptors);
+            WarnRefused(queued, "the process has no descriptor left; closed at once");
+            Abort(queued);
         }
     }
 
-    /// <summary>
-    /// Tells a client whose certificate was refused why, in a CLOSE frame marked as a refusal, then closes once the
-    /// client has read it: sending first and waiting for the client's end keeps a reset from destroying the frame.
-    /// </summary>
-    private static async Task RefuseAsync(SslStream ssl, Socket socket, string reason, CancellationToken cancellationToken)
+    private void WarnAcceptFailed(SocketException e, string action)
     {
-        await ssl.WriteAsync(MuxFrame.EncodeClose(0, $"the client certificate was refused: {reason}", MuxFrame.RefusedFlag), cancellationToken);
-        await ssl.FlushAsync(cancellationToken);
-        socket.Shutdown(SocketShutdown.Send);
-        var discard = new byte[1024];
-        while (await ssl.ReadAsync(discard, cancellationToken) > 0)
+        if (_acceptWarnings.ShouldLog(out var suppressed))
         {
+            Log.AcceptFailing(_logger, LocalEndPoint, e.SocketErrorCode, e.Message, action, suppressed);
         }
+    }
+
+    /// <summary>Closes a socket with a reset: the peer learns at once, and no TIME_WAIT is left behind.</summary>
+    private void Abort(Socket socket)
+    {
+        try
+        {
+            socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (SocketException e)
+        {
+            Log.AbortFailed(_logger, e.Message);
+        }
+
+        socket.Dispose();
     }
 
     private static partial class Log
@@ -181,5 +241,25 @@ internal sealed partial class TcpTransportListener : TransportListener
 
         [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "TCP listener on {LocalEndPoint} stopped accepting: {Reason}")]
         public static partial void AcceptStopped(ILogger logger, IPEndPoint localEndPoint, string reason);
+
+        [LoggerMessage(EventId = 1003, Level = LogLevel.Warning,
+            Message = "TCP accept on {LocalEndPoint} failed ({Error}: {Reason}); {Action} ({Suppressed} more such failures in the last second)")]
+        public static partial void AcceptFailing(ILogger logger, IPEndPoint localEndPoint, SocketError error, string reason, string action, int suppressed);
+
+        [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "TCP listener on {LocalEndPoint} can no longer accept")]
+        public static partial void AcceptFailed(ILogger logger, IPEndPoint localEndPoint, Exception exception);
+
+        [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "TCP listener on {LocalEndPoint} accepts again: descriptors were freed")]
+        public static partial void DescriptorsBack(ILogger logger, IPEndPoint localEndPoint);
+
+        [LoggerMessage(EventId = 1006, Level = LogLevel.Warning,
+            Message = "Refused a TCP connection from {RemoteEndPoint}: {Reason} ({Suppressed} more such refusals in the last second)")]
+        public static partial void Refused(ILogger logger, IPEndPoint? remoteEndPoint, string reason, int suppressed);
+
+        [LoggerMessage(EventId = 1007, Level = LogLevel.Debug, Message = "Could not set a reset on a socket being closed: {Reason}")]
+        public static partial void AbortFailed(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "TCP listener on {LocalEndPoint} keeps no spare descriptors: {Reason}")]
+        public static partial void NoSpares(ILogger logger, IPEndPoint localEndPoint, string reason);
     }
 }
