@@ -8,7 +8,12 @@ internal static partial class Commands
     private static Command ChatCommand()
     {
         var id = new Option<string>("--id") { Description = "Your client id (a DNS name).", Required = true };
-        var coord = new Option<HostAndPort?>("--coord") { Description = "The coordinator, HOST[:PORT].", Required = true, CustomParser = OptionParsers.Endpoint("--coord") };
+        var coord = new Option<HostAndPort[]?>("--coord")
+        {
+            Description = "The coordinator, HOST[:PORT], or the nodes of a cluster, HOST[:PORT],HOST[:PORT]… (tried from a random one; reconnects go to the others).",
+            Required = true,
+            CustomParser = OptionParsers.Endpoints("--coord"),
+        };
         var trust = new ClientTrustOptions();
         var room = new Option<string>("--room") { Description = "The broadcast channel to join.", DefaultValueFactory = _ => "lobby" };
         var command = new Command("chat", "Chat in a room: type lines, see everybody's with their sender.") { id, coord };
@@ -23,8 +28,20 @@ internal static partial class Commands
         ]);
         command.SetAction((result, ct) => Guarded(result, sources, async () =>
         {
-            var coordinator = result.GetValue(coord)!;
-            var config = new ClientConfig(result.GetValue(id)!, coordinator.Host) { CoordinatorPort = coordinator.Port };
+            var coordinators = result.GetValue(coord)!;
+            var config = new ClientConfig(result.GetValue(id)!, coordinators[0].Host) { CoordinatorPort = coordinators[0].Port };
+            if (coordinators.Length > 1)
+            {
+                // A cluster: every node answers to the first host's name in TLS, as nodes behind one service name do.
+                foreach (var node in coordinators)
+                {
+                    foreach (var address in await ResolveAsync(node.Host, ct))
+                    {
+                        config.CoordinatorEndPoints.Add(new System.Net.IPEndPoint(address, node.Port));
+                    }
+                }
+            }
+
             trust.Apply(result, config);
             await using var client = await Client.ConnectAsync(config, ct);
             QuicFallbackNotice.WriteOnce(config.Transport, Console.Error);
@@ -61,5 +78,17 @@ internal static partial class Commands
             return 0;
         }, error => trust.Advice(result, error)));
         return command;
+    }
+
+    private static async Task<System.Net.IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await System.Net.Dns.GetHostAddressesAsync(host, cancellationToken);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new ConecException(ConecError.ConnectionRefused, $"The coordinator host '{host}' could not be resolved: {e.Message}", e);
+        }
     }
 }

@@ -70,6 +70,38 @@ internal static class OptionParsers
         return null;
     };
 
+    /// <summary>One or several coordinators, comma-separated (the nodes of a cluster): HOST[:PORT][,HOST[:PORT]…].</summary>
+    public static Func<ArgumentResult, HostAndPort[]?> Endpoints(string option) => result =>
+    {
+        var parts = Single(result).Split(',', StringSplitOptions.TrimEntries);
+        var endpoints = new List<HostAndPort>();
+        foreach (var part in parts)
+        {
+            var colon = part.LastIndexOf(':');
+            if (colon < 0 && part.Length > 0)
+            {
+                endpoints.Add(new HostAndPort(part, DefaultPort));
+            }
+            else if (colon > 0 && int.TryParse(part.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port))
+            {
+                if (port is < 1 or > 65535)
+                {
+                    result.AddError($"The port of {option} must be between 1 and 65535.");
+                    return null;
+                }
+
+                endpoints.Add(new HostAndPort(part[..colon], port));
+            }
+            else
+            {
+                result.AddError($"{option} wants HOST[:PORT] or a comma-separated list of them, not '{part}'.");
+                return null;
+            }
+        }
+
+        return [.. endpoints];
+    };
+
     // The runtime's own default, so the tool and the library never disagree on it.
     private static int DefaultPort { get; } = new ClientConfig().CoordinatorPort;
 

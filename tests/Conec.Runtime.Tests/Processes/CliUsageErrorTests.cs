@@ -13,7 +13,9 @@ public sealed class CliUsageErrorTests
     [InlineData(new[] { "--bogus" }, "'conec' has no option '--bogus'.", "conec")]
     [InlineData(new[] { "certs", "--bogus" }, "'conec certs' has no option '--bogus'.", "conec certs")]
     [InlineData(new[] { "certs" }, "'conec certs' needs a command: ca or issue.", "conec certs")]
-    [InlineData(new[] { "chat", "--id", "alice", "--coord", "localhost:abc" }, "--coord wants HOST or HOST:PORT, not 'localhost:abc'.", "conec chat")]
+    [InlineData(new[] { "chat", "--id", "alice", "--coord", "localhost:abc" }, "--coord wants HOST[:PORT] or a comma-separated list of them, not 'localhost:abc'.", "conec chat")]
+    [InlineData(new[] { "chat", "--id", "alice", "--coord", "node1:1719,node2:x" }, "--coord wants HOST[:PORT] or a comma-separated list of them, not 'node2:x'.", "conec chat")]
+    [InlineData(new[] { "chat", "--id", "alice", "--coord", "node1:1719,node2:99999" }, "The port of --coord must be between 1 and 65535.", "conec chat")]
     public async Task AParseErrorIsTwoLinesAndExitCodeTwo(string[] arguments, string problem, string command)
     {
         await using var run = ProcessRunner.Start(Conec, arguments);
