@@ -69,13 +69,34 @@ internal sealed partial class RedisDirectory : IClusterDirectory
         var directory = new RedisDirectory(redis, config, logger);
         try
         {
-            await Run(() => redis.GetSubscriber().SubscribeAsync(directory._events, directory.OnEvent)).WaitAsync(cancellationToken);
+            await Run(() => SubscribeWhenReadyAsync(redis, directory, TimeSpan.FromMilliseconds(options.ConnectTimeout), cancellationToken));
             return directory;
         }
         catch
         {
             await directory.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Subscribes to the announcements. The subscription connection can still be connecting when ConnectAsync
+    /// returns, and a fail-fast command then fails at once, so it is retried for as long as a connect may take.
+    /// </summary>
+    private static async Task SubscribeWhenReadyAsync(ConnectionMultiplexer redis, RedisDirectory directory, TimeSpan connectTimeout, CancellationToken cancellationToken)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await redis.GetSubscriber().SubscribeAsync(directory._events, directory.OnEvent).WaitAsync(cancellationToken);
+                return;
+            }
+            catch (RedisConnectionException) when (waited.Elapsed < connectTimeout)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
+            }
         }
     }
 
