@@ -96,4 +96,13 @@ public enum ConecError
     /// handler is registered), or the streams waiting to be taken reached <c>CoordConfig.IncomingStreamBacklog</c>.
     /// </summary>
     NotServed = 30,
+
+    /// <summary>
+    /// An RPC call's deadline passed before its result arrived; the server's handler saw its token cancelled at the
+    /// same deadline.
+    /// </summary>
+    DeadlineExceeded = 32,
+
+    /// <summary>The RPC server's contract has no method with the called id: the peer was built from another version of the contract.</summary>
+    UnknownMethod = 33,
 }
