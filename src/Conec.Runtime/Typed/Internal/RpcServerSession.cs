@@ -17,7 +17,7 @@ internal sealed class RpcServerSession : IDisposable
     private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = new();
     private readonly ArrayBufferWriter<byte> _control = new(32); // credit and stop frames, written under the send lock
 
-    private RpcServerSession(OutStream send, RpcContract contract, RpcCallHandler handler, string? peer, IRpcServerFilter[] filters, CancellationToken stopping)
+    internal RpcServerSession(OutStream send, RpcContract contract, RpcCallHandler handler, string? peer, IRpcServerFilter[] filters, CancellationToken stopping)
     {
         _send = send;
         Contract = contract;
@@ -136,7 +136,7 @@ internal sealed class RpcServerSession : IDisposable
     }
 
     /// <summary>The handler, through the filters when there are any; without filters nothing is allocated for the chain.</summary>
-    private ValueTask<RpcResult> InvokeAsync(RpcServerCall call, RpcFrame.Parsed frame) =>
+    internal ValueTask<RpcResult> InvokeAsync(RpcServerCall call, RpcFrame.Parsed frame) =>
         _filters.Length == 0 ? _handler(frame.MethodId, frame.Rest, call) : new FilterChain(this, frame, call).RunAsync();
 
     private async Task RunCallAsync(RpcServerCall call, RpcFrame.Parsed frame)
