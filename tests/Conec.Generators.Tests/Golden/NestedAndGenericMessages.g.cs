@@ -95,7 +95,7 @@ namespace Demo.Inventory
 
         /// <summary>
         /// Reads a <see cref="global::Demo.Inventory.Catalog.Item"/>: keys it does not know are skipped, and a key it lacks leaves the
-        /// member's default, except for a non-nullable reference, which makes the message malformed.
+        /// member's default, except for a non-nullable reference passed to the constructor, which makes the message malformed.
         /// </summary>
         public static global::Demo.Inventory.Catalog.Item? ReadItem(ref global::MessagePack.MessagePackReader reader)
         {
@@ -125,11 +125,18 @@ namespace Demo.Inventory
             }
 
             global::Conec.Typed.Internal.TypedMessages.LeaveNested(ref reader);
-            return new global::Demo.Inventory.Catalog.Item
+            var result = new global::Demo.Inventory.Catalog.Item();
+            if (count > 0)
             {
-                Name = name ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("Item.Name"),
-                Parts = parts ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("Item.Parts"),
-            };
+                result.Name = name ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("Item.Name");
+            }
+
+            if (count > 1)
+            {
+                result.Parts = parts ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("Item.Parts");
+            }
+
+            return result;
         }
 
         /// <summary>Writes an array of type <c>Demo.Inventory.Catalog.Item[]</c>.</summary>

@@ -81,7 +81,7 @@ namespace Demo.Chat
 
         /// <summary>
         /// Reads a <see cref="global::Demo.Chat.ChatLine"/>: keys it does not know are skipped, and a key it lacks leaves the
-        /// member's default, except for a non-nullable reference, which makes the message malformed.
+        /// member's default, except for a non-nullable reference passed to the constructor, which makes the message malformed.
         /// </summary>
         public static global::Demo.Chat.ChatLine? ReadChatLine(ref global::MessagePack.MessagePackReader reader)
         {

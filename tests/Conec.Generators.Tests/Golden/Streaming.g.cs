@@ -84,7 +84,7 @@ namespace Demo.Files
 
         /// <summary>
         /// Reads a <see cref="global::Demo.Files.Chunk"/>: keys it does not know are skipped, and a key it lacks leaves the
-        /// member's default, except for a non-nullable reference, which makes the message malformed.
+        /// member's default, except for a non-nullable reference passed to the constructor, which makes the message malformed.
         /// </summary>
         public static global::Demo.Files.Chunk? ReadChunk(ref global::MessagePack.MessagePackReader reader)
         {
