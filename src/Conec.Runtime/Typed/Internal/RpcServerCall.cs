@@ -137,15 +137,27 @@ public sealed class RpcServerCall : RpcCallContext
 
     internal Task CancelByCallerAsync()
     {
-        _cancelledByCaller = true;
-        return _cancel.CancelAsync();
+        // The caller's cancel can cross the call's end; the source is private, so it is its own lock.
+        lock (_cancel)
+        {
+            if (_finished)
+            {
+                return Task.CompletedTask;
+            }
+
+            _cancelledByCaller = true;
+            return _cancel.CancelAsync();
+        }
     }
 
     /// <summary>The call's handler has returned: nothing more reaches it.</summary>
     internal void Finish()
     {
-        _finished = true;
-        _input?.Writer.TryComplete();
-        _cancel.Dispose();
+        lock (_cancel)
+        {
+            _finished = true;
+            _input?.Writer.TryComplete();
+            _cancel.Dispose();
+        }
     }
 }
