@@ -5,7 +5,7 @@ namespace Conec.Generators.Tests;
 /// <summary>One test per diagnostic: the id, and the exact place it points at.</summary>
 public sealed class DiagnosticTests
 {
-    private const string Usings = """
+    internal const string Usings = """
         using System;
         using System.Collections.Generic;
         using System.Threading;
@@ -155,91 +155,6 @@ public sealed class DiagnosticTests
         Assert.Empty(output.GetDiagnostics(TestContext.Current.CancellationToken)
             .Where(d => d.Location.SourceTree == generated && d.Severity >= DiagnosticSeverity.Warning));
     }
-
-    [Fact]
-    public void CONEC0011_ASecondStreamedParameter() => AssertDiagnostic("CONEC0011", "more", """
-        [ConecStream]
-        public interface IC
-        {
-            ValueTask<int> Sum(IAsyncEnumerable<int> items, IAsyncEnumerable<int> more, CancellationToken cancellationToken);
-        }
-        """);
-
-    [Fact]
-    public void OneStreamedParameterIsAValidCallWhateverItsPlace()
-    {
-        var (output, diagnostics, run) = GeneratorHarness.Run(Usings + """
-            [ConecStream]
-            public interface IC
-            {
-                ValueTask Upload(string name, IAsyncEnumerable<byte[]> chunks, int tag);
-            }
-            """);
-        Assert.Empty(diagnostics);
-        Assert.Empty(output.GetDiagnostics(TestContext.Current.CancellationToken).Where(d => d.Severity == DiagnosticSeverity.Error));
-        Assert.Contains("Upload(string name, global::System.Collections.Generic.IAsyncEnumerable<byte[]> chunks, int tag)", Assert.Single(run.GeneratedTrees).ToString(), StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void CONEC0012_AStreamedParameterOfItemsThatCannotBeSentPointsAtTheParameter() => AssertDiagnostic("CONEC0012", "jobs", """
-        [ConecStream]
-        public interface IC
-        {
-            ValueTask Run(IAsyncEnumerable<Task<int>> jobs);
-        }
-        """);
-
-    [Fact]
-    public void CONEC0006_AStreamedParameterOfAnUnmarkedTypePointsAtTheParameter() => AssertDiagnostic("CONEC0006", "points", """
-        public sealed class Point { public int X { get; set; } }
-
-        [ConecStream]
-        public interface IC
-        {
-            IAsyncEnumerable<int> Track(IAsyncEnumerable<Point> points, CancellationToken cancellationToken);
-        }
-        """);
-
-    [Fact]
-    public void CONEC0012_ACallContextParameterSaysWhereTheContextIs()
-    {
-        var diagnostic = AssertDiagnostic("CONEC0012", "context", """
-            [ConecStream]
-            public interface IC
-            {
-                ValueTask<int> Whoami(RpcCallContext context);
-            }
-            """);
-        Assert.Contains("RpcCallContext.Current", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void CONEC0012_OptionsOrAFilterAsAParameter() => AssertDiagnostic("CONEC0012", "deadline", """
-        [ConecStream]
-        public interface IC
-        {
-            ValueTask<int> Slow(RpcClientOptions deadline);
-        }
-        """);
-
-    [Fact]
-    public void CONEC0018_WithDeadlineIsTheClientsOwn() => AssertDiagnostic("CONEC0018", "WithDeadline", """
-        [ConecStream]
-        public interface IC
-        {
-            ValueTask<int> WithDeadline(DateTimeOffset at);
-        }
-        """);
-
-    [Fact]
-    public void CONEC0018_AnItemEncoderClash() => AssertDiagnostic("CONEC0018", "UploadItem", """
-        [ConecStream]
-        public interface IC
-        {
-            ValueTask Upload(IAsyncEnumerable<int> items);
-            [ConecMethod(Call = true)] ValueTask UploadItem(int item);
-        }
-        """);
 
     [Fact]
     public void CONEC0012_AParameterThatCannotBeSent() => AssertDiagnostic("CONEC0012", "work", """
@@ -454,7 +369,7 @@ public sealed class DiagnosticTests
         }
     }
 
-    private static Diagnostic AssertDiagnostic(string id, string target, string contract, int occurrence = 1, DiagnosticSeverity severity = DiagnosticSeverity.Error)
+    internal static Diagnostic AssertDiagnostic(string id, string target, string contract, int occurrence = 1, DiagnosticSeverity severity = DiagnosticSeverity.Error)
     {
         var source = Usings + contract;
         var (_, diagnostics, _) = GeneratorHarness.Run(source);
