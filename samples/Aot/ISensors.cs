@@ -9,4 +9,7 @@ public interface ISensors
 
     /// <summary>Averages readings on the serving client.</summary>
     ValueTask<Reading> Average(Reading[] readings, CancellationToken cancellationToken);
+
+    /// <summary>Smooths readings as they arrive: each answer is the running average so far (both directions stream).</summary>
+    IAsyncEnumerable<Reading> Smooth(IAsyncEnumerable<Reading> readings, CancellationToken cancellationToken);
 }

@@ -64,9 +64,9 @@ internal static class Diagnostics
         helpLinkUri: HelpBase + "conec0010");
 
     public static readonly DiagnosticDescriptor StreamedParameter = Create(
-        "CONEC0011", "Parameters cannot be streamed",
-        "Parameter '{0}' of method '{1}' is an IAsyncEnumerable<T>; only results can be streamed",
-        "A call's arguments travel in one message, before the call runs. Send the items as a list or as one-way messages, or have the other side call a method that returns IAsyncEnumerable<T>.");
+        "CONEC0011", "Only one parameter can be streamed",
+        "Parameter '{0}' of method '{1}' is a second IAsyncEnumerable<T>; a call streams one argument, beside '{2}'",
+        "A call's streamed argument travels as items after the call, one sequence per call. Merge the sequences into one of a type that carries either item, or make two calls.");
 
     public static readonly DiagnosticDescriptor UnsendableValue = Create(
         "CONEC0012", "A value that cannot be sent",

@@ -10,6 +10,7 @@ internal static class RuntimeNames
     public const string TypedMessages = Namespace + ".TypedMessages";
     public const string RpcClient = Namespace + ".RpcClient";
     public const string RpcServer = Namespace + ".RpcServer";
-    public const string RpcItemSink = Namespace + ".RpcItemSink";
+    public const string RpcServerCall = Namespace + ".RpcServerCall";
+    public const string RpcContract = Namespace + ".RpcContract";
     public const string RpcResult = Namespace + ".RpcResult";
 }

@@ -104,6 +104,15 @@ public enum ConecError
     CoordinatorFull = 31,
 
     /// <summary>
+    /// An RPC call's deadline passed before its result arrived; the server's handler saw its token cancelled at the
+    /// same deadline.
+    /// </summary>
+    DeadlineExceeded = 32,
+
+    /// <summary>The RPC server's contract has no method with the called id: the peer was built from another version of the contract.</summary>
+    UnknownMethod = 33,
+
+    /// <summary>
     /// A coordinator of a cluster cannot reach the cluster's directory (Redis), so it cannot check that an id is
     /// unique or find a client on another node, or cannot reach the node that holds the client; retry, or try another node.
     /// </summary>

@@ -85,6 +85,28 @@ internal static class Contracts
                 }
             }
             """,
+        ["Streaming"] = """
+            using System.Collections.Generic;
+            using System.Threading;
+            using System.Threading.Tasks;
+            using Conec;
+            using MessagePack;
+
+            namespace Demo.Files;
+
+            [MessagePackObject]
+            public sealed record Chunk([property: Key(0)] byte[] Data, [property: Key(1)] long Offset);
+
+            [ConecStream]
+            public interface IFiles
+            {
+                ValueTask<long> Upload(string name, IAsyncEnumerable<Chunk> chunks, CancellationToken cancellationToken);
+
+                Task Append(IAsyncEnumerable<string?> lines);
+
+                IAsyncEnumerable<Chunk> Echo(IAsyncEnumerable<Chunk> chunks, int delay, CancellationToken cancellationToken);
+            }
+            """,
         ["Nullable"] = """
             using System.Threading.Tasks;
             using Conec;

@@ -5,7 +5,7 @@ namespace Conec.Generators.Tests;
 /// <summary>One test per diagnostic: the id, and the exact place it points at.</summary>
 public sealed class DiagnosticTests
 {
-    private const string Usings = """
+    internal const string Usings = """
         using System;
         using System.Collections.Generic;
         using System.Threading;
@@ -155,15 +155,6 @@ public sealed class DiagnosticTests
         Assert.Empty(output.GetDiagnostics(TestContext.Current.CancellationToken)
             .Where(d => d.Location.SourceTree == generated && d.Severity >= DiagnosticSeverity.Warning));
     }
-
-    [Fact]
-    public void CONEC0011_StreamedParameter() => AssertDiagnostic("CONEC0011", "items", """
-        [ConecStream]
-        public interface IC
-        {
-            ValueTask<int> Sum(IAsyncEnumerable<int> items, CancellationToken cancellationToken);
-        }
-        """);
 
     [Fact]
     public void CONEC0012_AParameterThatCannotBeSent() => AssertDiagnostic("CONEC0012", "work", """
@@ -378,7 +369,7 @@ public sealed class DiagnosticTests
         }
     }
 
-    private static Diagnostic AssertDiagnostic(string id, string target, string contract, int occurrence = 1, DiagnosticSeverity severity = DiagnosticSeverity.Error)
+    internal static Diagnostic AssertDiagnostic(string id, string target, string contract, int occurrence = 1, DiagnosticSeverity severity = DiagnosticSeverity.Error)
     {
         var source = Usings + contract;
         var (_, diagnostics, _) = GeneratorHarness.Run(source);

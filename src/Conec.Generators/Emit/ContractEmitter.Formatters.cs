@@ -118,7 +118,7 @@ internal static partial class ContractEmitter
         w.Line();
         w.Line($"/// <summary>");
         w.Line($"/// Reads a <see cref=\"{type.FullName}\"/>: keys it does not know are skipped, and a key it lacks leaves the");
-        w.Line($"/// member's default, except for a non-nullable reference, which makes the message malformed.");
+        w.Line($"/// member's default, except for a non-nullable reference passed to the constructor, which makes the message malformed.");
         w.Line($"/// </summary>");
         w.Open($"public static {nullable} Read{type.HelperName}({Reader})");
         if (!type.IsValueType)
@@ -154,49 +154,33 @@ internal static partial class ContractEmitter
         w.Line();
         w.Line($"{RuntimeNames.TypedMessages}.LeaveNested(ref reader);");
         var arguments = type.ConstructorMembers.Select(name => Value(type.Members.First(m => m.Name == name.Value), locals)).ToArray();
-        var initializers = type.Members
-            .Where(m => m.Settable && !type.ConstructorMembers.Any(n => n.Value == m.Name))
-            .Select(m => $"{Names.Escape(m.Name)} = {Value(m, locals)}")
-            .ToArray();
-        EmitConstruction(w, type.FullName, arguments, initializers);
+        var settable = type.Members.Where(m => m.Settable && !type.ConstructorMembers.Any(n => n.Value == m.Name)).ToArray();
+        if (settable.Length == 0)
+        {
+            w.List($"return new {type.FullName}(", arguments, ");");
+        }
+        else
+        {
+            // A member set after construction is set only when the message has its key, so one from a peer built
+            // before the member existed leaves the type's own default (its initializer), as MessagePack does.
+            w.List($"var {locals[ResultLocal]} = new {type.FullName}(", arguments, ");");
+            foreach (var member in settable)
+            {
+                w.Open($"if (count > {member.Key})");
+                w.Line($"{locals[ResultLocal]}.{Names.Escape(member.Name)} = {Value(member, locals)};");
+                w.Close();
+                w.Line();
+            }
+
+            w.Line($"return {locals[ResultLocal]};");
+        }
+
         w.Close();
         w.Line();
     }
 
-    /// <summary><c>return new T(arguments) { initializers };</c> on one line when it fits, else one value a line.</summary>
-    private static void EmitConstruction(SourceWriter w, string type, string[] arguments, string[] initializers)
-    {
-        if (initializers.Length == 0)
-        {
-            w.List($"return new {type}(", arguments, ");");
-            return;
-        }
-
-        var created = arguments.Length == 0 ? $"return new {type}" : $"return new {type}({string.Join(", ", arguments)})";
-        var single = $"{created} {{ {string.Join(", ", initializers)} }};";
-        if (w.Fits(single))
-        {
-            w.Line(single);
-            return;
-        }
-
-        if (arguments.Length == 0)
-        {
-            w.Line(created);
-        }
-        else
-        {
-            w.List($"return new {type}(", arguments, ")");
-        }
-
-        w.Line("{").Indent();
-        foreach (var initializer in initializers)
-        {
-            w.Line(initializer + ",");
-        }
-
-        w.Close(";");
-    }
+    /// <summary>The key, in <see cref="Locals"/>, of the local a read object is built in; no member can have this name.</summary>
+    private const string ResultLocal = " result";
 
     private static void EmitHelperPair(SourceWriter w, HelperModel helper, System.Func<string, string> local)
     {
@@ -311,7 +295,9 @@ internal static partial class ContractEmitter
     private static System.Collections.Generic.Dictionary<string, string> Locals(MessageTypeModel type)
     {
         var taken = new System.Collections.Generic.HashSet<string> { "reader", "count", "i" };
-        return type.Members.ToDictionary(m => m.Name, m => Names.Escape(Names.Unique(Camel(m.Name), taken)));
+        var locals = type.Members.ToDictionary(m => m.Name, m => Names.Escape(Names.Unique(Camel(m.Name), taken)));
+        locals[ResultLocal] = Names.Unique("result", taken);
+        return locals;
     }
 
     /// <summary><c>Name</c> → <c>name</c>, <c>ID</c> → <c>id</c>, <c>URLPath</c> → <c>urlPath</c>.</summary>

@@ -75,6 +75,9 @@ internal static partial class ContractEmitter
     {
         w.Line($"/// <summary>Reads and writes the arguments and results of <see cref=\"{c.InterfaceReference}\"/> methods as MessagePack.</summary>");
         w.Open($"internal static class {c.BaseName}Codec");
+        w.Line("/// <summary>The contract's name and its methods' names, as call contexts and errors report them.</summary>");
+        w.Line($"public static readonly {RuntimeNames.RpcContract} Contract = new {RuntimeNames.RpcContract}(\"{c.InterfaceReference.Replace("global::", "")}\", MethodName);");
+        w.Line();
         if (c.Methods.Any(m => m.Parameters.Count == 0))
         {
             w.Line("/// <summary>The arguments of a method without any, in the RPC form: an empty array.</summary>");
@@ -154,7 +157,34 @@ internal static partial class ContractEmitter
             w.Line();
         }
 
-        w.TrimBlankLine();
+        foreach (var method in c.Methods.Where(m => m.Streamed is not null))
+        {
+            var streamed = method.Streamed!;
+            w.Line($"/// <summary>Encodes one item of the streamed argument of <c>{method.Name}</c>.</summary>");
+            w.Open($"public static {Names.Memory} Encode{method.Name}Item({streamed.ItemType} value)");
+            w.Line("var buffer = new global::System.Buffers.ArrayBufferWriter<byte>(64);");
+            w.Line("var writer = new global::MessagePack.MessagePackWriter(buffer);");
+            w.Line(streamed.Codec.WriteOf("value") + ";");
+            w.Line("writer.Flush();");
+            w.Line("return buffer.WrittenMemory;");
+            w.Close();
+            w.Line();
+            w.Line($"/// <summary>Decodes one item of the streamed argument of <c>{method.Name}</c>.</summary>");
+            w.Open($"public static {streamed.ItemType} Decode{method.Name}Item({Names.Memory} value)");
+            w.Line("var reader = new global::MessagePack.MessagePackReader(value);");
+            w.Checked($"return {streamed.Codec.Read};");
+            w.Close();
+            w.Line();
+        }
+
+        w.Open("private static string? MethodName(int methodId) => methodId switch");
+        foreach (var method in c.Methods)
+        {
+            w.Line($"{c.BaseName}MethodIds.{method.Name} => \"{method.Name}\",");
+        }
+
+        w.Line("_ => null,");
+        w.Close(";");
         w.Close();
         w.Line();
     }

@@ -101,7 +101,8 @@ internal static class ContractParser
         var symbols = parsed.Select(p => p.Symbol).ToArray();
         foreach (var (model, symbol) in parsed)
         {
-            if (ContractRules.ResultEncoderClash(symbol, model.Parameters.Count, symbols, baseName) is { } clash)
+            if ((ContractRules.ResultEncoderClash(symbol, model.Parameters.Count, symbols, baseName)
+                ?? ContractRules.ItemEncoderClash(symbol, model.Parameters.Count, symbols, baseName)) is { } clash)
             {
                 diagnostics.Add(DiagnosticInfo.Create(Diagnostics.ReservedName, symbol.Locations.FirstOrDefault(), symbol.Name, clash));
             }
@@ -177,6 +178,7 @@ internal static class ContractParser
         }
 
         var parameters = ImmutableArray.CreateBuilder<ParameterModel>();
+        StreamedParameterModel? streamed = null;
         string? tokenName = null;
         var valid = true;
         for (var i = 0; i < method.Parameters.Length; i++)
@@ -202,10 +204,21 @@ internal static class ContractParser
             }
 
             var parameterLocation = parameter.Locations.FirstOrDefault();
-            if (parameter.Type is INamedTypeSymbol { OriginalDefinition: var definition } && definition.ToDisplayString() == "System.Collections.Generic.IAsyncEnumerable<T>")
+            if (parameter.Type is INamedTypeSymbol { OriginalDefinition: var definition } streamedType && definition.ToDisplayString() == "System.Collections.Generic.IAsyncEnumerable<T>")
             {
-                diagnostics.Add(DiagnosticInfo.Create(Diagnostics.StreamedParameter, parameterLocation, parameter.Name, method.Name));
-                valid = false;
+                if (streamed is not null)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(Diagnostics.StreamedParameter, parameterLocation, parameter.Name, method.Name, streamed.Name));
+                    valid = false;
+                    continue;
+                }
+
+                // The caller streams this argument: its items are serialized one by one, after the call.
+                var item = streamedType.TypeArguments[0];
+                CheckMessageType(item, method.Name, parameterLocation, diagnostics);
+                streamed = new StreamedParameterModel(parameter.Name, item.ToDisplayString(TypeFormat),
+                    types.Plan(item, $"an item of {contract}.{method.Name}({parameter.Name})"), parameters.Count);
+                ReportPlanned(types, method.Name, parameterLocation, parameterLocation, diagnostics);
                 continue;
             }
 
@@ -215,9 +228,14 @@ internal static class ContractParser
             ReportPlanned(types, method.Name, parameterLocation, parameterLocation, diagnostics);
         }
 
+        if (streamed is not null && kind == MessageKind.OneWay)
+        {
+            kind = MessageKind.Call; // a streamed argument needs the call's id and credit, so the method is a call
+        }
+
         return valid
             ? new MethodModel(method.Name, id, kind, returnName == "System.Threading.Tasks.Task" || returnName == "System.Threading.Tasks.Task<TResult>",
-                resultType, resultCodec, new EquatableArray<ParameterModel>(parameters.ToImmutable()), tokenName)
+                resultType, resultCodec, new EquatableArray<ParameterModel>(parameters.ToImmutable()), tokenName, streamed)
             : null;
     }
 
@@ -230,9 +248,10 @@ internal static class ContractParser
             return;
         }
 
-        if (type is not INamedTypeSymbol named || named.SpecialType != SpecialType.None || named.TypeKind == TypeKind.Enum)
+        if (type is not INamedTypeSymbol named || named.SpecialType != SpecialType.None || named.TypeKind == TypeKind.Enum
+            || UnsendableTypes.Reason(named) is not null)
         {
-            return;
+            return; // an unsendable type gets its own diagnostic, which says why no attribute would help
         }
 
         foreach (var argument in named.TypeArguments)

@@ -120,6 +120,11 @@ internal static class ContractRules
             return $"the generated {baseName}Client has its own DisposeAsync(), which ends the stream";
         }
 
+        if (name is "WithDeadline" or "WithTimeout")
+        {
+            return $"the generated {baseName}Client has its own {name}, which makes a client whose calls have a deadline";
+        }
+
         return oneWay && RecordMembers.Contains(name)
             ? $"one-way methods become records nested in '{baseName}Message', and every record has a member named '{name}'"
             : null;
@@ -139,6 +144,25 @@ internal static class ContractRules
         var owner = methods.FirstOrDefault(m => m.Name + "Result" == method.Name && m.ReturnType is INamedTypeSymbol { TypeArguments.Length: 1 } returned
             && SymbolEqualityComparer.Default.Equals(returned.TypeArguments[0], method.Parameters[0].Type));
         return owner is null ? null : $"the generated {baseName}Codec.Encode{method.Name} already encodes the result of '{owner.Name}'";
+    }
+
+    /// <summary>
+    /// Why a method named <c>XItem</c> clashes in the codec, or null: <c>EncodeXItem</c> encodes an item of the
+    /// streamed argument of <c>X</c>, and would also encode the arguments of <c>XItem</c> when it takes one value of that type.
+    /// </summary>
+    public static string? ItemEncoderClash(IMethodSymbol method, int serializedParameters, IEnumerable<IMethodSymbol> methods, string baseName)
+    {
+        if (serializedParameters != 1 || !method.Name.EndsWith("Item", System.StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var value = method.Parameters.First(p => p.Type.ToDisplayString() != "System.Threading.CancellationToken").Type;
+        var owner = methods.FirstOrDefault(m => m.Name + "Item" == method.Name && m.Parameters.Any(p =>
+            p.Type is INamedTypeSymbol { TypeArguments.Length: 1 } streamed
+            && streamed.OriginalDefinition.ToDisplayString() == "System.Collections.Generic.IAsyncEnumerable<T>"
+            && SymbolEqualityComparer.Default.Equals(streamed.TypeArguments[0], value)));
+        return owner is null ? null : $"the generated {baseName}Codec.Encode{method.Name} already encodes an item of the streamed argument of '{owner.Name}'";
     }
 
     private static readonly string[] RecordMembers =

@@ -40,7 +40,11 @@ internal static class UnsendableTypes
             case "System.Collections.Generic.IAsyncEnumerable<T>" or "System.Collections.Generic.IAsyncEnumerator<T>"
                 or "System.Collections.Generic.IEnumerator<T>" or "System.Collections.IEnumerator" or "System.IObservable<T>"
                 or "System.Threading.Channels.ChannelReader<T>" or "System.Threading.Channels.ChannelWriter<T>":
-                return "a stream of values is not a value; send a list, or return IAsyncEnumerable<T> from a method";
+                return "a stream of values is not a value; stream it as the method's own IAsyncEnumerable<T> parameter or result";
+            case "Conec.RpcCallContext" or "Conec.Typed.Internal.RpcServerCall":
+                return "a call's context stays on its side; a handler reads RpcCallContext.Current";
+            case "Conec.RpcClientOptions" or "Conec.RpcServerOptions" or "Conec.IRpcClientFilter" or "Conec.IRpcServerFilter":
+                return "options and filters configure a client or server, once; pass them to its constructor or ServeAsync, not to a call";
         }
 
         for (var current = named; current is not null; current = current.BaseType)

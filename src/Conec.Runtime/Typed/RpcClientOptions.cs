@@ -1,6 +1,9 @@
 namespace Conec;
 
-/// <summary>How a generated RPC client buffers: what one streamed call may hold, and how many calls may wait to be sent.</summary>
+/// <summary>
+/// How a generated RPC client behaves: what one streamed call may hold, how many calls may wait to be sent, how long a
+/// call may take, and the filters every call passes through.
+/// </summary>
 public sealed class RpcClientOptions
 {
     /// <summary>
@@ -19,11 +22,24 @@ public sealed class RpcClientOptions
     /// </summary>
     public int MaxQueuedCalls { get; set; } = 256;
 
+    /// <summary>
+    /// How long each call may take, from when it is made, unless the client was given its own deadline
+    /// (<c>WithDeadline</c>, <c>WithTimeout</c>); null (the default) sets none. The time left travels with the call, the
+    /// server's handler sees its token cancelled when it runs out, and the caller gets
+    /// <see cref="ConecError.DeadlineExceeded"/>.
+    /// </summary>
+    public TimeSpan? DefaultDeadline { get; set; }
+
+    /// <summary>Filters around every call and one-way message, outermost first; empty by default, and then free.</summary>
+    public IList<IRpcClientFilter> Filters { get; } = new List<IRpcClientFilter>();
+
     /// <exception cref="ConecException"><see cref="ConecError.InvalidConfiguration"/>, naming the property.</exception>
     public void Validate()
     {
         Require(StreamedResultWindow >= 1024, nameof(StreamedResultWindow), "must be at least 1,024 bytes");
         Require(MaxQueuedCalls >= 1, nameof(MaxQueuedCalls), "must be at least 1");
+        Require(DefaultDeadline is null || DefaultDeadline > TimeSpan.Zero, nameof(DefaultDeadline), "must be positive, or null for none");
+        Require(!Filters.Any(f => f is null), nameof(Filters), "must not contain null");
     }
 
     private static void Require(bool condition, string property, string rule)

@@ -5,8 +5,9 @@ using MessagePack;
 namespace Conec;
 
 /// <summary>
-/// The RPC messages on one bidirectional stream (docs/protocol.md, "Typed streams"): requests, cancellations,
-/// results, errors and one-way notifications, each one MessagePack array.
+/// The RPC messages on one bidirectional stream (docs/generator.md, "Wire format"): requests, cancellations,
+/// results, errors, one-way notifications, streamed items both ways and their credit, each one MessagePack array.
+/// Readers accept more fields than they know and ignore them, so a later version can append fields.
 /// </summary>
 internal static class RpcFrame
 {
@@ -17,16 +18,19 @@ internal static class RpcFrame
     public const int Notify = 4;
     public const int Item = 5;
     public const int Credit = 6;
+    public const int End = 7;
 
     /// <summary>
-    /// <c>[0, callId, methodId, arguments, traceParent?, window?]</c> or, for a notification,
-    /// <c>[4, methodId, arguments, traceParent?]</c>. A request with a <paramref name="window"/> asks for a streamed
-    /// result under credit: the server sends items while the caller has granted bytes (see <see cref="WriteCredit"/>).
+    /// <c>[0, callId, methodId, arguments, traceParent?, window?, timeout?]</c> or, for a notification,
+    /// <c>[4, methodId, arguments, traceParent?]</c>. A <paramref name="window"/> asks for items under credit (see
+    /// <see cref="WriteCredit"/>); a <paramref name="timeoutMilliseconds"/> is the time left until the caller's
+    /// deadline, as gRPC's grpc-timeout, so the server's clock need not agree with the caller's. Absent fields
+    /// before a present one are nil.
     /// </summary>
-    public static void WriteCall(IBufferWriter<byte> buffer, long callId, int methodId, ReadOnlyMemory<byte> arguments, bool notify, string? traceParent = null, long window = 0)
+    public static void WriteCall(IBufferWriter<byte> buffer, long callId, int methodId, ReadOnlyMemory<byte> arguments, bool notify, string? traceParent = null, long window = 0, long timeoutMilliseconds = 0)
     {
         var writer = new MessagePackWriter(buffer);
-        var optional = window > 0 ? 2 : traceParent is null ? 0 : 1;
+        var optional = notify ? (traceParent is null ? 0 : 1) : timeoutMilliseconds > 0 ? 3 : window > 0 ? 2 : traceParent is null ? 0 : 1;
         writer.WriteArrayHeader((notify ? 3 : 4) + optional);
         writer.Write(notify ? Notify : Request);
         if (!notify)
@@ -42,15 +46,45 @@ internal static class RpcFrame
             writer.Write(traceParent);
         }
 
-        if (window > 0)
+        if (optional > 1)
         {
-            writer.Write(window);
+            WritePositiveOrNil(ref writer, window);
+        }
+
+        if (optional > 2)
+        {
+            writer.Write(timeoutMilliseconds);
         }
 
         writer.Flush();
     }
 
-    /// <summary><c>[6, callId, bytes]</c>: the caller consumed this many bytes of a streamed result's items; the server may send as many more.</summary>
+    private static void WritePositiveOrNil(ref MessagePackWriter writer, long value)
+    {
+        if (value > 0)
+        {
+            writer.Write(value);
+        }
+        else
+        {
+            writer.WriteNil();
+        }
+    }
+
+    /// <summary><c>[7, callId]</c>: the caller's streamed argument is complete (its items went as <see cref="WriteItem"/>).</summary>
+    public static void WriteEnd(IBufferWriter<byte> buffer, long callId)
+    {
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteArrayHeader(2);
+        writer.Write(End);
+        writer.Write(callId);
+        writer.Flush();
+    }
+
+    /// <summary>
+    /// <c>[6, callId, bytes]</c>: the receiver of a call's items consumed this many bytes; the sender may send as many
+    /// more. The caller grants it for a streamed result, the server for a streamed argument.
+    /// </summary>
     public static void WriteCredit(IBufferWriter<byte> buffer, long callId, long bytes)
     {
         var writer = new MessagePackWriter(buffer);
@@ -91,20 +125,31 @@ internal static class RpcFrame
         writer.Flush();
     }
 
-    public static void WriteError(IBufferWriter<byte> buffer, long callId, string type, string message)
+    /// <summary>
+    /// <c>[3, callId, type, message, error?]</c>: the call failed. <paramref name="error"/> is set when the failure is
+    /// Conec's own (a deadline, an unknown method), so the caller raises a <see cref="ConecException"/> with it; an
+    /// older caller reads the type and message only.
+    /// </summary>
+    public static void WriteError(IBufferWriter<byte> buffer, long callId, string type, string message, ConecError? error = null)
     {
         var writer = new MessagePackWriter(buffer);
-        writer.WriteArrayHeader(4);
+        writer.WriteArrayHeader(error is null ? 4 : 5);
         writer.Write(Error);
         writer.Write(callId);
         writer.Write(type);
         writer.Write(message);
+        if (error is { } code)
+        {
+            writer.Write((int)code);
+        }
+
         writer.Flush();
     }
 
     /// <summary>The parts of a received RPC message; <see cref="Rest"/> is what follows the kind and id.</summary>
-    /// <see cref="Window"/> is a streamed call's initial credit in bytes (0: the caller grants none and takes every item), or a credit frame's grant.
-    public readonly record struct Parsed(int Kind, long CallId, int MethodId, ReadOnlyMemory<byte> Rest, string? TraceParent = null, long Window = 0);
+    /// <see cref="Window"/> is a streamed call's initial credit in bytes (0: the caller grants none and takes every item), or a credit frame's grant;
+    /// <see cref="TimeoutMilliseconds"/> the time left to the caller's deadline (0: none).
+    public readonly record struct Parsed(int Kind, long CallId, int MethodId, ReadOnlyMemory<byte> Rest, string? TraceParent = null, long Window = 0, long TimeoutMilliseconds = 0);
 
     /// <exception cref="ConecException"><see cref="ConecError.MalformedMessage"/> when the message is not an RPC message.</exception>
     public static Parsed Parse(ReadOnlyMemory<byte> message)
@@ -118,18 +163,22 @@ internal static class RpcFrame
             var methodId = 0;
             switch (kind)
             {
-                case Request when count is >= 4 and <= 6:
+                case Request when count >= 4:
                     callId = reader.ReadInt64();
                     methodId = reader.ReadInt32();
                     var request = WithTrace(message, ref reader, new Parsed(kind, callId, methodId, default), count >= 5);
-                    return count == 6 ? request with { Window = ReadWindow(ref reader) } : request;
-                case Notify when count is 3 or 4:
+                    return request with
+                    {
+                        Window = count >= 6 && !reader.TryReadNil() ? ReadWindow(ref reader) : 0,
+                        TimeoutMilliseconds = count >= 7 && !reader.TryReadNil() ? ReadWindow(ref reader) : 0,
+                    };
+                case Notify when count >= 3:
                     methodId = reader.ReadInt32();
-                    return WithTrace(message, ref reader, new Parsed(kind, callId, methodId, default), count == 4);
-                case Credit when count == 3:
+                    return WithTrace(message, ref reader, new Parsed(kind, callId, methodId, default), count >= 4);
+                case Credit when count >= 3:
                     callId = reader.ReadInt64();
                     return new Parsed(kind, callId, 0, default, Window: ReadWindow(ref reader));
-                case Cancel or Result or Error or Item when count >= 2:
+                case Cancel or Result or Error or Item or End when count >= 2:
                     callId = reader.ReadInt64();
                     break;
                 default:
@@ -146,8 +195,8 @@ internal static class RpcFrame
 
     private static long ReadWindow(ref MessagePackReader reader)
     {
-        var window = reader.ReadInt64();
-        return window > 0 ? window : throw new ConecException(ConecError.MalformedMessage, $"An RPC credit of {window} bytes is not positive.");
+        var value = reader.ReadInt64();
+        return value > 0 ? value : throw new ConecException(ConecError.MalformedMessage, $"An RPC credit or timeout of {value} is not positive.");
     }
 
     /// <summary>Cuts the arguments out of the message and reads the trace context after them, if present (nil: none).</summary>
@@ -159,13 +208,20 @@ internal static class RpcFrame
         return parsed with { Rest = arguments, TraceParent = traced && !reader.TryReadNil() ? reader.ReadString() : null };
     }
 
-    /// <summary>Reads the type and message of an error's <see cref="Parsed.Rest"/>.</summary>
-    public static ConecRemoteException ReadError(ReadOnlyMemory<byte> rest)
+    /// <summary>
+    /// Reads an error's <see cref="Parsed.Rest"/>: a <see cref="ConecException"/> when it carries a Conec error, else
+    /// the handler's exception as a <see cref="ConecRemoteException"/>.
+    /// </summary>
+    public static Exception ReadError(ReadOnlyMemory<byte> rest)
     {
         try
         {
             var reader = new MessagePackReader(rest);
-            return new ConecRemoteException(reader.ReadString() ?? "System.Exception", reader.ReadString() ?? "");
+            var type = reader.ReadString() ?? "System.Exception";
+            var text = reader.ReadString() ?? "";
+            return !reader.End && !reader.TryReadNil()
+                ? new ConecException((ConecError)reader.ReadInt32(), text)
+                : new ConecRemoteException(type, text);
         }
         catch (Exception e) when (TypedMessages.IsMalformed(e))
         {

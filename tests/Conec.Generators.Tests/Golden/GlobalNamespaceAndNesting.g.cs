@@ -11,6 +11,9 @@ public static class PingMethodIds
 /// <summary>Reads and writes the arguments and results of <see cref="global::Outer.IPing"/> methods as MessagePack.</summary>
 internal static class PingCodec
 {
+    /// <summary>The contract's name and its methods' names, as call contexts and errors report them.</summary>
+    public static readonly global::Conec.Typed.Internal.RpcContract Contract = new global::Conec.Typed.Internal.RpcContract("Outer.IPing", MethodName);
+
     /// <summary>Writes the arguments of <c>Ping</c>, one MessagePack value each.</summary>
     public static void WritePing(ref global::MessagePack.MessagePackWriter writer, long @event)
     {
@@ -42,6 +45,12 @@ internal static class PingCodec
             throw global::Conec.Typed.Internal.TypedMessages.Malformed(e);
         }
     }
+
+    private static string? MethodName(int methodId) => methodId switch
+    {
+        PingMethodIds.Ping => "Ping",
+        _ => null,
+    };
 }
 
 /// <summary>
@@ -232,18 +241,32 @@ public sealed class PingClient : global::Outer.IPing, global::System.IAsyncDispo
 
     /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
     /// <param name="stream">The stream to call over; disposing the client finishes and releases it.</param>
-    /// <param name="options">How the client buffers streamed results and queued calls; the defaults when null.</param>
+    /// <param name="options">How the client buffers, its default deadline and its filters; the defaults when null.</param>
     /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
     public PingClient(global::Conec.StreamPair stream, global::Conec.RpcClientOptions? options = null)
     {
-        _rpc = new global::Conec.Typed.Internal.RpcClient(stream.Send, stream.Receive, options);
+        _rpc = new global::Conec.Typed.Internal.RpcClient(stream.Send, stream.Receive, options, PingCodec.Contract);
     }
+
+    private PingClient(global::Conec.Typed.Internal.RpcClient rpc)
+    {
+        _rpc = rpc;
+    }
+
+    /// <summary>
+    /// A client on the same stream whose calls must finish by <paramref name="deadline"/>: the time left travels with
+    /// each call, and a call still running then fails with <see cref="global::Conec.ConecError.DeadlineExceeded"/>.
+    /// </summary>
+    public PingClient WithDeadline(global::System.DateTimeOffset deadline) => new PingClient(_rpc.WithDeadline(deadline));
+
+    /// <summary>A client on the same stream whose calls may each take <paramref name="timeout"/> from when they are made.</summary>
+    public PingClient WithTimeout(global::System.TimeSpan timeout) => new PingClient(_rpc.WithTimeout(timeout));
 
     /// <inheritdoc/>
     public global::System.Threading.Tasks.ValueTask Ping(long @event) =>
         _rpc.NotifyAsync(PingMethodIds.Ping, PingCodec.EncodePing(@event));
 
-    /// <summary>Ends the stream: the server stops, and calls still waiting fail.</summary>
+    /// <summary>Ends the stream: the server stops, and calls still waiting fail (on this client and those made from it).</summary>
     public global::System.Threading.Tasks.ValueTask DisposeAsync() => _rpc.DisposeAsync();
 }
 
@@ -251,19 +274,35 @@ public sealed class PingClient : global::Outer.IPing, global::System.IAsyncDispo
 public static class PingServer
 {
     /// <summary>Serves until the caller ends the stream or <paramref name="cancellationToken"/> is cancelled.</summary>
-    public static global::System.Threading.Tasks.Task ServeAsync(global::Outer.IPing implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
+    public static global::System.Threading.Tasks.Task ServeAsync(global::Outer.IPing implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default) =>
+        ServeAsync(implementation, stream.Send, stream.Receive, null, null, cancellationToken);
+
+    /// <summary>Serves calls arriving on an incoming stream; call contexts name its opener as the caller.</summary>
+    public static global::System.Threading.Tasks.Task ServeAsync(global::Outer.IPing implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
+        ServeAsync(implementation, stream.Send, stream.Receive, stream.Peer, null, cancellationToken);
+
+    /// <summary>Serves with <paramref name="options"/>: the filters every call passes through.</summary>
+    /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
+    public static global::System.Threading.Tasks.Task ServeAsync(global::Outer.IPing implementation, global::Conec.StreamPair stream, global::Conec.RpcServerOptions options, global::System.Threading.CancellationToken cancellationToken = default) =>
+        ServeAsync(implementation, stream.Send, stream.Receive, null, options, cancellationToken);
+
+    /// <summary>Serves an incoming stream with <paramref name="options"/>: the filters every call passes through.</summary>
+    /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
+    public static global::System.Threading.Tasks.Task ServeAsync(global::Outer.IPing implementation, global::Conec.IncomingStream stream, global::Conec.RpcServerOptions options, global::System.Threading.CancellationToken cancellationToken = default) =>
+        ServeAsync(implementation, stream.Send, stream.Receive, stream.Peer, options, cancellationToken);
+
+    private static global::System.Threading.Tasks.Task ServeAsync(global::Outer.IPing implementation, global::Conec.OutStream send, global::Conec.InStream receive, string? peer, global::Conec.RpcServerOptions? options, global::System.Threading.CancellationToken cancellationToken)
     {
         global::System.ArgumentNullException.ThrowIfNull(implementation);
         return global::Conec.Typed.Internal.RpcServer.ServeAsync(
-            stream.Send,
-            stream.Receive,
-            (methodId, arguments, _, _) => DispatchAsync(implementation, methodId, arguments),
+            send,
+            receive,
+            PingCodec.Contract,
+            (methodId, arguments, _) => DispatchAsync(implementation, methodId, arguments),
+            peer,
+            options,
             cancellationToken);
     }
-
-    /// <summary>Serves calls arriving on an incoming stream.</summary>
-    public static global::System.Threading.Tasks.Task ServeAsync(global::Outer.IPing implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
-        ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
 
     private static async global::System.Threading.Tasks.ValueTask<global::Conec.Typed.Internal.RpcResult> DispatchAsync(global::Outer.IPing implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments)
     {
@@ -276,7 +315,7 @@ public static class PingServer
                 return global::Conec.Typed.Internal.RpcResult.Void;
             }
             default:
-                throw global::Conec.Typed.Internal.TypedMessages.UnknownMethod("IPing", methodId);
+                throw global::Conec.Typed.Internal.TypedMessages.UnknownCall("IPing", methodId);
         }
     }
 }

@@ -95,7 +95,7 @@ namespace Demo.Inventory
 
         /// <summary>
         /// Reads a <see cref="global::Demo.Inventory.Catalog.Item"/>: keys it does not know are skipped, and a key it lacks leaves the
-        /// member's default, except for a non-nullable reference, which makes the message malformed.
+        /// member's default, except for a non-nullable reference passed to the constructor, which makes the message malformed.
         /// </summary>
         public static global::Demo.Inventory.Catalog.Item? ReadItem(ref global::MessagePack.MessagePackReader reader)
         {
@@ -125,11 +125,18 @@ namespace Demo.Inventory
             }
 
             global::Conec.Typed.Internal.TypedMessages.LeaveNested(ref reader);
-            return new global::Demo.Inventory.Catalog.Item
+            var result = new global::Demo.Inventory.Catalog.Item();
+            if (count > 0)
             {
-                Name = name ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("Item.Name"),
-                Parts = parts ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("Item.Parts"),
-            };
+                result.Name = name ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("Item.Name");
+            }
+
+            if (count > 1)
+            {
+                result.Parts = parts ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("Item.Parts");
+            }
+
+            return result;
         }
 
         /// <summary>Writes an array of type <c>Demo.Inventory.Catalog.Item[]</c>.</summary>
@@ -286,6 +293,9 @@ namespace Demo.Inventory
     /// <summary>Reads and writes the arguments and results of <see cref="global::Demo.Inventory.IInventory"/> methods as MessagePack.</summary>
     internal static class InventoryCodec
     {
+        /// <summary>The contract's name and its methods' names, as call contexts and errors report them.</summary>
+        public static readonly global::Conec.Typed.Internal.RpcContract Contract = new global::Conec.Typed.Internal.RpcContract("Demo.Inventory.IInventory", MethodName);
+
         /// <summary>Writes the arguments of <c>Stock</c>, one MessagePack value each.</summary>
         public static void WriteStock(ref global::MessagePack.MessagePackWriter writer, global::Demo.Inventory.Catalog.Item item, global::System.Collections.Generic.Dictionary<string, int> counts, global::Demo.Inventory.Unit unit)
         {
@@ -373,6 +383,13 @@ namespace Demo.Inventory
             return InventoryValues.ReadArrayOfItem(ref reader)
                 ?? throw global::Conec.Typed.Internal.TypedMessages.MissingValue("the result of IInventory.Find");
         }
+
+        private static string? MethodName(int methodId) => methodId switch
+        {
+            InventoryMethodIds.Stock => "Stock",
+            InventoryMethodIds.Find => "Find",
+            _ => null,
+        };
     }
 
     /// <summary>
@@ -569,12 +586,26 @@ namespace Demo.Inventory
 
         /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
         /// <param name="stream">The stream to call over; disposing the client finishes and releases it.</param>
-        /// <param name="options">How the client buffers streamed results and queued calls; the defaults when null.</param>
+        /// <param name="options">How the client buffers, its default deadline and its filters; the defaults when null.</param>
         /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
         public InventoryClient(global::Conec.StreamPair stream, global::Conec.RpcClientOptions? options = null)
         {
-            _rpc = new global::Conec.Typed.Internal.RpcClient(stream.Send, stream.Receive, options);
+            _rpc = new global::Conec.Typed.Internal.RpcClient(stream.Send, stream.Receive, options, InventoryCodec.Contract);
         }
+
+        private InventoryClient(global::Conec.Typed.Internal.RpcClient rpc)
+        {
+            _rpc = rpc;
+        }
+
+        /// <summary>
+        /// A client on the same stream whose calls must finish by <paramref name="deadline"/>: the time left travels with
+        /// each call, and a call still running then fails with <see cref="global::Conec.ConecError.DeadlineExceeded"/>.
+        /// </summary>
+        public InventoryClient WithDeadline(global::System.DateTimeOffset deadline) => new InventoryClient(_rpc.WithDeadline(deadline));
+
+        /// <summary>A client on the same stream whose calls may each take <paramref name="timeout"/> from when they are made.</summary>
+        public InventoryClient WithTimeout(global::System.TimeSpan timeout) => new InventoryClient(_rpc.WithTimeout(timeout));
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask Stock(global::Demo.Inventory.Catalog.Item item, global::System.Collections.Generic.Dictionary<string, int> counts, global::Demo.Inventory.Unit unit) =>
@@ -584,7 +615,7 @@ namespace Demo.Inventory
         public global::System.Threading.Tasks.ValueTask<global::Demo.Inventory.Catalog.Item[]> Find(global::System.Collections.Generic.List<string> names) =>
             _rpc.CallAsync<global::Demo.Inventory.Catalog.Item[]>(InventoryMethodIds.Find, InventoryCodec.EncodeFind(names), InventoryCodec.DecodeFindResult);
 
-        /// <summary>Ends the stream: the server stops, and calls still waiting fail.</summary>
+        /// <summary>Ends the stream: the server stops, and calls still waiting fail (on this client and those made from it).</summary>
         public global::System.Threading.Tasks.ValueTask DisposeAsync() => _rpc.DisposeAsync();
     }
 
@@ -592,19 +623,35 @@ namespace Demo.Inventory
     internal static class InventoryServer
     {
         /// <summary>Serves until the caller ends the stream or <paramref name="cancellationToken"/> is cancelled.</summary>
-        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Inventory.IInventory implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Inventory.IInventory implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default) =>
+            ServeAsync(implementation, stream.Send, stream.Receive, null, null, cancellationToken);
+
+        /// <summary>Serves calls arriving on an incoming stream; call contexts name its opener as the caller.</summary>
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Inventory.IInventory implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
+            ServeAsync(implementation, stream.Send, stream.Receive, stream.Peer, null, cancellationToken);
+
+        /// <summary>Serves with <paramref name="options"/>: the filters every call passes through.</summary>
+        /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Inventory.IInventory implementation, global::Conec.StreamPair stream, global::Conec.RpcServerOptions options, global::System.Threading.CancellationToken cancellationToken = default) =>
+            ServeAsync(implementation, stream.Send, stream.Receive, null, options, cancellationToken);
+
+        /// <summary>Serves an incoming stream with <paramref name="options"/>: the filters every call passes through.</summary>
+        /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Inventory.IInventory implementation, global::Conec.IncomingStream stream, global::Conec.RpcServerOptions options, global::System.Threading.CancellationToken cancellationToken = default) =>
+            ServeAsync(implementation, stream.Send, stream.Receive, stream.Peer, options, cancellationToken);
+
+        private static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Inventory.IInventory implementation, global::Conec.OutStream send, global::Conec.InStream receive, string? peer, global::Conec.RpcServerOptions? options, global::System.Threading.CancellationToken cancellationToken)
         {
             global::System.ArgumentNullException.ThrowIfNull(implementation);
             return global::Conec.Typed.Internal.RpcServer.ServeAsync(
-                stream.Send,
-                stream.Receive,
-                (methodId, arguments, _, _) => DispatchAsync(implementation, methodId, arguments),
+                send,
+                receive,
+                InventoryCodec.Contract,
+                (methodId, arguments, _) => DispatchAsync(implementation, methodId, arguments),
+                peer,
+                options,
                 cancellationToken);
         }
-
-        /// <summary>Serves calls arriving on an incoming stream.</summary>
-        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Inventory.IInventory implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
-            ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
 
         private static async global::System.Threading.Tasks.ValueTask<global::Conec.Typed.Internal.RpcResult> DispatchAsync(global::Demo.Inventory.IInventory implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments)
         {
@@ -623,7 +670,7 @@ namespace Demo.Inventory
                     return global::Conec.Typed.Internal.RpcResult.FromSerialized(InventoryCodec.EncodeFindResult(result));
                 }
                 default:
-                    throw global::Conec.Typed.Internal.TypedMessages.UnknownMethod("IInventory", methodId);
+                    throw global::Conec.Typed.Internal.TypedMessages.UnknownCall("IInventory", methodId);
             }
         }
     }

@@ -81,7 +81,7 @@ namespace Demo.Chat
 
         /// <summary>
         /// Reads a <see cref="global::Demo.Chat.ChatLine"/>: keys it does not know are skipped, and a key it lacks leaves the
-        /// member's default, except for a non-nullable reference, which makes the message malformed.
+        /// member's default, except for a non-nullable reference passed to the constructor, which makes the message malformed.
         /// </summary>
         public static global::Demo.Chat.ChatLine? ReadChatLine(ref global::MessagePack.MessagePackReader reader)
         {
@@ -120,6 +120,9 @@ namespace Demo.Chat
     /// <summary>Reads and writes the arguments and results of <see cref="global::Demo.Chat.IChat"/> methods as MessagePack.</summary>
     internal static class ChatCodec
     {
+        /// <summary>The contract's name and its methods' names, as call contexts and errors report them.</summary>
+        public static readonly global::Conec.Typed.Internal.RpcContract Contract = new global::Conec.Typed.Internal.RpcContract("Demo.Chat.IChat", MethodName);
+
         /// <summary>The arguments of a method without any, in the RPC form: an empty array.</summary>
         public static readonly global::System.ReadOnlyMemory<byte> NoArguments = new byte[] { 0x90 };
 
@@ -155,6 +158,13 @@ namespace Demo.Chat
                 throw global::Conec.Typed.Internal.TypedMessages.Malformed(e);
             }
         }
+
+        private static string? MethodName(int methodId) => methodId switch
+        {
+            ChatMethodIds.Say => "Say",
+            ChatMethodIds.Leave => "Leave",
+            _ => null,
+        };
     }
 
     /// <summary>
@@ -364,12 +374,26 @@ namespace Demo.Chat
 
         /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
         /// <param name="stream">The stream to call over; disposing the client finishes and releases it.</param>
-        /// <param name="options">How the client buffers streamed results and queued calls; the defaults when null.</param>
+        /// <param name="options">How the client buffers, its default deadline and its filters; the defaults when null.</param>
         /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
         public ChatClient(global::Conec.StreamPair stream, global::Conec.RpcClientOptions? options = null)
         {
-            _rpc = new global::Conec.Typed.Internal.RpcClient(stream.Send, stream.Receive, options);
+            _rpc = new global::Conec.Typed.Internal.RpcClient(stream.Send, stream.Receive, options, ChatCodec.Contract);
         }
+
+        private ChatClient(global::Conec.Typed.Internal.RpcClient rpc)
+        {
+            _rpc = rpc;
+        }
+
+        /// <summary>
+        /// A client on the same stream whose calls must finish by <paramref name="deadline"/>: the time left travels with
+        /// each call, and a call still running then fails with <see cref="global::Conec.ConecError.DeadlineExceeded"/>.
+        /// </summary>
+        public ChatClient WithDeadline(global::System.DateTimeOffset deadline) => new ChatClient(_rpc.WithDeadline(deadline));
+
+        /// <summary>A client on the same stream whose calls may each take <paramref name="timeout"/> from when they are made.</summary>
+        public ChatClient WithTimeout(global::System.TimeSpan timeout) => new ChatClient(_rpc.WithTimeout(timeout));
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask Say(global::Demo.Chat.ChatLine line) =>
@@ -379,7 +403,7 @@ namespace Demo.Chat
         public global::System.Threading.Tasks.Task Leave() =>
             _rpc.NotifyAsync(ChatMethodIds.Leave, ChatCodec.NoArguments).AsTask();
 
-        /// <summary>Ends the stream: the server stops, and calls still waiting fail.</summary>
+        /// <summary>Ends the stream: the server stops, and calls still waiting fail (on this client and those made from it).</summary>
         public global::System.Threading.Tasks.ValueTask DisposeAsync() => _rpc.DisposeAsync();
     }
 
@@ -387,19 +411,35 @@ namespace Demo.Chat
     public static class ChatServer
     {
         /// <summary>Serves until the caller ends the stream or <paramref name="cancellationToken"/> is cancelled.</summary>
-        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Chat.IChat implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Chat.IChat implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default) =>
+            ServeAsync(implementation, stream.Send, stream.Receive, null, null, cancellationToken);
+
+        /// <summary>Serves calls arriving on an incoming stream; call contexts name its opener as the caller.</summary>
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Chat.IChat implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
+            ServeAsync(implementation, stream.Send, stream.Receive, stream.Peer, null, cancellationToken);
+
+        /// <summary>Serves with <paramref name="options"/>: the filters every call passes through.</summary>
+        /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Chat.IChat implementation, global::Conec.StreamPair stream, global::Conec.RpcServerOptions options, global::System.Threading.CancellationToken cancellationToken = default) =>
+            ServeAsync(implementation, stream.Send, stream.Receive, null, options, cancellationToken);
+
+        /// <summary>Serves an incoming stream with <paramref name="options"/>: the filters every call passes through.</summary>
+        /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Chat.IChat implementation, global::Conec.IncomingStream stream, global::Conec.RpcServerOptions options, global::System.Threading.CancellationToken cancellationToken = default) =>
+            ServeAsync(implementation, stream.Send, stream.Receive, stream.Peer, options, cancellationToken);
+
+        private static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Chat.IChat implementation, global::Conec.OutStream send, global::Conec.InStream receive, string? peer, global::Conec.RpcServerOptions? options, global::System.Threading.CancellationToken cancellationToken)
         {
             global::System.ArgumentNullException.ThrowIfNull(implementation);
             return global::Conec.Typed.Internal.RpcServer.ServeAsync(
-                stream.Send,
-                stream.Receive,
-                (methodId, arguments, _, _) => DispatchAsync(implementation, methodId, arguments),
+                send,
+                receive,
+                ChatCodec.Contract,
+                (methodId, arguments, _) => DispatchAsync(implementation, methodId, arguments),
+                peer,
+                options,
                 cancellationToken);
         }
-
-        /// <summary>Serves calls arriving on an incoming stream.</summary>
-        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Chat.IChat implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
-            ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
 
         private static async global::System.Threading.Tasks.ValueTask<global::Conec.Typed.Internal.RpcResult> DispatchAsync(global::Demo.Chat.IChat implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments)
         {
@@ -417,7 +457,7 @@ namespace Demo.Chat
                     return global::Conec.Typed.Internal.RpcResult.Void;
                 }
                 default:
-                    throw global::Conec.Typed.Internal.TypedMessages.UnknownMethod("IChat", methodId);
+                    throw global::Conec.Typed.Internal.TypedMessages.UnknownCall("IChat", methodId);
             }
         }
     }

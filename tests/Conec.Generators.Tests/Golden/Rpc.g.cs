@@ -22,6 +22,9 @@ namespace Demo.Dice
     /// <summary>Reads and writes the arguments and results of <see cref="global::Demo.Dice.IDice"/> methods as MessagePack.</summary>
     internal static class DiceCodec
     {
+        /// <summary>The contract's name and its methods' names, as call contexts and errors report them.</summary>
+        public static readonly global::Conec.Typed.Internal.RpcContract Contract = new global::Conec.Typed.Internal.RpcContract("Demo.Dice.IDice", MethodName);
+
         /// <summary>The arguments of a method without any, in the RPC form: an empty array.</summary>
         public static readonly global::System.ReadOnlyMemory<byte> NoArguments = new byte[] { 0x90 };
 
@@ -140,6 +143,15 @@ namespace Demo.Dice
             var reader = new global::MessagePack.MessagePackReader(value);
             return reader.ReadInt32();
         }
+
+        private static string? MethodName(int methodId) => methodId switch
+        {
+            DiceMethodIds.Roll => "Roll",
+            DiceMethodIds.Name => "Name",
+            DiceMethodIds.Reset => "Reset",
+            DiceMethodIds.Count => "Count",
+            _ => null,
+        };
     }
 
     /// <summary>
@@ -152,12 +164,26 @@ namespace Demo.Dice
 
         /// <summary>Calls over <paramref name="stream"/> (for example from <c>NewProxiedStreamAsync</c> or <c>NewStreamAsync</c>).</summary>
         /// <param name="stream">The stream to call over; disposing the client finishes and releases it.</param>
-        /// <param name="options">How the client buffers streamed results and queued calls; the defaults when null.</param>
+        /// <param name="options">How the client buffers, its default deadline and its filters; the defaults when null.</param>
         /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
         public DiceClient(global::Conec.StreamPair stream, global::Conec.RpcClientOptions? options = null)
         {
-            _rpc = new global::Conec.Typed.Internal.RpcClient(stream.Send, stream.Receive, options);
+            _rpc = new global::Conec.Typed.Internal.RpcClient(stream.Send, stream.Receive, options, DiceCodec.Contract);
         }
+
+        private DiceClient(global::Conec.Typed.Internal.RpcClient rpc)
+        {
+            _rpc = rpc;
+        }
+
+        /// <summary>
+        /// A client on the same stream whose calls must finish by <paramref name="deadline"/>: the time left travels with
+        /// each call, and a call still running then fails with <see cref="global::Conec.ConecError.DeadlineExceeded"/>.
+        /// </summary>
+        public DiceClient WithDeadline(global::System.DateTimeOffset deadline) => new DiceClient(_rpc.WithDeadline(deadline));
+
+        /// <summary>A client on the same stream whose calls may each take <paramref name="timeout"/> from when they are made.</summary>
+        public DiceClient WithTimeout(global::System.TimeSpan timeout) => new DiceClient(_rpc.WithTimeout(timeout));
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask<int> Roll(int sides, global::System.Threading.CancellationToken cancellationToken) =>
@@ -175,7 +201,7 @@ namespace Demo.Dice
         public global::System.Collections.Generic.IAsyncEnumerable<int> Count(int to, global::System.Threading.CancellationToken cancellationToken) =>
             _rpc.StreamAsync<int>(DiceMethodIds.Count, DiceCodec.EncodeCount(to), DiceCodec.DecodeCountResult, cancellationToken);
 
-        /// <summary>Ends the stream: the server stops, and calls still waiting fail.</summary>
+        /// <summary>Ends the stream: the server stops, and calls still waiting fail (on this client and those made from it).</summary>
         public global::System.Threading.Tasks.ValueTask DisposeAsync() => _rpc.DisposeAsync();
     }
 
@@ -183,28 +209,44 @@ namespace Demo.Dice
     public static class DiceServer
     {
         /// <summary>Serves until the caller ends the stream or <paramref name="cancellationToken"/> is cancelled.</summary>
-        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Dice.IDice implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default)
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Dice.IDice implementation, global::Conec.StreamPair stream, global::System.Threading.CancellationToken cancellationToken = default) =>
+            ServeAsync(implementation, stream.Send, stream.Receive, null, null, cancellationToken);
+
+        /// <summary>Serves calls arriving on an incoming stream; call contexts name its opener as the caller.</summary>
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Dice.IDice implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
+            ServeAsync(implementation, stream.Send, stream.Receive, stream.Peer, null, cancellationToken);
+
+        /// <summary>Serves with <paramref name="options"/>: the filters every call passes through.</summary>
+        /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Dice.IDice implementation, global::Conec.StreamPair stream, global::Conec.RpcServerOptions options, global::System.Threading.CancellationToken cancellationToken = default) =>
+            ServeAsync(implementation, stream.Send, stream.Receive, null, options, cancellationToken);
+
+        /// <summary>Serves an incoming stream with <paramref name="options"/>: the filters every call passes through.</summary>
+        /// <exception cref="global::Conec.ConecException"><see cref="global::Conec.ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
+        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Dice.IDice implementation, global::Conec.IncomingStream stream, global::Conec.RpcServerOptions options, global::System.Threading.CancellationToken cancellationToken = default) =>
+            ServeAsync(implementation, stream.Send, stream.Receive, stream.Peer, options, cancellationToken);
+
+        private static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Dice.IDice implementation, global::Conec.OutStream send, global::Conec.InStream receive, string? peer, global::Conec.RpcServerOptions? options, global::System.Threading.CancellationToken cancellationToken)
         {
             global::System.ArgumentNullException.ThrowIfNull(implementation);
             return global::Conec.Typed.Internal.RpcServer.ServeAsync(
-                stream.Send,
-                stream.Receive,
-                (methodId, arguments, items, token) => DispatchAsync(implementation, methodId, arguments, items, token),
+                send,
+                receive,
+                DiceCodec.Contract,
+                (methodId, arguments, call) => DispatchAsync(implementation, methodId, arguments, call),
+                peer,
+                options,
                 cancellationToken);
         }
 
-        /// <summary>Serves calls arriving on an incoming stream.</summary>
-        public static global::System.Threading.Tasks.Task ServeAsync(global::Demo.Dice.IDice implementation, global::Conec.IncomingStream stream, global::System.Threading.CancellationToken cancellationToken = default) =>
-            ServeAsync(implementation, new global::Conec.StreamPair(stream.Send, stream.Receive), cancellationToken);
-
-        private static async global::System.Threading.Tasks.ValueTask<global::Conec.Typed.Internal.RpcResult> DispatchAsync(global::Demo.Dice.IDice implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.Typed.Internal.RpcItemSink items, global::System.Threading.CancellationToken cancellationToken)
+        private static async global::System.Threading.Tasks.ValueTask<global::Conec.Typed.Internal.RpcResult> DispatchAsync(global::Demo.Dice.IDice implementation, int methodId, global::System.ReadOnlyMemory<byte> arguments, global::Conec.Typed.Internal.RpcServerCall call)
         {
             switch (methodId)
             {
                 case DiceMethodIds.Roll:
                 {
                     var sides = DiceCodec.ReadRoll(arguments);
-                    var result = await implementation.Roll(sides, cancellationToken).ConfigureAwait(false);
+                    var result = await implementation.Roll(sides, call.CancellationToken).ConfigureAwait(false);
                     return global::Conec.Typed.Internal.RpcResult.FromSerialized(DiceCodec.EncodeRollResult(result));
                 }
                 case DiceMethodIds.Name:
@@ -214,21 +256,21 @@ namespace Demo.Dice
                 }
                 case DiceMethodIds.Reset:
                 {
-                    await implementation.Reset(cancellationToken).ConfigureAwait(false);
+                    await implementation.Reset(call.CancellationToken).ConfigureAwait(false);
                     return global::Conec.Typed.Internal.RpcResult.Void;
                 }
                 case DiceMethodIds.Count:
                 {
                     var to = DiceCodec.ReadCount(arguments);
-                    await foreach (var item in global::System.Threading.Tasks.TaskAsyncEnumerableExtensions.WithCancellation(implementation.Count(to, cancellationToken), cancellationToken).ConfigureAwait(false))
+                    await foreach (var item in global::System.Threading.Tasks.TaskAsyncEnumerableExtensions.WithCancellation(implementation.Count(to, call.CancellationToken), call.CancellationToken).ConfigureAwait(false))
                     {
-                        await items.SendAsync(DiceCodec.EncodeCountResult(item)).ConfigureAwait(false);
+                        await call.SendItemAsync(DiceCodec.EncodeCountResult(item)).ConfigureAwait(false);
                     }
 
                     return global::Conec.Typed.Internal.RpcResult.Void;
                 }
                 default:
-                    throw global::Conec.Typed.Internal.TypedMessages.UnknownMethod("IDice", methodId);
+                    throw global::Conec.Typed.Internal.TypedMessages.UnknownCall("IDice", methodId);
             }
         }
     }

@@ -1,49 +1,63 @@
-using System.Buffers;
-using System.Collections.Concurrent;
 using System.ComponentModel;
-using MessagePack;
+using System.Runtime.CompilerServices;
 
 namespace Conec.Typed.Internal;
 
 /// <summary>
 /// The calling end of an RPC stream, used by generated clients: many calls in flight on one stream, each matched to
-/// its result by a call id; cancelling a call's token cancels the remote handler; a lost stream fails every call.
+/// its result by a call id; cancelling a call's token cancels the remote handler; a deadline travels with each call;
+/// client filters run around each call; a lost stream fails every call. <see cref="WithDeadline"/> and
+/// <see cref="WithTimeout"/> make views that share the stream.
 /// </summary>
 /// <remarks>For generated code: public only because that code compiles into users' assemblies.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class RpcClient : IAsyncDisposable
 {
-    private readonly OutStream _send;
-    private readonly InStream _receive;
-    private readonly ConcurrentDictionary<long, PendingCall> _pending = new();
-    private readonly ArrayBufferWriter<byte> _buffer = new(256);
+    /// <summary>
+    /// The most a streamed argument sends ahead of the server's reading, whatever the caller's window: the transport's
+    /// own per-stream window (1 MiB), so a caller cannot make a server hold more per call than the transport would.
+    /// </summary>
+    internal const long MaxArgumentWindow = 1024 * 1024;
 
-    // Callers queue what to send and one writer sends it: concurrent calls never contend for the stream.
-    private readonly System.Threading.Channels.Channel<Outgoing> _outgoing =
-        System.Threading.Channels.Channel.CreateUnbounded<Outgoing>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
-    private readonly SemaphoreSlim _queuedCalls;
-    private readonly long _window;
-    private readonly CancellationTokenSource _stopping = new();
-    private int _disposed;
-    private readonly Task _responses;
-    private readonly Task _writer;
-    private long _nextCallId;
-    private ConecException? _failure;
+    private readonly RpcConnection _connection;
+    private readonly RpcContract _contract;
+    private readonly DateTimeOffset? _deadline;
+    private readonly TimeSpan? _timeout;
 
-    /// <summary>Starts reading results from <paramref name="receive"/>; calls are sent on <paramref name="send"/>.</summary>
+    /// <summary>
+    /// Starts reading results from <paramref name="receive"/>; calls are sent on <paramref name="send"/>.
+    /// <paramref name="contract"/> names the methods in call contexts and errors.
+    /// </summary>
     /// <exception cref="ConecException"><see cref="ConecError.InvalidConfiguration"/> when <paramref name="options"/> is invalid.</exception>
-    public RpcClient(OutStream send, InStream receive, RpcClientOptions? options = null)
+    public RpcClient(OutStream send, InStream receive, RpcClientOptions? options = null, RpcContract? contract = null)
     {
         ArgumentNullException.ThrowIfNull(send);
         ArgumentNullException.ThrowIfNull(receive);
+        contract ??= RpcContract.Unnamed;
         options ??= new RpcClientOptions();
         options.Validate();
-        _queuedCalls = new SemaphoreSlim(options.MaxQueuedCalls, options.MaxQueuedCalls);
-        _window = options.StreamedResultWindow;
-        _send = send;
-        _receive = receive;
-        _responses = Task.Run(ReadResponsesAsync);
-        _writer = Task.Run(WriteRequestsAsync);
+        _connection = new RpcConnection(send, receive, options);
+        _contract = contract;
+        _timeout = options.DefaultDeadline;
+    }
+
+    private RpcClient(RpcClient from, DateTimeOffset? deadline, TimeSpan? timeout)
+    {
+        _connection = from._connection;
+        _contract = from._contract;
+        _deadline = deadline;
+        _timeout = timeout;
+    }
+
+    /// <summary>A view whose calls must all finish by <paramref name="deadline"/>; it shares this client's stream.</summary>
+    public RpcClient WithDeadline(DateTimeOffset deadline) => new(this, deadline, null);
+
+    /// <summary>A view whose calls may each take <paramref name="timeout"/> from when they are made; it shares this client's stream.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is not positive.</exception>
+    public RpcClient WithTimeout(TimeSpan timeout)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
+        return new(this, null, timeout);
     }
 
     /// <summary>
@@ -51,15 +65,64 @@ public sealed class RpcClient : IAsyncDisposable
     /// read by <paramref name="decode"/> (generated code passes the contract's own reader for the result type).
     /// </summary>
     /// <exception cref="ConecRemoteException">The remote handler threw.</exception>
-    /// <exception cref="ConecException">The stream failed before the result arrived, or the result does not decode.</exception>
+    /// <exception cref="ConecException">The stream failed before the result arrived, the result does not decode, or the deadline passed.</exception>
     public async ValueTask<T> CallAsync<T>(int methodId, ReadOnlyMemory<byte> arguments, Func<ReadOnlyMemory<byte>, T> decode, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(decode);
-        var value = await CallCoreAsync(methodId, arguments, cancellationToken);
-        return Decode(value, decode);
+        return Decode(await CallCoreAsync(methodId, arguments, null, cancellationToken), decode);
     }
 
-    private static T Decode<T>(ReadOnlyMemory<byte> value, Func<ReadOnlyMemory<byte>, T> decode)
+    /// <summary>Calls a method that returns no value; completes when the remote handler has finished.</summary>
+    public async ValueTask CallAsync(int methodId, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken = default) =>
+        await CallCoreAsync(methodId, arguments, null, cancellationToken);
+
+    /// <summary>
+    /// Calls a method that takes a streamed argument: <paramref name="items"/> go to the server as it reads them
+    /// (under its credit), and the result comes back once the handler has finished.
+    /// </summary>
+    public async ValueTask<T> CallStreamingAsync<TItem, T>(int methodId, ReadOnlyMemory<byte> arguments, IAsyncEnumerable<TItem> items, Func<TItem, ReadOnlyMemory<byte>> encode,
+        Func<ReadOnlyMemory<byte>, T> decode, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(decode);
+        return Decode(await CallCoreAsync(methodId, arguments, Pump(items, encode), cancellationToken), decode);
+    }
+
+    /// <summary>Calls a method that takes a streamed argument and returns no value.</summary>
+    public async ValueTask CallStreamingAsync<TItem>(int methodId, ReadOnlyMemory<byte> arguments, IAsyncEnumerable<TItem> items, Func<TItem, ReadOnlyMemory<byte>> encode,
+        CancellationToken cancellationToken) =>
+        await CallCoreAsync(methodId, arguments, Pump(items, encode), cancellationToken);
+
+    /// <summary>
+    /// Calls a method whose result is streamed: yields each item as it arrives, read by <paramref name="decode"/>.
+    /// Stopping early, or cancelling <paramref name="cancellationToken"/>, cancels the remote handler.
+    /// </summary>
+    public IAsyncEnumerable<T> StreamAsync<T>(int methodId, ReadOnlyMemory<byte> arguments, Func<ReadOnlyMemory<byte>, T> decode, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(decode);
+        return StreamCoreAsync(methodId, arguments, null, decode, cancellationToken);
+    }
+
+    /// <summary>
+    /// Calls a method that streams both ways: <paramref name="items"/> go to the server while its items come back.
+    /// Either side ending early, or an error on either side, ends both directions.
+    /// </summary>
+    public IAsyncEnumerable<T> DuplexAsync<TItem, T>(int methodId, ReadOnlyMemory<byte> arguments, IAsyncEnumerable<TItem> items, Func<TItem, ReadOnlyMemory<byte>> encode,
+        Func<ReadOnlyMemory<byte>, T> decode, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(decode);
+        return StreamCoreAsync(methodId, arguments, Pump(items, encode), decode, cancellationToken);
+    }
+
+    /// <summary>Sends a one-way message: the remote handler runs, nothing comes back.</summary>
+    public ValueTask NotifyAsync(int methodId, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken = default) =>
+        _connection.Filters.Length == 0
+            ? _connection.NotifyAsync(methodId, arguments, cancellationToken)
+            : new ClientFilterChain(_connection.Filters, Context(methodId, null, cancellationToken), () => _connection.NotifyAsync(methodId, arguments, cancellationToken)).RunAsync();
+
+    /// <summary>Finishes the calling direction (the server then ends) and fails calls still waiting; ends every view's calls.</summary>
+    public ValueTask DisposeAsync() => _connection.DisposeAsync();
+
+    internal static T Decode<T>(ReadOnlyMemory<byte> value, Func<ReadOnlyMemory<byte>, T> decode)
     {
         try
         {
@@ -71,290 +134,87 @@ public sealed class RpcClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Calls a method that returns no value; completes when the remote handler has finished.</summary>
-    public async ValueTask CallAsync(int methodId, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken = default) =>
-        await CallCoreAsync(methodId, arguments, cancellationToken);
+    private static RpcArgumentPump<TItem> Pump<TItem>(IAsyncEnumerable<TItem> items, Func<TItem, ReadOnlyMemory<byte>> encode)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(encode);
+        return new RpcArgumentPump<TItem>(items, encode);
+    }
+
+    /// <summary>The time this call has, from its view's deadline, else its timeout, else the options' default.</summary>
+    private TimeSpan? Timeout() => _deadline is { } deadline ? deadline - DateTimeOffset.UtcNow : _timeout;
+
+    private RpcClientCallContext Context(int methodId, TimeSpan? timeout, CancellationToken cancellationToken) =>
+        new(_contract, methodId, timeout is { } t ? DateTimeOffset.UtcNow + t : null, cancellationToken);
+
+    private async ValueTask<ReadOnlyMemory<byte>> CallCoreAsync(int methodId, ReadOnlyMemory<byte> arguments, RpcArgumentPump? argument, CancellationToken cancellationToken)
+    {
+        var timeout = Timeout();
+        if (_connection.Filters.Length == 0)
+        {
+            return await _connection.CallAsync(_contract, methodId, arguments, argument, timeout, cancellationToken);
+        }
+
+        ReadOnlyMemory<byte> result = default;
+        await new ClientFilterChain(_connection.Filters, Context(methodId, timeout, cancellationToken), async () =>
+            result = await _connection.CallAsync(_contract, methodId, arguments, argument, timeout, cancellationToken)).RunAsync();
+        return result;
+    }
+
+    private IAsyncEnumerable<T> StreamCoreAsync<T>(int methodId, ReadOnlyMemory<byte> arguments, RpcArgumentPump? argument, Func<ReadOnlyMemory<byte>, T> decode,
+        CancellationToken cancellationToken)
+    {
+        var timeout = Timeout();
+        return _connection.Filters.Length == 0
+            ? _connection.StreamAsync(_contract, methodId, arguments, argument, timeout, decode, cancellationToken)
+            : FilteredStreamAsync(methodId, arguments, argument, timeout, decode, cancellationToken);
+    }
 
     /// <summary>
-    /// Calls a method whose result is streamed: yields each item as it arrives, read by <paramref name="decode"/>.
-    /// Stopping early, or cancelling <paramref name="cancellationToken"/>, cancels the remote handler.
+    /// A streamed call inside the client filters: the chain's innermost step starts the call and waits until the
+    /// caller has read the last item or stopped, so a filter's code after <c>next</c> sees the whole call.
     /// </summary>
-    public async IAsyncEnumerable<T> StreamAsync<T>(int methodId, ReadOnlyMemory<byte> arguments, Func<ReadOnlyMemory<byte>, T> decode, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    private async IAsyncEnumerable<T> FilteredStreamAsync<T>(int methodId, ReadOnlyMemory<byte> arguments, RpcArgumentPump? argument, TimeSpan? timeout,
+        Func<ReadOnlyMemory<byte>, T> decode, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(decode);
-        ThrowIfFailed();
-        var callId = Interlocked.Increment(ref _nextCallId);
-        var call = new PendingCall { Items = System.Threading.Channels.Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new() { SingleReader = true, SingleWriter = true }) };
-        _pending[callId] = call;
-        using var activity = Diagnostics.ConecTelemetry.Source.StartActivity("conec.rpc.call", System.Diagnostics.ActivityKind.Client);
-        activity?.SetTag("rpc.method_id", methodId);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var chain = new ClientFilterChain(_connection.Filters, Context(methodId, timeout, cancellationToken), async () =>
+        {
+            started.TrySetResult();
+            await ended.Task;
+        }).RunAsync().AsTask();
+        if (await Task.WhenAny(started.Task, chain) == chain)
+        {
+            await chain; // a filter refused the call (its exception), or returned without calling next
+        }
+
+        await using var items = _connection.StreamAsync(_contract, methodId, arguments, argument, timeout, decode, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
         {
-            await EnqueueCallAsync(new Outgoing(RpcFrame.Request, callId, methodId, arguments, null, activity?.Id, _window), cancellationToken);
-            long consumed = 0;
-            await foreach (var item in call.Items.Reader.ReadAllAsync(cancellationToken))
+            while (true)
             {
-                yield return Decode(item, decode);
-
-                // Grant credit back in halves of the window, so the server refills while the caller reads the rest.
-                consumed += item.Length;
-                if (consumed >= _window / 2)
+                try
                 {
-                    call.Credit(consumed);
-                    _outgoing.Writer.TryWrite(new Outgoing(RpcFrame.Credit, callId, 0, default, null, Window: consumed));
-                    consumed = 0;
+                    if (!await items.MoveNextAsync())
+                    {
+                        break;
+                    }
                 }
+                catch (Exception e)
+                {
+                    // The filters see the call's failure from next, as for any other call.
+                    ended.TrySetException(e);
+                    throw;
+                }
+
+                yield return items.Current;
             }
         }
         finally
         {
-            _pending.TryRemove(callId, out _);
-            if (!call.Task.IsCompleted)
-            {
-                // The consumer stopped early or was cancelled: the handler need not go on producing.
-                await CancelRemoteAsync(callId, call, cancellationToken);
-            }
-        }
-    }
-
-    /// <summary>Sends a one-way message: the remote handler runs, nothing comes back.</summary>
-    public async ValueTask NotifyAsync(int methodId, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken = default)
-    {
-        ThrowIfFailed();
-        var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await EnqueueCallAsync(new Outgoing(RpcFrame.Notify, 0, methodId, arguments, sent), cancellationToken);
-        await sent.Task.WaitAsync(cancellationToken);
-    }
-
-    /// <summary>Finishes the calling direction (the server then ends) and fails calls still waiting.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) == 1)
-        {
-            return;
-        }
-
-        _outgoing.Writer.TryComplete();
-        await _writer;
-        await _send.FinishAsync();
-
-        // Stop the response reader before releasing the stream it reads: one reader at a time on an InStream.
-        await _stopping.CancelAsync();
-        await _responses;
-        await _receive.DisposeAsync();
-        _stopping.Dispose();
-        _queuedCalls.Dispose();
-    }
-
-    private async ValueTask<ReadOnlyMemory<byte>> CallCoreAsync(int methodId, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
-    {
-        ThrowIfFailed();
-        cancellationToken.ThrowIfCancellationRequested();
-        var callId = Interlocked.Increment(ref _nextCallId);
-        var call = new PendingCall();
-        _pending[callId] = call;
-        using var activity = Diagnostics.ConecTelemetry.Source.StartActivity("conec.rpc.call", System.Diagnostics.ActivityKind.Client);
-        activity?.SetTag("rpc.system", "conec");
-        activity?.SetTag("rpc.method_id", methodId);
-        try
-        {
-            await EnqueueCallAsync(new Outgoing(RpcFrame.Request, callId, methodId, arguments, null, activity?.Id), cancellationToken);
-            if (_failure is { } failure)
-            {
-                call.Fail(failure);
-            }
-
-            await using (cancellationToken.Register(() => _ = CancelRemoteAsync(callId, call, cancellationToken)))
-            {
-                return await call.Task;
-            }
-        }
-        finally
-        {
-            _pending.TryRemove(callId, out _);
-        }
-    }
-
-    /// <summary>Fails the local call at once and tells the server to cancel the handler.</summary>
-    private Task CancelRemoteAsync(long callId, PendingCall call, CancellationToken cancellationToken)
-    {
-        call.Cancel(cancellationToken);
-
-        // After disposal the writer is gone, and the server learns from the stream's end instead.
-        _outgoing.Writer.TryWrite(new Outgoing(RpcFrame.Cancel, callId, 0, default, null));
-        return Task.CompletedTask;
-    }
-
-    /// <summary>Queues a call or notification once the queue has room; cancellations and credit bypass the bound.</summary>
-    private async ValueTask EnqueueCallAsync(Outgoing item, CancellationToken cancellationToken)
-    {
-        await _queuedCalls.WaitAsync(cancellationToken);
-        if (!_outgoing.Writer.TryWrite(item))
-        {
-            _queuedCalls.Release();
-            ThrowIfFailed();
-            throw new ObjectDisposedException(nameof(RpcClient));
-        }
-    }
-
-    /// <summary>The one writer: encodes each queued request into one buffer and sends it; a failure fails every call.</summary>
-    private async Task WriteRequestsAsync()
-    {
-        try
-        {
-            await foreach (var item in _outgoing.Reader.ReadAllAsync())
-            {
-                _buffer.ResetWrittenCount();
-                switch (item.Kind)
-                {
-                    case RpcFrame.Cancel:
-                        RpcFrame.WriteCancel(_buffer, item.CallId);
-                        break;
-                    case RpcFrame.Credit:
-                        RpcFrame.WriteCredit(_buffer, item.CallId, item.Window);
-                        break;
-                    default:
-                        RpcFrame.WriteCall(_buffer, item.CallId, item.MethodId, item.Arguments, notify: item.Kind == RpcFrame.Notify, item.TraceParent, item.Window);
-                        _queuedCalls.Release();
-                        break;
-                }
-
-                await _send.SendAsync(_buffer.WrittenMemory);
-                item.Sent?.TrySetResult();
-            }
-        }
-        catch (ConecException e)
-        {
-            _failure ??= e;
-            _outgoing.Writer.TryComplete();
-            foreach (var call in _pending.Values)
-            {
-                call.Fail(e);
-            }
-
-            while (_outgoing.Reader.TryRead(out var unsent))
-            {
-                unsent.Sent?.TrySetException(e);
-                if (unsent.Kind is RpcFrame.Request or RpcFrame.Notify)
-                {
-                    _queuedCalls.Release(); // a caller waiting for room then finds the writer gone and fails
-                }
-            }
-        }
-    }
-
-    /// <summary>A request, cancellation or notification waiting for the writer; <see cref="Sent"/> completes once it is sent.</summary>
-    private readonly record struct Outgoing(int Kind, long CallId, int MethodId, ReadOnlyMemory<byte> Arguments, TaskCompletionSource? Sent, string? TraceParent = null, long Window = 0);
-
-    private async Task ReadResponsesAsync()
-    {
-        ConecException failure;
-        try
-        {
-            while (await _receive.ReadAsync(_stopping.Token) is { } message)
-            {
-                var frame = RpcFrame.Parse(message);
-                if (!_pending.TryGetValue(frame.CallId, out var call))
-                {
-                    continue; // A result for a call that was cancelled or timed out locally: nobody waits for it.
-                }
-
-                switch (frame.Kind)
-                {
-                    case RpcFrame.Item when !call.Push(frame.Rest, _window):
-                        // A server that ignores the call's credit would grow this caller's memory without bound.
-                        call.Fail(new ConecException(ConecError.ProtocolViolation,
-                            $"The RPC server sent more than the call's window of {_window} bytes of streamed items without credit."));
-                        _outgoing.Writer.TryWrite(new Outgoing(RpcFrame.Cancel, frame.CallId, 0, default, null));
-                        break;
-                    case RpcFrame.Item:
-                        break;
-                    case RpcFrame.Result:
-                        call.Complete(frame.Rest);
-                        break;
-                    case RpcFrame.Error:
-                        call.Fail(RpcFrame.ReadError(frame.Rest));
-                        break;
-                    default:
-                        throw new ConecException(ConecError.MalformedMessage, $"The server sent RPC message kind {frame.Kind}.");
-                }
-            }
-
-            failure = new ConecException(ConecError.StreamClosed, "The RPC server ended the stream; no result will arrive.");
-        }
-        catch (ConecException e)
-        {
-            failure = e;
-        }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-        {
-            failure = new ConecException(ConecError.StreamClosed, "The RPC client was disposed; no result will arrive.");
-        }
-
-        _failure = failure;
-        foreach (var call in _pending.Values)
-        {
-            call.Fail(failure);
-        }
-    }
-
-    private void ThrowIfFailed()
-    {
-        if (_failure is { } failure)
-        {
-            throw failure;
-        }
-    }
-
-    private sealed class PendingCall
-    {
-        private readonly TaskCompletionSource<ReadOnlyMemory<byte>> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        /// <summary>
-        /// A streamed result's items, in order. The channel never blocks the response reader, which serves every
-        /// call on the stream; what it holds is bounded by the credit this call grants the server (its window).
-        /// </summary>
-        public System.Threading.Channels.Channel<ReadOnlyMemory<byte>>? Items { get; init; }
-
-        public Task<ReadOnlyMemory<byte>> Task => _result.Task;
-
-        private long _uncredited;
-
-        /// <summary>
-        /// Queues a streamed item; false when the server sent it although the bytes this caller has not yet credited
-        /// back already fill the window (a server that honours credit never does).
-        /// </summary>
-        public bool Push(ReadOnlyMemory<byte> item, long window)
-        {
-            if (Interlocked.Read(ref _uncredited) >= window)
-            {
-                return false;
-            }
-
-            Interlocked.Add(ref _uncredited, item.Length);
-            Items?.Writer.TryWrite(item);
-            return true;
-        }
-
-        /// <summary>The caller consumed <paramref name="bytes"/> and grants them back to the server.</summary>
-        public void Credit(long bytes) => Interlocked.Add(ref _uncredited, -bytes);
-
-        public void Complete(ReadOnlyMemory<byte> value)
-        {
-            Items?.Writer.TryComplete();
-            _result.TrySetResult(value);
-        }
-
-        public void Fail(Exception failure)
-        {
-            Items?.Writer.TryComplete(failure);
-            _result.TrySetException(failure);
-        }
-
-        public void Cancel(CancellationToken token)
-        {
-            Items?.Writer.TryComplete(new OperationCanceledException(token));
-            _result.TrySetCanceled(token);
+            ended.TrySetResult();
+            await chain;
         }
     }
 }

@@ -93,7 +93,14 @@ public static class TypedMessages
     public static ConecException MissingValue(string what) =>
         new(ConecError.MalformedMessage, $"A typed message has no value for {what}, which is not nullable.");
 
-    /// <summary>The error for a method id the contract does not have.</summary>
+    /// <summary>
+    /// The error a server sends back for a call to a method id its contract does not have: the caller gets
+    /// <see cref="ConecError.UnknownMethod"/>, and the stream serves on.
+    /// </summary>
+    public static ConecException UnknownCall(string contract, int methodId) =>
+        new(ConecError.UnknownMethod, $"{contract} on the server has no method with id {methodId}; the peers use different versions of the contract.");
+
+    /// <summary>The error for a one-way message with a method id the contract does not have.</summary>
     public static ConecException UnknownMethod(string contract, int methodId) =>
         new(ConecError.MalformedMessage, $"{contract} has no method with id {methodId}; the peer uses another version of the contract.");
 }
