@@ -115,7 +115,7 @@ internal static class CoordinationBenchmark
             Transport = transport ?? Transport,
         });
 
-    private static async Task<(OutStream Send, InStream Receive)> OpenProxiedAsync(Client sender, Client receiver)
+    internal static async Task<(OutStream Send, InStream Receive)> OpenProxiedAsync(Client sender, Client receiver)
     {
         var (send, _) = await sender.NewProxiedStreamAsync(receiver.Id);
         await using var incoming = receiver.IncomingStreams.GetAsyncEnumerator();
@@ -164,7 +164,7 @@ internal static class CoordinationBenchmark
     /// pays, as System.Net.Quic on Linux prepares each new certificate for msquic once per process (a PKCS#12 export
     /// and import, about 20 ms here) and then reuses it.
     /// </summary>
-    private static async Task<(double P50, double P99)> ConnectTimesAsync(IPEndPoint endPoint, BenchmarkCertificates certificates, int count, bool oneCertificate = false)
+    internal static async Task<(double P50, double P99)> ConnectTimesAsync(IPEndPoint endPoint, BenchmarkCertificates certificates, int count, bool oneCertificate = false)
     {
         // Identities are made beforehand: a deployed client has its certificate already, and key generation is not connecting.
         var prefix = oneCertificate ? "reconnect" : "connect";

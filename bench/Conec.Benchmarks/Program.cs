@@ -7,6 +7,8 @@ using Conec.Benchmarks;
 // measures the generated code against pre-serialized bytes, RPC with one and with 64 calls in flight, and generated
 // RPC to the coordinator, over a direct channel and relayed against grpc-dotnet's unary and streaming calls; `load`
 // measures a connect storm, coordinator memory with every client idle, and echo latency beside a busy broadcast;
+// `coord --cluster` (always paired; needs redis-server) runs the proxied rows across two nodes of a cluster against both
+// clients on one node, connect time to a node against a coordinator without a cluster, and Redis's load at steady state;
 // `readers` pairs the broadcast readers users call (tagged, typed) with the raw stream read in the same fan-out (always paired);
 // `latency` measures 64-byte round trips through a coordinator in its own process: a proxied echo against NATS
 // request/reply through nats-server (which it starts itself; Debian's nats-server package), an echo with the
@@ -62,6 +64,10 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         break;
     case "tls-child":
         await CoordinatorProcess.RunTlsServerAsync(args[1], args[2]);
+        break;
+    case "coord" when args.Contains("--cluster"):
+        var cluster = await ClusterBenchmark.RunPairedAsync(scale, pairs, quick ? 100 : 1000);
+        cluster.Print(Console.Out, pairs);
         break;
     case "coord" when args.Contains("--paired"):
         var pairedCoordination = await CoordinationBenchmark.RunPairedAsync(scale, pairs);
