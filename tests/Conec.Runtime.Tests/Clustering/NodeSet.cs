@@ -59,6 +59,26 @@ internal sealed class NodeSet : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts <paramref name="count"/> nodes on a Redis the caller owns (and stops).</summary>
+    public static async Task<NodeSet> StartAsync(TransportMode mode, int count, RedisServer redis)
+    {
+        var set = new NodeSet(redis, ownsRedis: false, mode, count, configure: null);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await set.StartNodeAsync(i);
+            }
+
+            return set;
+        }
+        catch
+        {
+            await set.DisposeAsync();
+            throw;
+        }
+    }
+
     public static X509Certificate2 NodeCertificate(string nodeId) =>
         NodeCertificates.GetOrAdd(nodeId, id => ConecCertificates.CreateSigned(id, Authority));
 
