@@ -96,4 +96,10 @@ public enum ConecError
     /// handler is registered), or the streams waiting to be taken reached <c>CoordConfig.IncomingStreamBacklog</c>.
     /// </summary>
     NotServed = 30,
+
+    /// <summary>
+    /// No direct path to the peer could be made within the hole-punching window: a NAT that picks a new port for
+    /// every destination, or a firewall, stands between the two; a proxied stream still reaches the peer.
+    /// </summary>
+    PeerUnreachable = 33,
 }
