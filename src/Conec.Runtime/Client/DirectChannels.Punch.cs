@@ -104,9 +104,8 @@ internal sealed partial class DirectChannels
     }
 
     /// <summary>The target's side: punch towards the initiator, and admit whichever socket it says hello on.</summary>
-    private async Task PunchFromTargetAsync(string peer, IReadOnlyList<IPEndPoint> candidates, byte[] vouched)
+    private async Task PunchFromTargetAsync(PendingPunch punch, string peer, IReadOnlyList<IPEndPoint> candidates, byte[] vouched)
     {
-        var punch = Register(peer, candidates);
         using var running = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token, punch.Stop.Token);
         running.CancelAfter(Window());
         var established = Channel.CreateUnbounded<Socket>();

@@ -128,7 +128,9 @@ internal sealed partial class DirectChannels : IAsyncDisposable
         var refusal = Expect(offer.Name!, offer.Certificate!);
         if (refusal is null && offer.Punch && _sharedTcp is not null)
         {
-            _tasks.Run(() => PunchFromTargetAsync(offer.Name!, offer.Candidates, offer.Certificate!));
+            // Registered before the answer leaves: the initiator's first SYN may arrive right after it.
+            var punch = Register(offer.Name!, offer.Candidates);
+            _tasks.Run(() => PunchFromTargetAsync(punch, offer.Name!, offer.Candidates, offer.Certificate!));
         }
 
         return refusal;
