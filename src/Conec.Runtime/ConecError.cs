@@ -117,4 +117,10 @@ public enum ConecError
     /// unique or find a client on another node, or cannot reach the node that holds the client; retry, or try another node.
     /// </summary>
     ClusterUnavailable = 34,
+
+    /// <summary>
+    /// No direct path to the peer could be made within the hole-punching window: a NAT that picks a new port for
+    /// every destination, or a firewall, stands between the two; a proxied stream still reaches the peer.
+    /// </summary>
+    PeerUnreachable = 35,
 }

@@ -14,8 +14,15 @@ public sealed partial class Client
     /// <exception cref="ConecException">
     /// <see cref="ConecError.ChannelExists"/> (a channel to that peer exists or is being set up, from either side),
     /// <see cref="ConecError.UnknownPeer"/>, <see cref="ConecError.ChannelRefused"/> (the peer does not listen, or is this client),
-    /// or <see cref="ConecError.HandshakeFailed"/> (the peer's certificate is not the one the coordinator vouched for).
+    /// <see cref="ConecError.HandshakeFailed"/> (the peer's certificate is not the one the coordinator vouched for),
+    /// or <see cref="ConecError.PeerUnreachable"/> (both sides are behind NATs and hole punching found no path within
+    /// its window of a few seconds, as behind a NAT that picks a new port per destination).
     /// </exception>
+    /// <remarks>
+    /// Over TCP, when both clients' coordinator connections leave from their listeners' ports (the default), the
+    /// coordinator tells each the other's addresses as it observes them and as their hellos gave them, and both
+    /// open towards each other at once, so each NAT sees outgoing traffic before the peer's arrives.
+    /// </remarks>
     public Task NewChannelAsync(string peer, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(peer);
@@ -27,7 +34,7 @@ public sealed partial class Client
 
         return _channels.OpenAsync(peer, BrokerAsync, cancellationToken);
 
-        async ValueTask<(System.Net.IPEndPoint, byte[])> BrokerAsync(CancellationToken ct)
+        async ValueTask<ChannelRoute> BrokerAsync(CancellationToken ct)
         {
             var (stream, reply) = await OpenWithReplyAsync(new StreamHeader(StreamHeaderKind.ChannelRequest, peer, _streamIds.Next()), ct);
             await stream.DisposeAsync();

@@ -22,7 +22,7 @@ public sealed partial class Client
             {
                 await Task.Delay(Jittered(delay), _shutdown.Token);
                 attempt++;
-                var connected = await ClientConnector.ConnectAsync(_config, _certificate, _settings, _channels.ListenPort, _logger, _shutdown.Token);
+                var connected = await ClientConnector.ConnectAsync(_config, _certificate, _settings, _channels.ListenPort, _channels.SharedTcpEndPoint, _logger, _shutdown.Token);
                 _link = Start(new CoordinatorLink(connected.Connection, connected.Control));
                 ClientLog.Reconnected(_logger, Id, attempt);
                 var (rejoined, failed) = await RejoinBroadcastsAsync();

@@ -105,7 +105,7 @@ public sealed partial class Client
     /// <summary>The coordinator announces a peer that wants a direct channel: expect it (or say why not).</summary>
     private async Task AnswerOfferAsync(TransportStream stream, StreamHeader offer)
     {
-        var refusal = _channels.OnOffer(offer.Name!, offer.Certificate!);
+        var refusal = _channels.OnOffer(offer);
         var reply = refusal is { } r ? StreamReply.Refused(r.Error, r.Reason) : StreamReply.Accepted();
         try
         {

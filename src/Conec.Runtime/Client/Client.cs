@@ -95,7 +95,7 @@ public sealed partial class Client : IAsyncDisposable
         var channels = await DirectChannels.StartAsync(config, certificate, settings, logger, stream => incoming.Writer.TryWrite(stream), cancellationToken);
         try
         {
-            var connected = await ClientConnector.ConnectAsync(config, certificate, settings, channels.ListenPort, logger, cancellationToken);
+            var connected = await ClientConnector.ConnectAsync(config, certificate, settings, channels.ListenPort, channels.SharedTcpEndPoint, logger, cancellationToken);
             ClientLog.Connected(logger, config.Id, connected.Connection.RemoteEndPoint, connected.Connection.Mode);
             return new Client(config, new Identity(certificate, settings, logger), connected, incoming, channels);
         }

@@ -38,8 +38,13 @@ internal static class ClientConnector
         return settings;
     }
 
-    public static async Task<Connected> ConnectAsync(
-        ClientConfig config, X509Certificate2 certificate, TransportSettings settings, int listenPort, ILogger logger, CancellationToken cancellationToken)
+    /// <summary>
+    /// Connects and says hello. <c>sharedTcpLocal</c> is the direct listener's TCP address, whose port a TCP
+    /// connection to the coordinator shares (so the port the coordinator observes leads to the listener); null when
+    /// there is no TCP listener.
+    /// </summary>
+    public static async Task<Connected> ConnectAsync(ClientConfig config, X509Certificate2 certificate, TransportSettings settings, int listenPort,
+        IPEndPoint? sharedTcpLocal, ILogger logger, CancellationToken cancellationToken)
     {
         var authority = config.ResolveCoordinatorAuthority();
         var tls = new TransportClientTls(config.CoordinatorHost, certificate)
@@ -54,7 +59,7 @@ internal static class ClientConnector
             var candidates = config.CoordinatorEndPoints;
             if (candidates.Count == 0)
             {
-                return await ConnectOnceAsync(config, tls, settings, listenPort, null, logger, deadline.Token);
+                return await ConnectOnceAsync(config, tls, settings, listenPort, null, sharedTcpLocal, logger, deadline.Token);
             }
 
             // Nodes of one cluster: a random start spreads clients over them; each is tried once, in turn.
@@ -64,7 +69,7 @@ internal static class ClientConnector
             {
                 try
                 {
-                    return await ConnectOnceAsync(config, tls, settings, listenPort, candidates[(start + i) % candidates.Count], logger, deadline.Token);
+                    return await ConnectOnceAsync(config, tls, settings, listenPort, candidates[(start + i) % candidates.Count], sharedTcpLocal, logger, deadline.Token);
                 }
                 catch (ConecException e) when (e.Error is ConecError.ConnectionRefused or ConecError.ConnectionLost or ConecError.ConnectionIdle
                     or ConecError.ClusterUnavailable or ConecError.CoordinatorFull)
@@ -82,15 +87,31 @@ internal static class ClientConnector
         }
     }
 
+    /// <summary>Dials <paramref name="endPoint"/> (or the configured coordinator when null) and says hello.</summary>
     private static async Task<Connected> ConnectOnceAsync(ClientConfig config, TransportClientTls tls, TransportSettings settings, int listenPort,
-        IPEndPoint? endPoint, ILogger logger, CancellationToken cancellationToken)
+        IPEndPoint? endPoint, IPEndPoint? sharedTcpLocal, ILogger logger, CancellationToken cancellationToken)
     {
-        var connection = endPoint is null
-            ? await DialAsync(config, tls, settings, logger, cancellationToken)
-            : await TransportFactory.ConnectAsync(config.Transport, endPoint, config.SourceEndPoint, tls, settings, logger, cancellationToken);
+        TransportConnection connection;
         try
         {
-            var control = await HelloAsync(connection, config.Id, listenPort, cancellationToken);
+            connection = await DialAsync(config, tls, settings, endPoint, sharedTcpLocal, logger, cancellationToken);
+        }
+        catch (ConecException e) when (e.Error == ConecError.AddressInUse && sharedTcpLocal is not null)
+        {
+            // The shared port's last connection to this coordinator may linger (TIME_WAIT after a reconnect):
+            // connect from another port; peers then cannot punch to this client, and channels fall back.
+            ClientLog.PortNotShared(logger, config.Id, e.Message);
+            connection = await DialAsync(config, tls, settings, endPoint, null, logger, cancellationToken);
+        }
+
+        try
+        {
+            var hello = ControlMessage.Hello(config.Id, ProtocolConstants.Version, listenPort) with
+            {
+                SharesPort = sharedTcpLocal is not null && connection.Mode == TransportMode.Tcp && connection.LocalEndPoint.Port == sharedTcpLocal.Port,
+                LocalAddresses = [Unmapped(connection.LocalEndPoint.Address)],
+            };
+            var control = await HelloAsync(connection, hello, cancellationToken);
             return new Connected(connection, control);
         }
         catch
@@ -100,12 +121,14 @@ internal static class ClientConnector
         }
     }
 
-    private static async Task<TransportConnection> DialAsync(
-        ClientConfig config, TransportClientTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
+    private static IPAddress Unmapped(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+
+    private static async Task<TransportConnection> DialAsync(ClientConfig config, TransportClientTls tls, TransportSettings settings,
+        IPEndPoint? endPoint, IPEndPoint? sharedTcpLocal, ILogger logger, CancellationToken cancellationToken)
     {
-        if (config.CoordinatorEndPoint is { } fixedEndPoint)
+        if ((endPoint ?? config.CoordinatorEndPoint) is { } fixedEndPoint)
         {
-            return await TransportFactory.ConnectAsync(config.Transport, fixedEndPoint, config.SourceEndPoint, tls, settings, logger, cancellationToken);
+            return await TransportFactory.ConnectAsync(config.Transport, fixedEndPoint, config.SourceEndPoint, Shared(sharedTcpLocal, fixedEndPoint), tls, settings, logger, cancellationToken);
         }
 
         IPAddress[] addresses;
@@ -126,7 +149,7 @@ internal static class ClientConnector
             try
             {
                 var remote = new IPEndPoint(address, config.CoordinatorPort);
-                return await TransportFactory.ConnectAsync(config.Transport, remote, config.SourceEndPoint, tls, settings, logger, cancellationToken);
+                return await TransportFactory.ConnectAsync(config.Transport, remote, config.SourceEndPoint, Shared(sharedTcpLocal, remote), tls, settings, logger, cancellationToken);
             }
             catch (ConecException e) when (e.Error is ConecError.ConnectionRefused or ConecError.ConnectionLost or ConecError.ConnectionIdle)
             {
@@ -138,12 +161,16 @@ internal static class ClientConnector
             $"The coordinator host '{config.CoordinatorHost}' has no address{(family is null ? "" : $" of family {family}")} to connect to.");
     }
 
-    private static async Task<TransportStream> HelloAsync(TransportConnection connection, string id, int listenPort, CancellationToken cancellationToken)
+    /// <summary>The shared local address, when its family can reach <paramref name="remote"/>.</summary>
+    private static IPEndPoint? Shared(IPEndPoint? sharedTcpLocal, IPEndPoint remote) =>
+        sharedTcpLocal is not null && sharedTcpLocal.AddressFamily == remote.AddressFamily ? sharedTcpLocal : null;
+
+    private static async Task<TransportStream> HelloAsync(TransportConnection connection, ControlMessage hello, CancellationToken cancellationToken)
     {
         var control = await connection.OpenStreamAsync(cancellationToken);
         try
         {
-            await control.WriteAsync(SingleFrame.Encode(ControlMessage.Hello(id, ProtocolConstants.Version, listenPort).Encode()), false, cancellationToken);
+            await control.WriteAsync(SingleFrame.Encode(hello.Encode()), false, cancellationToken);
             var reply = await SingleFrame.ReadAsync(control.Input, ProtocolConstants.MaxControlMessageSize, cancellationToken);
             if (reply is null)
             {

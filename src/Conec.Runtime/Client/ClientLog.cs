@@ -33,6 +33,15 @@ internal static partial class ClientLog
     [LoggerMessage(EventId = 3009, Level = LogLevel.Error, Message = "Client {ClientId} no longer accepts direct channels: its listener stopped")]
     public static partial void DirectListenerFailed(ILogger logger, string clientId, Exception exception);
 
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Debug, Message = "Client {ClientId} punched a direct channel to {Peer} at {EndPoint}")]
+    public static partial void Punched(ILogger logger, string clientId, string peer, IPEndPoint endPoint);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Debug, Message = "Client {ClientId}: a socket punched towards {Peer} did not carry the channel: {Reason}")]
+    public static partial void PunchedSocketFailed(ILogger logger, string clientId, string peer, string reason);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Information, Message = "Client {ClientId} connects to the coordinator from another port than its direct listener's, so peers cannot punch to it: {Reason}")]
+    public static partial void PortNotShared(ILogger logger, string clientId, string reason);
+
     [LoggerMessage(EventId = 3099, Level = LogLevel.Error, Message = "Unexpected failure in a client background task")]
     public static partial void UnexpectedFailure(ILogger logger, Exception exception);
 }

@@ -56,6 +56,11 @@ internal sealed partial class DirectChannels
 
         var channel = new DirectChannel(hello.Text ?? "");
         var refusal = Check(hello, connection, channel);
+        if (refusal is null)
+        {
+            StopPunching(channel.Peer);
+        }
+
         if (refusal is { } r)
         {
             ClientLog.ChannelRefused(_logger, _id, hello.Text ?? connection.RemoteEndPoint.ToString(), r.Reason);

@@ -31,6 +31,7 @@ internal sealed partial class DirectChannels : IAsyncDisposable
     private readonly TaskGroup _tasks;
     private readonly CancellationTokenSource _shutdown = new();
     private TransportListener? _listener;
+    private IPEndPoint? _sharedTcp;
 
     private DirectChannels(ClientConfig config, X509Certificate2 certificate, TransportSettings settings, ILogger logger, Func<IncomingStream, bool> deliver)
     {
@@ -47,6 +48,12 @@ internal sealed partial class DirectChannels : IAsyncDisposable
     /// <summary>The port peers connect to, or 0 when this client does not accept direct channels.</summary>
     public int ListenPort => _listener?.LocalEndPoint.Port ?? 0;
 
+    /// <summary>
+    /// The TCP listener's address, whose port the coordinator connection and hole-punching connects share; null
+    /// when this client has no TCP listener (it does not listen, or listens over QUIC alone).
+    /// </summary>
+    public IPEndPoint? SharedTcpEndPoint => _sharedTcp;
+
     public static async Task<DirectChannels> StartAsync(
         ClientConfig config, X509Certificate2 certificate, TransportSettings settings, ILogger logger,
         Func<IncomingStream, bool> deliver, CancellationToken cancellationToken)
@@ -56,9 +63,13 @@ internal sealed partial class DirectChannels : IAsyncDisposable
         {
             var authority = channels._clientAuthority;
             var tls = new TransportServerTls(certificate, null, peer => CertificatePolicy.CheckPeer(peer, authority));
-            // By default only on the interface that leads to the coordinator, not every interface (docs/security.md).
-            var endPoint = config.ListenEndPoint ?? new IPEndPoint(await LocalAddressTowardsCoordinatorAsync(config, cancellationToken), 0);
-            channels._listener = await TransportFactory.ListenAsync(config.Transport, endPoint, tls, settings, budget: null, logger, cancellationToken);
+            // By default only on the interface that leads to the coordinator, not every interface (docs/security.md), and
+            // on the source port when one is configured, since the coordinator connection shares the listener's port.
+            var endPoint = config.ListenEndPoint
+                ?? new IPEndPoint(await LocalAddressTowardsCoordinatorAsync(config, cancellationToken), config.SourceEndPoint?.Port ?? 0);
+            Func<Socket, Action<Socket>, bool>? claim = config.Transport == TransportMode.Quic ? null : channels.ClaimPunchedSocket;
+            channels._listener = await TransportFactory.ListenAsync(config.Transport, endPoint, tls, settings, budget: null, claim, logger, cancellationToken);
+            channels._sharedTcp = claim is null ? null : channels._listener.LocalEndPoint;
             channels._tasks.Run(channels.AcceptLoopAsync);
         }
 
@@ -108,8 +119,24 @@ internal sealed partial class DirectChannels : IAsyncDisposable
         return channel;
     }
 
-    /// <summary>The coordinator announces <paramref name="peer"/>: expect it with exactly <paramref name="certificate"/>.</summary>
-    public (ConecError Error, string Reason)? OnOffer(string peer, byte[] certificate)
+    /// <summary>
+    /// The coordinator announces <paramref name="offer"/>'s peer: expect it with exactly the certificate offered, and
+    /// when both sides share their ports, open towards its candidates at once (hole punching).
+    /// </summary>
+    public (ConecError Error, string Reason)? OnOffer(StreamHeader offer)
+    {
+        var refusal = Expect(offer.Name!, offer.Certificate!);
+        if (refusal is null && offer.Punch && _sharedTcp is not null)
+        {
+            // Registered before the answer leaves: the initiator's first SYN may arrive right after it.
+            var punch = Register(offer.Name!, offer.Candidates);
+            _tasks.Run(() => PunchFromTargetAsync(punch, offer.Name!, offer.Candidates, offer.Certificate!));
+        }
+
+        return refusal;
+    }
+
+    private (ConecError Error, string Reason)? Expect(string peer, byte[] certificate)
     {
         lock (_lock)
         {
@@ -129,7 +156,7 @@ internal sealed partial class DirectChannels : IAsyncDisposable
     }
 
     /// <summary>Asks for a channel to <paramref name="peer"/> through <paramref name="broker"/>, then connects to it.</summary>
-    public async Task OpenAsync(string peer, Func<CancellationToken, ValueTask<(IPEndPoint EndPoint, byte[] Certificate)>> broker, CancellationToken cancellationToken)
+    public async Task OpenAsync(string peer, Func<CancellationToken, ValueTask<ChannelRoute>> broker, CancellationToken cancellationToken)
     {
         var channel = new DirectChannel(peer);
         lock (_lock)
@@ -144,8 +171,31 @@ internal sealed partial class DirectChannels : IAsyncDisposable
 
         try
         {
-            var (endPoint, certificate) = await broker(cancellationToken);
-            var (connection, control) = await ConnectAsync(peer, endPoint, certificate, cancellationToken);
+            // The peer may start punching before the route reaches this side: its sockets wait for the route here.
+            var punch = _sharedTcp is null ? null : Register(peer);
+            ChannelRoute route;
+            try
+            {
+                route = await broker(cancellationToken);
+            }
+            catch
+            {
+                if (punch is not null)
+                {
+                    Unregister(punch);
+                }
+
+                throw;
+            }
+
+            if (punch is not null && !route.Punch)
+            {
+                Unregister(punch);
+            }
+
+            var (connection, control) = punch is not null && route.Punch
+                ? await HelloAsync(peer, await PunchToAsync(punch, peer, route.Candidates, route.Certificate, cancellationToken), cancellationToken)
+                : await ConnectAsync(peer, route.EndPoint, route.Certificate, cancellationToken);
             channel.Connected(connection, control);
             _tasks.Run(() => ServeAsync(channel));
         }
@@ -218,6 +268,13 @@ internal sealed partial class DirectChannels : IAsyncDisposable
     private async Task<(TransportConnection Connection, TransportStream Control)> ConnectAsync(
         string peer, IPEndPoint endPoint, byte[] vouched, CancellationToken cancellationToken)
     {
+        var connection = await TransportFactory.ConnectAsync(_config.Transport, endPoint, null, PeerTls(peer, vouched), _settings, _logger, cancellationToken);
+        return await HelloAsync(peer, connection, cancellationToken);
+    }
+
+    /// <summary>TLS towards <paramref name="peer"/> as its server would be checked: the very certificate the coordinator relayed.</summary>
+    private TransportClientTls PeerTls(string peer, byte[] vouched)
+    {
         X509Certificate2 anchor;
         try
         {
@@ -229,7 +286,7 @@ internal sealed partial class DirectChannels : IAsyncDisposable
         }
 
         // The peer's certificate must be the very one the coordinator relayed; in self-signed mode it is also its own anchor.
-        var tls = new TransportClientTls(peer, _certificate)
+        return new TransportClientTls(peer, _certificate)
         {
             TrustedAuthorities = [anchor],
             TrustSystemRoots = false,
@@ -237,7 +294,11 @@ internal sealed partial class DirectChannels : IAsyncDisposable
                 ? null
                 : $"the certificate '{presented.Subject}' differs from the one the coordinator vouched for",
         };
-        var connection = await TransportFactory.ConnectAsync(_config.Transport, endPoint, null, tls, _settings, _logger, cancellationToken);
+    }
+
+    /// <summary>The initiator's hello on a new channel connection, whoever dialled; the connection is disposed if it fails.</summary>
+    private async Task<(TransportConnection Connection, TransportStream Control)> HelloAsync(string peer, TransportConnection connection, CancellationToken cancellationToken)
+    {
         try
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

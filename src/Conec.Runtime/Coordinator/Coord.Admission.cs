@@ -76,7 +76,7 @@ public sealed partial class Coord
         var refusal = Validate(hello, connection);
         if (refusal is null)
         {
-            var session = new CoordSession(this, connection, hello.Text!, control) { ListenPort = hello.ListenPort };
+            var session = new CoordSession(this, connection, hello.Text!, control) { ListenPort = hello.ListenPort, SharesPort = hello.SharesPort, LocalAddresses = hello.LocalAddresses };
             if (_clients.TryAdd(session.Id, session) && (refusal = await ClaimInClusterAsync(session, deadline.Token)) is null)
             {
                 // Registered (and counted, as Unregister uncounts it) before the acceptance is sent, so ClientCount and

@@ -36,11 +36,17 @@ internal sealed partial class CoordSession
             return;
         }
 
-        // The target learns who is coming and which certificate to expect: exactly the one presented here.
+        // The target learns who is coming and which certificate to expect: exactly the one presented here. When both
+        // sides' connections here leave from their listeners' ports, each opens towards the other at once on receiving
+        // its message (the target first, by the time the answer reaches the initiator), so each NAT sees outgoing
+        // traffic before the other's arrives; both retry within their window to cover the gap.
+        var punch = SharesPort && target.SharesPort;
         var offer = new StreamHeader(StreamHeaderKind.ChannelOffer, Id, request.StreamId)
         {
             Certificate = Connection.RemoteCertificate.RawData,
             EndPoint = Connection.RemoteEndPoint,
+            Punch = punch,
+            Candidates = Candidates(),
         };
         var answer = await target.AskAsync(offer, shutdown);
         if (answer is { } refusal)
@@ -49,10 +55,11 @@ internal sealed partial class CoordSession
             return;
         }
 
-        var targetEndPoint = new IPEndPoint(target.Connection.RemoteEndPoint.Address, target.ListenPort);
+        var targetEndPoint = new IPEndPoint(Observed(target.Connection.RemoteEndPoint).Address, target.ListenPort);
+        var route = new ChannelRoute(targetEndPoint, target.Connection.RemoteCertificate.RawData, punch, target.Candidates());
         try
         {
-            await stream.WriteAsync(SingleFrame.Encode(StreamReply.Channel(targetEndPoint, target.Connection.RemoteCertificate.RawData)), completeWrites: true, shutdown);
+            await stream.WriteAsync(SingleFrame.Encode(StreamReply.Channel(route)), completeWrites: true, shutdown);
         }
         catch (Exception e) when (e is ConecException or OperationCanceledException)
         {
@@ -61,6 +68,34 @@ internal sealed partial class CoordSession
 
         await stream.DisposeAsync();
     }
+
+    /// <summary>
+    /// Where peers may reach this client's listener, best first: the address and port this coordinator observes
+    /// (through a port-preserving or endpoint-independent NAT it leads to the listener, when the client shares its
+    /// port), the observed address with the listen port (a client with a public address), and the client's own
+    /// addresses with the listen port (peers behind the same NAT, which Linux masquerade does not hairpin).
+    /// </summary>
+    private List<IPEndPoint> Candidates()
+    {
+        var observed = Observed(Connection.RemoteEndPoint);
+        var candidates = new List<IPEndPoint>();
+        if (SharesPort)
+        {
+            candidates.Add(observed);
+        }
+
+        candidates.Add(new IPEndPoint(observed.Address, ListenPort));
+        foreach (var own in LocalAddresses)
+        {
+            candidates.Add(new IPEndPoint(own.IsIPv4MappedToIPv6 ? own.MapToIPv4() : own, ListenPort));
+        }
+
+        return [.. candidates.Distinct().Take(EndPointList.MaxCount)];
+    }
+
+    /// <summary>An IPv4 peer of a dual-mode listener is reported as IPv4, as the peer dialling it needs.</summary>
+    private static IPEndPoint Observed(IPEndPoint endPoint) =>
+        endPoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port) : endPoint;
 
     /// <summary>Sends <paramref name="offer"/> to this client and returns its refusal, or <see langword="null"/> if it accepted.</summary>
     private async Task<(ConecError Error, string Reason)?> AskAsync(StreamHeader offer, CancellationToken shutdown)

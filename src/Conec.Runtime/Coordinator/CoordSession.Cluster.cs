@@ -147,7 +147,9 @@ internal sealed partial class CoordSession
         var endPoint = new IPEndPoint(Connection.RemoteEndPoint.Address, ListenPort);
         try
         {
-            await link.WriteAsync(SingleFrame.Encode(StreamReply.Channel(endPoint, Connection.RemoteCertificate.RawData)), completeWrites: true, shutdown);
+            // Across nodes the initiator dials as before: the link carries no punch candidates (docs/cluster.md).
+            var route = new ChannelRoute(endPoint, Connection.RemoteCertificate.RawData, Punch: false, Candidates: []);
+            await link.WriteAsync(SingleFrame.Encode(StreamReply.Channel(route)), completeWrites: true, shutdown);
         }
         catch (Exception e) when (e is ConecException or OperationCanceledException)
         {

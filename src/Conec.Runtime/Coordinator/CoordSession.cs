@@ -38,6 +38,12 @@ internal sealed partial class CoordSession
     /// <summary>Where the client accepts direct channels (on its address as the coordinator sees it); 0 when it does not.</summary>
     public int ListenPort { get; init; }
 
+    /// <summary>The client's TCP connection here leaves from <see cref="ListenPort"/> (its hello said so): peers can punch to it.</summary>
+    public bool SharesPort { get; init; }
+
+    /// <summary>The client's own addresses, as its hello gave them: where peers behind the same NAT reach it.</summary>
+    public IReadOnlyList<System.Net.IPAddress> LocalAddresses { get; init; } = [];
+
     /// <summary>Ids of streams the coordinator opens to this client.</summary>
     public StreamIdAllocator CoordinatorStreamIds { get; } = new();
 

@@ -35,6 +35,15 @@ internal sealed record StreamHeader(StreamHeaderKind Kind, string? Name, ulong S
     /// <summary>Channel offers: the initiator's address as the coordinator sees it.</summary>
     public IPEndPoint? EndPoint { get; init; }
 
+    /// <summary>
+    /// Channel offers: both sides share their direct listener's port with their coordinator connection, so the
+    /// target opens towards <see cref="Candidates"/> at once, simultaneously with the initiator (hole punching).
+    /// </summary>
+    public bool Punch { get; init; }
+
+    /// <summary>Channel offers: where the initiator may be reached: its observed address and its own addresses.</summary>
+    public IReadOnlyList<IPEndPoint> Candidates { get; init; } = [];
+
     private static bool HasName(StreamHeaderKind kind) => kind is not (StreamHeaderKind.ToCoordinator or StreamHeaderKind.FromCoordinator);
 
     public byte[] Encode()
@@ -44,7 +53,7 @@ internal sealed record StreamHeader(StreamHeaderKind Kind, string? Name, ulong S
         var fields = Kind switch
         {
             StreamHeaderKind.Broadcast => 5,
-            StreamHeaderKind.ChannelOffer => 6,
+            StreamHeaderKind.ChannelOffer => 8,
             StreamHeaderKind.BroadcastCount when Members is not null => 4,
             _ when CanTrace(Kind) && TraceParent is not null => 4,
             _ when HasName(Kind) => 3,
@@ -83,6 +92,8 @@ internal sealed record StreamHeader(StreamHeaderKind Kind, string? Name, ulong S
             writer.Write(Certificate);
             writer.Write(EndPoint!.Address.ToString());
             writer.Write(EndPoint.Port);
+            writer.Write(Punch);
+            EndPointList.Write(ref writer, Candidates);
         }
 
         writer.Flush();
@@ -144,6 +155,8 @@ internal sealed record StreamHeader(StreamHeaderKind Kind, string? Name, ulong S
                 {
                     Certificate = ReadBytes(ref reader),
                     EndPoint = new IPEndPoint(IPAddress.Parse(ControlMessage.ReadString(ref reader)), reader.ReadUInt16()),
+                    Punch = count >= 7 && reader.ReadBoolean(),
+                    Candidates = count >= 8 ? EndPointList.Read(ref reader) : [],
                 },
                 _ => header,
             };

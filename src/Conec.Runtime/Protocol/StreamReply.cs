@@ -36,16 +36,21 @@ internal static class StreamReply
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary><c>[0, address, port, certificate]</c>: where the target of a direct channel listens, and who it is.</summary>
-    public static byte[] Channel(System.Net.IPEndPoint endPoint, byte[] certificate)
+    /// <summary>
+    /// <c>[0, address, port, certificate, punch, candidates]</c>: where the target of a direct channel listens, who it
+    /// is, whether both sides open at once (hole punching), and every address where the target may be reached.
+    /// </summary>
+    public static byte[] Channel(ChannelRoute route)
     {
-        var buffer = new ArrayBufferWriter<byte>(certificate.Length + 64);
+        var buffer = new ArrayBufferWriter<byte>(route.Certificate.Length + 128);
         var writer = new MessagePackWriter(buffer);
-        writer.WriteArrayHeader(4);
+        writer.WriteArrayHeader(6);
         writer.Write(0);
-        writer.Write(endPoint.Address.ToString());
-        writer.Write(endPoint.Port);
-        writer.Write(certificate);
+        writer.Write(route.EndPoint.Address.ToString());
+        writer.Write(route.EndPoint.Port);
+        writer.Write(route.Certificate);
+        writer.Write(route.Punch);
+        EndPointList.Write(ref writer, route.Candidates);
         writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
@@ -82,7 +87,7 @@ internal static class StreamReply
     }
 
     /// <exception cref="ConecException">The refusal, or <see cref="ConecError.ProtocolViolation"/> when malformed.</exception>
-    public static (System.Net.IPEndPoint EndPoint, byte[] Certificate) DecodeChannel(ReadOnlySequence<byte> bytes)
+    public static ChannelRoute DecodeChannel(ReadOnlySequence<byte> bytes)
     {
         try
         {
@@ -100,7 +105,10 @@ internal static class StreamReply
 
             var address = System.Net.IPAddress.Parse(ControlMessage.ReadString(ref reader));
             var endPoint = new System.Net.IPEndPoint(address, reader.ReadUInt16());
-            return (endPoint, StreamHeader.ReadBytes(ref reader));
+            var certificate = StreamHeader.ReadBytes(ref reader);
+            var punch = count >= 5 && reader.ReadBoolean();
+            var candidates = count >= 6 ? EndPointList.Read(ref reader) : [];
+            return new ChannelRoute(endPoint, certificate, punch, candidates);
         }
         catch (Exception e) when (WireFormatException.IsMalformed(e) || e is FormatException)
         {

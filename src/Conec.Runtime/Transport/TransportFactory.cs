@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Net.Quic;
 using System.Runtime.Versioning;
 using Conec.Transport.Quic;
@@ -26,22 +27,35 @@ internal static partial class TransportFactory
     public static bool IsQuicSupported => QuicListener.IsSupported && QuicConnection.IsSupported;
 
     /// <summary>Listens under <paramref name="budget"/>, the coordinator's limits shared by every listener started here; null admits whatever connects.</summary>
+    public static Task<TransportListener> ListenAsync(TransportMode mode, IPEndPoint endPoint, TransportServerTls tls, TransportSettings settings,
+        ConnectionBudget? budget, ILogger logger, CancellationToken cancellationToken) =>
+        ListenAsync(mode, endPoint, tls, settings, budget, claimTcp: null, logger, cancellationToken);
+
+    /// <summary>
+    /// As the overload without it; with <c>claimTcp</c>, TCP is accepted by a <see cref="TcpDirectListener"/> whose
+    /// port outgoing connections may share, and which offers each accepted socket to that callback before its TLS
+    /// handshake (hole punching claims its own).
+    /// </summary>
     public static async Task<TransportListener> ListenAsync(TransportMode mode, IPEndPoint endPoint, TransportServerTls tls, TransportSettings settings,
-        ConnectionBudget? budget, ILogger logger, CancellationToken cancellationToken)
+        ConnectionBudget? budget, Func<Socket, Action<Socket>, bool>? claimTcp, ILogger logger, CancellationToken cancellationToken)
     {
+        TransportListener ListenTcp(IPEndPoint at) => claimTcp is null
+            ? TcpTransportListener.Listen(at, tls, settings, budget, logger)
+            : TcpDirectListener.Listen(at, tls, settings, claimTcp, logger);
+
         switch (mode)
         {
             case TransportMode.Tcp:
-                return TcpTransportListener.Listen(endPoint, tls, settings, budget, logger);
+                return ListenTcp(endPoint);
             case TransportMode.Quic when IsQuicSupported:
                 return await ListenQuicAsync(endPoint, tls, settings, budget, logger, cancellationToken);
             case TransportMode.Quic:
                 throw QuicUnsupported();
             case TransportMode.Auto when IsQuicSupported:
-                return await ListenOnBothAsync(endPoint, tls, settings, budget, logger, cancellationToken);
+                return await ListenOnBothAsync(endPoint, tls, settings, budget, ListenTcp, logger, cancellationToken);
 
             case TransportMode.Auto:
-                var tcp = TcpTransportListener.Listen(endPoint, tls, settings, budget, logger);
+                var tcp = ListenTcp(endPoint);
                 Log.ListeningWithoutQuic(logger, tcp.LocalEndPoint, QuicMissing);
                 return tcp;
             default:
@@ -80,12 +94,12 @@ internal static partial class TransportFactory
     [SupportedOSPlatform("windows")]
     [SupportedOSPlatform("linux")]
     [SupportedOSPlatform("macos")]
-    private static async Task<TransportListener> ListenOnBothAsync(
-        IPEndPoint endPoint, TransportServerTls tls, TransportSettings settings, ConnectionBudget? budget, ILogger logger, CancellationToken cancellationToken)
+    private static async Task<TransportListener> ListenOnBothAsync(IPEndPoint endPoint, TransportServerTls tls, TransportSettings settings,
+        ConnectionBudget? budget, Func<IPEndPoint, TransportListener> listenTcp, ILogger logger, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var tcp = TcpTransportListener.Listen(endPoint, tls, settings, budget, logger);
+            var tcp = listenTcp(endPoint);
             try
             {
                 var quic = await QuicTransportListener.ListenAsync(tcp.LocalEndPoint, tls, settings, budget, logger, cancellationToken);
@@ -104,22 +118,33 @@ internal static partial class TransportFactory
         }
     }
 
-    public static async Task<TransportConnection> ConnectAsync(
-        TransportMode mode, IPEndPoint remote, IPEndPoint? local, TransportClientTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
+    public static Task<TransportConnection> ConnectAsync(
+        TransportMode mode, IPEndPoint remote, IPEndPoint? local, TransportClientTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken) =>
+        ConnectAsync(mode, remote, local, null, tls, settings, logger, cancellationToken);
+
+    /// <summary>
+    /// As the overload without it; <c>sharedTcpLocal</c> is where a TCP attempt binds, its port shared (SO_REUSEADDR)
+    /// with the direct-channel listener there, while QUIC attempts still bind <c>local</c>. Null: TCP binds
+    /// <c>local</c> unshared, as QUIC does.
+    /// </summary>
+    public static async Task<TransportConnection> ConnectAsync(TransportMode mode, IPEndPoint remote, IPEndPoint? local, IPEndPoint? sharedTcpLocal,
+        TransportClientTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
     {
+        var tcpLocal = sharedTcpLocal ?? local;
+        var share = sharedTcpLocal is not null;
         switch (mode)
         {
             case TransportMode.Tcp:
-                return await TcpTransport.ConnectAsync(remote, local, tls, settings, logger, cancellationToken);
+                return await TcpTransport.ConnectAsync(remote, tcpLocal, share, tls, settings, logger, cancellationToken);
             case TransportMode.Quic when IsQuicSupported:
                 return await QuicTransportConnection.ConnectAsync(remote, local, tls, settings, cancellationToken);
             case TransportMode.Quic:
                 throw QuicUnsupported();
             case TransportMode.Auto when IsQuicSupported:
-                return await ConnectRacingAsync(remote, local, tls, settings, logger, cancellationToken);
+                return await ConnectRacingAsync(remote, local, sharedTcpLocal, tls, settings, logger, cancellationToken);
             case TransportMode.Auto:
                 Log.ConnectingWithoutQuic(logger, remote, QuicMissing);
-                return await TcpTransport.ConnectAsync(remote, local, tls, settings, logger, cancellationToken);
+                return await TcpTransport.ConnectAsync(remote, tcpLocal, share, tls, settings, logger, cancellationToken);
             default:
                 throw new ConecException(ConecError.InvalidConfiguration, $"Unknown transport mode {mode}.");
         }
@@ -132,8 +157,8 @@ internal static partial class TransportFactory
     [SupportedOSPlatform("windows")]
     [SupportedOSPlatform("linux")]
     [SupportedOSPlatform("macos")]
-    private static async Task<TransportConnection> ConnectRacingAsync(
-        IPEndPoint remote, IPEndPoint? local, TransportClientTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
+    private static async Task<TransportConnection> ConnectRacingAsync(IPEndPoint remote, IPEndPoint? local, IPEndPoint? sharedTcpLocal,
+        TransportClientTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
     {
         using var losers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var quic = QuicTransportConnection.ConnectAsync(remote, local, tls, settings, losers.Token);
@@ -149,7 +174,7 @@ internal static partial class TransportFactory
         }
 
         Log.RacingTcp(logger, remote, QuicHeadStart, quic.Exception?.InnerException?.Message ?? "still connecting");
-        var tcp = TcpTransport.ConnectAsync(remote, local, tls, settings, logger, losers.Token);
+        var tcp = TcpTransport.ConnectAsync(remote, sharedTcpLocal ?? local, sharedTcpLocal is not null, tls, settings, logger, losers.Token);
         var first = await Task.WhenAny(quic, tcp);
         var second = first == quic ? tcp : quic;
         if (first.IsCompletedSuccessfully)

@@ -9,11 +9,20 @@ namespace Conec.Transport.Tcp;
 /// <summary>Connects the TLS-over-TCP transport.</summary>
 internal static class TcpTransport
 {
+    /// <summary>
+    /// Connects, binding <c>local</c> if given; with <c>shareLocal</c> it is bound with SO_REUSEADDR (on Linux also
+    /// SO_REUSEPORT), so a direct-channel listener and hole-punching connects can use the same port.
+    /// </summary>
     public static async Task<TransportConnection> ConnectAsync(
-        IPEndPoint remote, IPEndPoint? local, TransportClientTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
+        IPEndPoint remote, IPEndPoint? local, bool shareLocal, TransportClientTls tls, TransportSettings settings, ILogger logger, CancellationToken cancellationToken)
     {
         settings.Validate();
         var socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (shareLocal)
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        }
+
         var failure = new HandshakeFailure();
         SslStream? ssl = null;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
