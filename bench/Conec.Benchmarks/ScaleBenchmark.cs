@@ -51,7 +51,7 @@ internal static class ScaleBenchmark
             // The baseline first, and with as many connections as the coordinator takes beside the parent's own client.
             var tlsCount = Math.Min(clients, capacity - 1);
             progress.WriteLine($"TLS-only server: storm of {tlsCount:N0}, {concurrency} at a time per process…");
-            var tls = await TlsBaselineAsync(fleet, certificates, certificatePath, keyPath, clients, tlsCount);
+            var tls = await TlsBaselineAsync(fleet, certificates, certificatePath, keyPath, clients, tlsCount, afterStorm);
 
             // The parent's client connects first: the warm-up (JIT, TLS state), and later the broadcast's sender.
             await using var sender = await CoordinationBenchmark.ConnectAsync(coordEndPoint, certificates, "scale-sender", transport: TransportMode.Tcp);
@@ -61,7 +61,14 @@ internal static class ScaleBenchmark
             var storm = await fleet.TallyAsync(_ => $"connect {coord.Port}", "connected", Bound(clients, 20), "The connect storm to the coordinator");
             var stormSeconds = clock.Elapsed.TotalSeconds;
             var (inside, _, coordRefusals) = await CountAsync(coord);
+
+            // The first seconds after a storm cost more than the steady state (tiered JIT recompiling the keep-alive
+            // path as it turns hot, among others), and a client holds more until its first keep-alive round trip:
+            // that tail is measured apart, and memory and the idle figure after it.
+            progress.WriteLine($"CPU over {afterStorm.TotalSeconds} s after the storm, memory, then CPU over {idleWindow.TotalSeconds} s idle…");
+            var stormTail = await CpuPercentAsync(coord, afterStorm);
             var idle = await coord.MeasureAsync();
+            var idleCpu = await CpuPercentAsync(coord, idleWindow);
             var admitted = storm.Total.Succeeded;
             if (inside != admitted + 1)
             {
@@ -78,11 +85,6 @@ internal static class ScaleBenchmark
             table.Note($"Capacity: MaxClients {capacity:N0} (derived from the descriptor limit). Of {clients:N0} clients {admitted:N0} got in; " +
                 $"refused or failed: {storm.Total.DescribeFailures()}. The coordinator's own counts: {(coordRefusals.Length == 0 ? "none" : coordRefusals)}.");
 
-            // The first seconds after a storm cost more than the steady state (tiered JIT recompiling the keep-alive
-            // path as it turns hot, among others), so they are measured apart, and the idle figure after them.
-            progress.WriteLine($"CPU over {afterStorm.TotalSeconds} s after the storm, then {idleWindow.TotalSeconds} s idle…");
-            var stormTail = await CpuPercentAsync(coord, afterStorm);
-            var idleCpu = await CpuPercentAsync(coord, idleWindow);
             table.AddAbsolute($"coordinator CPU, {inside:N0} idle clients", "% core", idleCpu, CpuTarget(inside));
             table.AddAbsolute($"  in the first {afterStorm.TotalSeconds} s after the storm", "% core", stormTail, "");
             await NoteLostAsync(fleet, table, "the idle window");
@@ -115,6 +117,8 @@ internal static class ScaleBenchmark
             table.AddAbsolute($"broadcast joins, {members:N0} members", "joins/s", members / joinSeconds, "");
             table.AddAbsolute($"broadcast, {BroadcastMessages} × {BroadcastSize} B, all delivered", "ms", burstSeconds * 1000, "");
             table.AddAbsolute("  deliveries", "msg/s", (double)members * BroadcastMessages / burstSeconds, "");
+            table.AddAbsolute("coordinator memory per broadcast member", "KiB", Kib(beforeBurst.Private - idle.Private) / members, "");
+            table.AddAbsolute("  of which live managed heap", "KiB", Kib(beforeBurst.Managed - idle.Managed) / members, "");
             table.Add("coordinator resident private, after burst", "MiB", Mib(afterBurst.Private), "before the burst", Mib(beforeBurst.Private), lowerIsBetter: true);
             table.Add($"  {settle.TotalSeconds} s after the burst", "MiB", Mib(later.Private), "before the burst", Mib(beforeBurst.Private),
                 lowerIsBetter: true, target: "<= 1.10x");
@@ -139,10 +143,11 @@ internal static class ScaleBenchmark
 
     /// <summary>
     /// The same storm to the TLS-only server child, <paramref name="count"/> connections shared between the processes
-    /// as their clients are, and its memory per connection held idle; the connections are closed after.
+    /// as their clients are, and its memory per connection held idle after <paramref name="settle"/>; the connections
+    /// are closed after.
     /// </summary>
     private static async Task<TlsFigures> TlsBaselineAsync(
-        ScaleFleet fleet, BenchmarkCertificates certificates, string certificatePath, string keyPath, int clients, int count)
+        ScaleFleet fleet, BenchmarkCertificates certificates, string certificatePath, string keyPath, int clients, int count, TimeSpan settle)
     {
         await using var server = await CoordinatorProcess.StartAsync("tls-child", certificatePath, keyPath);
         var endPoint = new IPEndPoint(IPAddress.Loopback, server.Port);
@@ -156,6 +161,8 @@ internal static class ScaleBenchmark
         {
             throw new InvalidOperationException($"The TLS-only server did not take every connection: {storm.Total.DescribeFailures()}.");
         }
+
+        await Task.Delay(settle); // measured after the same pause as the coordinator, though nothing moves on these connections
 
         var after = await server.MeasureAsync();
         await fleet.AskAsync("tls-close", Bound(count, 5), "Closing the TLS connections");
