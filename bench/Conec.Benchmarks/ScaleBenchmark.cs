@@ -57,9 +57,11 @@ internal static class ScaleBenchmark
             await using var sender = await CoordinationBenchmark.ConnectAsync(coordEndPoint, certificates, "scale-sender", transport: TransportMode.Tcp);
             var before = await coord.MeasureAsync();
             progress.WriteLine($"coordinator: storm of {clients:N0}, {concurrency} at a time per process…");
+            var cpu = (Coord: coord.ProcessorTime, Clients: fleet.ProcessorTime);
             var clock = Stopwatch.StartNew();
             var storm = await fleet.TallyAsync(_ => $"connect {coord.Port}", "connected", Bound(clients, 20), "The connect storm to the coordinator");
             var stormSeconds = clock.Elapsed.TotalSeconds;
+            var stormCpu = (Coord: (coord.ProcessorTime - cpu.Coord).TotalMilliseconds / clients, Clients: (fleet.ProcessorTime - cpu.Clients).TotalMilliseconds / clients);
             var (inside, _, coordRefusals) = await CountAsync(coord);
 
             // The first seconds after a storm cost more than the steady state (tiered JIT recompiling the keep-alive
@@ -77,6 +79,10 @@ internal static class ScaleBenchmark
 
             table.Add(storm.Total.Failed == 0 ? $"connect storm, {clients:N0} clients" : $"connect storm, {clients:N0} attempts, {admitted:N0} in",
                 "clients/s", clients / stormSeconds, $"TLS-only server, {tlsCount:N0} conns", tls.Rate);
+
+            // CPU per connection does not depend on who else wants the two cores, as the rate does.
+            table.Add("  coordinator CPU per connect", "ms", stormCpu.Coord, "TLS-only server per conn.", tls.ServerCpu, lowerIsBetter: true);
+            table.Add("  client processes' CPU per connect", "ms", stormCpu.Clients, "bare TLS client per conn.", tls.ClientCpu, lowerIsBetter: true);
             table.Add($"coordinator memory per idle client", "KiB", Kib(idle.Private - before.Private) / admitted,
                 "TLS-only server per conn.", tls.PrivatePerConnection, lowerIsBetter: true);
             table.Add("  of which live managed heap", "KiB", Kib(idle.Managed - before.Managed) / admitted,
@@ -85,21 +91,24 @@ internal static class ScaleBenchmark
             table.Note($"Capacity: MaxClients {capacity:N0} (derived from the descriptor limit). Of {clients:N0} clients {admitted:N0} got in; " +
                 $"refused or failed: {storm.Total.DescribeFailures()}. The coordinator's own counts: {(coordRefusals.Length == 0 ? "none" : coordRefusals)}.");
 
-            table.AddAbsolute($"coordinator CPU, {inside:N0} idle clients", "% core", idleCpu, CpuTarget(inside));
+            table.AddAbsolute($"coordinator CPU, {inside:N0} idle clients", "% core", idleCpu, CpuTarget(admitted));
             table.AddAbsolute($"  in the first {afterStorm.TotalSeconds} s after the storm", "% core", stormTail, "");
             await NoteLostAsync(fleet, table, "the idle window");
 
             progress.WriteLine($"broadcast of {BroadcastMessages} × {BroadcastSize} B to {admitted:N0} members…");
             var (send, own) = await sender.NewBroadcastAsync("scale");
+            var joinCpu = coord.ProcessorTime;
             clock.Restart();
             var joined = await fleet.AskAsync($"join scale {BroadcastMessages}", Bound(admitted, 20), "Joining the broadcast");
             var joinSeconds = clock.Elapsed.TotalSeconds;
+            joinCpu = coord.ProcessorTime - joinCpu;
             var members = joined.Sum(line => line.Split(' ') is ["joined", var n, _]
                 ? int.Parse(n, CultureInfo.InvariantCulture)
                 : throw new InvalidOperationException($"A client process said '{line}' to join."));
             await own.DisposeAsync(); // the sender only sends: every member reads
             var beforeBurst = await coord.MeasureAsync();
             var payload = new byte[BroadcastSize];
+            cpu = (coord.ProcessorTime, fleet.ProcessorTime);
             clock.Restart();
             for (var i = 0; i < BroadcastMessages; i++)
             {
@@ -108,15 +117,20 @@ internal static class ScaleBenchmark
 
             await fleet.ReadAsync(Bound(members, 5), "The broadcast's delivery to every member");
             var burstSeconds = clock.Elapsed.TotalSeconds;
+            var burstCpu = (Coord: coord.ProcessorTime - cpu.Coord, Clients: fleet.ProcessorTime - cpu.Clients);
             var afterBurst = await coord.MeasureAsync();
             progress.WriteLine($"delivered in {burstSeconds * 1000:N0} ms; memory again in {settle.TotalSeconds} s…");
             await Task.Delay(settle); // how long the coordinator is given to hand back what the burst took
             var later = await coord.MeasureAsync();
             await send.FinishAsync();
             await fleet.AskAsync("leave", Bound(members, 5), "The broadcast's end at every member");
+            var deliveries = (double)members * BroadcastMessages;
             table.AddAbsolute($"broadcast joins, {members:N0} members", "joins/s", members / joinSeconds, "");
+            table.AddAbsolute("  coordinator CPU per join", "us", joinCpu.TotalMicroseconds / members, "");
             table.AddAbsolute($"broadcast, {BroadcastMessages} × {BroadcastSize} B, all delivered", "ms", burstSeconds * 1000, "");
-            table.AddAbsolute("  deliveries", "msg/s", (double)members * BroadcastMessages / burstSeconds, "");
+            table.AddAbsolute("  deliveries", "msg/s", deliveries / burstSeconds, "");
+            table.AddAbsolute("  coordinator CPU per delivery", "us", burstCpu.Coord.TotalMicroseconds / deliveries, "");
+            table.AddAbsolute("  client processes' CPU per delivery", "us", burstCpu.Clients.TotalMicroseconds / deliveries, "");
             table.AddAbsolute("coordinator memory per broadcast member", "KiB", Kib(beforeBurst.Private - idle.Private) / members, "");
             table.AddAbsolute("  of which live managed heap", "KiB", Kib(beforeBurst.Managed - idle.Managed) / members, "");
             table.Add("coordinator resident private, after burst", "MiB", Mib(afterBurst.Private), "before the burst", Mib(beforeBurst.Private), lowerIsBetter: true);
@@ -139,7 +153,7 @@ internal static class ScaleBenchmark
         }
     }
 
-    private sealed record TlsFigures(double Rate, double PrivatePerConnection, double ManagedPerConnection, double PrivateMiB);
+    private sealed record TlsFigures(double Rate, double ServerCpu, double ClientCpu, double PrivatePerConnection, double ManagedPerConnection, double PrivateMiB);
 
     /// <summary>
     /// The same storm to the TLS-only server child, <paramref name="count"/> connections shared between the processes
@@ -153,10 +167,13 @@ internal static class ScaleBenchmark
         var endPoint = new IPEndPoint(IPAddress.Loopback, server.Port);
         await using var warmUp = await CoordinationBenchmark.ConnectTlsAsync(endPoint, certificates);
         var before = await server.MeasureAsync();
+        var cpu = (Server: server.ProcessorTime, Clients: fleet.ProcessorTime);
         var clock = Stopwatch.StartNew();
         var storm = await fleet.TallyAsync(p => string.Create(CultureInfo.InvariantCulture, $"tls {server.Port} {Share(p.First + p.Count) - Share(p.First)}"),
             "connected", Bound(count, 20), "The connect storm to the TLS-only server");
         var seconds = clock.Elapsed.TotalSeconds;
+        var serverCpu = (server.ProcessorTime - cpu.Server).TotalMilliseconds / count;
+        var clientCpu = (fleet.ProcessorTime - cpu.Clients).TotalMilliseconds / count;
         if (storm.Total.Failed > 0)
         {
             throw new InvalidOperationException($"The TLS-only server did not take every connection: {storm.Total.DescribeFailures()}.");
@@ -166,7 +183,7 @@ internal static class ScaleBenchmark
 
         var after = await server.MeasureAsync();
         await fleet.AskAsync("tls-close", Bound(count, 5), "Closing the TLS connections");
-        return new TlsFigures(count / seconds, Kib(after.Private - before.Private) / count, Kib(after.Managed - before.Managed) / count, Mib(after.Private));
+        return new TlsFigures(count / seconds, serverCpu, clientCpu, Kib(after.Private - before.Private) / count, Kib(after.Managed - before.Managed) / count, Mib(after.Private));
 
         long Share(int index) => (long)count * index / clients;
     }

@@ -32,6 +32,21 @@ internal sealed class ScaleClientsProcess : IAsyncDisposable
     public static ScaleClientsProcess Start(string authorityPath, int first, int count, int concurrency) =>
         new(CoordinatorProcess.StartSelf(ScaleClients.Mode, authorityPath, Text(first), Text(count), Text(concurrency)), first, count);
 
+    /// <summary>The child's user plus system time so far (<c>/proc/&lt;pid&gt;/stat</c>); zero once it has been killed.</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            if (HasExited)
+            {
+                return TimeSpan.Zero;
+            }
+
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     public Task SendAsync(string command) => _process.StandardInput.WriteLineAsync(command);
 
     /// <summary>The child's next line, within <paramref name="limit"/>; a child that exits or says <c>failed …</c> fails <paramref name="what"/>.</summary>

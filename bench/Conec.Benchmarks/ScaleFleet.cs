@@ -85,6 +85,9 @@ internal sealed class ScaleFleet : IAsyncDisposable
         return (total, each.Select(e => e.Tally).ToArray(), each.Max(e => e.Seconds));
     }
 
+    /// <summary>The running processes' user plus system time so far, summed.</summary>
+    public TimeSpan ProcessorTime => Running().Aggregate(TimeSpan.Zero, (sum, p) => sum + p.ProcessorTime);
+
     public IEnumerable<ScaleClientsProcess> Running() => _processes.Where(p => !p.HasExited);
 
     /// <summary>Every process asked to exit at once; any that does not in time is killed.</summary>
