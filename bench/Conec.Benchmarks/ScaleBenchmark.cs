@@ -115,8 +115,13 @@ internal static class ScaleBenchmark
                 await send.SendAsync(payload);
             }
 
-            await fleet.ReadAsync(Bound(members, 5), "The broadcast's delivery to every member");
+            var received = await fleet.ReadAsync(Bound(members, 5), "The broadcast's delivery to every member");
             var burstSeconds = clock.Elapsed.TotalSeconds;
+            if (received.FirstOrDefault(line => !line.StartsWith("received ", StringComparison.Ordinal)) is { } odd)
+            {
+                throw new InvalidOperationException($"A client process said '{odd}' instead of 'received N'.");
+            }
+
             var burstCpu = (Coord: coord.ProcessorTime - cpu.Coord, Clients: fleet.ProcessorTime - cpu.Clients);
             var afterBurst = await coord.MeasureAsync();
             progress.WriteLine($"delivered in {burstSeconds * 1000:N0} ms; memory again in {settle.TotalSeconds} s…");
