@@ -106,13 +106,19 @@ internal static class CoordinationBenchmark
 
     internal static Task<Client> ConnectAsync(IPEndPoint endPoint, BenchmarkCertificates certificates, string id,
         System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null, TransportMode? transport = null) =>
+        ConnectAsync(endPoint, certificates.ServerCertificate, id, certificate, transport ?? Transport);
+
+    /// <summary>A client of the coordinator at <paramref name="endPoint"/> that trusts only <paramref name="authority"/>; <paramref name="listen"/> as <see cref="ClientConfig.Listen"/>.</summary>
+    internal static Task<Client> ConnectAsync(IPEndPoint endPoint, System.Security.Cryptography.X509Certificates.X509Certificate2 authority, string id,
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate, TransportMode transport, bool listen = true) =>
         Client.ConnectAsync(new ClientConfig(id, "localhost")
         {
             CoordinatorEndPoint = endPoint,
-            CoordinatorAuthority = certificates.ServerCertificate,
+            CoordinatorAuthority = authority,
             TrustSystemRoots = false,
             Certificate = certificate,
-            Transport = transport ?? Transport,
+            Transport = transport,
+            Listen = listen,
         });
 
     internal static async Task<(OutStream Send, InStream Receive)> OpenProxiedAsync(Client sender, Client receiver)
@@ -255,16 +261,37 @@ internal static class CoordinationBenchmark
     }
 
     /// <summary>A bare TLS connection; <paramref name="identity"/> gives it its own client certificate, as each Conec client has (no session resumption).</summary>
-    internal static async Task<IAsyncDisposable> ConnectTlsAsync(IPEndPoint endPoint, BenchmarkCertificates certificates, System.Security.Cryptography.X509Certificates.X509Certificate2? identity = null)
-    {
-        var tls = identity is null
+    internal static Task<IAsyncDisposable> ConnectTlsAsync(IPEndPoint endPoint, BenchmarkCertificates certificates, System.Security.Cryptography.X509Certificates.X509Certificate2? identity = null) =>
+        ConnectTlsAsync(endPoint, identity is null
             ? certificates.ClientTls
-            : new TransportClientTls("localhost", identity) { TrustedAuthorities = [certificates.ServerCertificate], TrustSystemRoots = false };
+            : new TransportClientTls("localhost", identity) { TrustedAuthorities = [certificates.ServerCertificate], TrustSystemRoots = false });
+
+    /// <summary>A bare TLS connection with the client side <paramref name="tls"/>.</summary>
+    internal static async Task<IAsyncDisposable> ConnectTlsAsync(IPEndPoint endPoint, TransportClientTls tls)
+    {
+        // A failed connection gives its descriptor back at once: the scale benchmark counts failures and goes on.
         var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-        await socket.ConnectAsync(endPoint);
+        try
+        {
+            await socket.ConnectAsync(endPoint);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
         var ssl = new System.Net.Security.SslStream(new System.Net.Sockets.NetworkStream(socket, ownsSocket: true));
-        await ssl.AuthenticateAsClientAsync(TransportTls.ClientOptions(tls, new HandshakeFailure()));
-        return ssl;
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(TransportTls.ClientOptions(tls, new HandshakeFailure()));
+            return ssl;
+        }
+        catch
+        {
+            await ssl.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>The one-hop baselines and two clients of a local coordinator, as both proxied runs need them.</summary>

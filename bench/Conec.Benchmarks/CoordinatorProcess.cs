@@ -8,7 +8,8 @@ namespace Conec.Benchmarks;
 /// <summary>
 /// A coordinator in a child process, so its memory can be measured apart from the clients'. The parent talks to it
 /// over standard input and output: the child prints <c>port N</c>, answers <c>measure</c> with its managed heap and
-/// resident private bytes after a full collection, and stops on <c>exit</c>.
+/// resident private bytes after a full collection, a coordinator also <see cref="CoordinatorCommands"/>' commands,
+/// and stops on <c>exit</c>.
 /// </summary>
 internal sealed class CoordinatorProcess : IAsyncDisposable
 {
@@ -21,6 +22,19 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>
+    /// The child's user plus system time so far, which .NET reads from <c>/proc/&lt;pid&gt;/stat</c> on Linux
+    /// (utime and stime, converted with the kernel's clock tick).
+    /// </summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
 
     /// <summary>The child mode of a coordinator that echoes every stream opened to it (the latency rows); its argument after the key names the transport.</summary>
     public const string EchoMode = "coord-echo-child";
@@ -81,11 +95,19 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
 
     public async Task<(long Managed, long Private, long Committed)> MeasureAsync()
     {
-        await _process.StandardInput.WriteLineAsync("measure");
-        var parts = (await _process.StandardOutput.ReadLineAsync())!.Split(' ');
+        var parts = (await AskAsync("measure", Deadline.Run, "A measurement")).Split(' ');
         return (Parse(parts[1]), Parse(parts[3]), Parse(parts[5]));
 
         static long Parse(string text) => long.Parse(text, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Sends <paramref name="command"/> and returns the child's one-line answer, failing after <paramref name="limit"/>.</summary>
+    public async Task<string> AskAsync(string command, TimeSpan limit, string what)
+    {
+        await _process.StandardInput.WriteLineAsync(command);
+        var line = await _process.StandardOutput.ReadLineAsync().WithinAsync(limit, what)
+            ?? throw new InvalidOperationException($"The child process exited before answering '{command}'.");
+        return line.StartsWith("unknown ", StringComparison.Ordinal) ? throw new InvalidOperationException($"The child process said '{line}'.") : line;
     }
 
     /// <summary>Tells the child to exit, and kills it if it has not within <see cref="Deadline.Stop"/> (a hung child must not hang the benchmark).</summary>
@@ -125,7 +147,8 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
             Transport = transport,
         });
         await using var serving = echo ? new StreamServing((stream, stopping) => RawEcho.ServeAsync(stream.Send, stream.Receive, stopping), coord.IncomingStreams) : null;
-        await ServeMeasurementsAsync(coord.LocalEndPoint.Port);
+        using var commands = new CoordinatorCommands(coord);
+        await ServeMeasurementsAsync(coord.LocalEndPoint.Port, commands.AnswerAsync);
     }
 
     /// <summary>
@@ -179,8 +202,11 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
         _ = ssl.ReadAsync(Memory<byte>.Empty).AsTask();
     }
 
-    /// <summary>The child's side of the conversation: says <c>port N</c>, answers <c>measure</c> and <c>workitems</c>, returns on <c>exit</c> or at the end of input (the parent gone).</summary>
-    internal static async Task ServeMeasurementsAsync(int port)
+    /// <summary>
+    /// The child's side of the conversation: says <c>port N</c>, answers <c>measure</c>, <c>workitems</c> and what
+    /// <paramref name="answer"/> knows (<c>unknown …</c> otherwise), returns on <c>exit</c> or at the end of input (the parent gone).
+    /// </summary>
+    internal static async Task ServeMeasurementsAsync(int port, Func<string, Task<string?>>? answer = null)
     {
         Console.WriteLine($"port {port}");
         while (await Console.In.ReadLineAsync() is { } command && command != "exit")
@@ -188,6 +214,12 @@ internal sealed class CoordinatorProcess : IAsyncDisposable
             if (command == "workitems")
             {
                 Console.WriteLine($"workitems {ThreadPool.CompletedWorkItemCount}");
+                continue;
+            }
+
+            if (command != "measure")
+            {
+                Console.WriteLine((answer is null ? null : await answer(command)) ?? $"unknown command '{command}'");
                 continue;
             }
 

@@ -16,6 +16,9 @@ using Conec.Benchmarks;
 // Every figure is printed next to a baseline measured in the same run. With `--paired`, `transport`, `coord`,
 // `channels`, `typed` and `latency` print their rows with targets as medians of back-to-back pairs instead (steadier on a shared machine);
 // `--pairs=N` takes N pairs instead of 9 (more pairs, a steadier median, a longer run).
+// `scale [--clients=N]` (issue 26) runs a coordinator in its own process with N clients (10,000 unless told; 1,000 with
+// `--quick`) spread over client processes: a connect storm, memory and CPU with every client idle, a broadcast to all,
+// mass disconnects, and past the coordinator's capacity how many got in and how the rest were refused.
 // With `--quic`, the coordinator these benchmarks start in their own process, and its clients, run over QUIC (the
 // baselines, and the coordinator processes of the memory and connect-storm rows, stay as they are; the coordinator
 // process of `latency` follows it); it needs libmsquic.
@@ -61,6 +64,22 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         break;
     case TypedCallerProcess.Mode:
         await TypedCallerProcess.RunAsync(args[1], args[2], args[3], args[4], args[5]);
+        break;
+    case ScaleClients.Mode:
+        await ScaleClients.RunAsync(args[1], args[2], args[3], args[4]);
+        break;
+    case "scale":
+        var clientsOption = args.FirstOrDefault(a => a.StartsWith("--clients=", StringComparison.Ordinal));
+        var clients = clientsOption is null ? (quick ? 1_000 : 10_000) : int.Parse(clientsOption["--clients=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        if (clients < 2)
+        {
+            Console.Error.WriteLine("--clients=N needs N of at least 2.");
+            Environment.ExitCode = 2;
+            return;
+        }
+
+        var scaleTable = await ScaleBenchmark.RunAsync(clients, quick, Console.Error);
+        scaleTable.Print(Console.Out);
         break;
     case "tls-child":
         await CoordinatorProcess.RunTlsServerAsync(args[1], args[2]);
@@ -118,7 +137,7 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         transport.Print(Console.Out);
         break;
     default:
-        Console.Error.WriteLine("usage: Conec.Benchmarks [transport [--paired]|coord [--paired]|channels [--paired]|typed [--paired]|latency [--paired]|load] [--pairs=N] [--quick] [--quic]");
+        Console.Error.WriteLine("usage: Conec.Benchmarks [transport [--paired]|coord [--paired]|channels [--paired]|typed [--paired]|latency [--paired]|load|scale [--clients=N]] [--pairs=N] [--quick] [--quic]");
         Environment.ExitCode = 2;
         break;
 }
