@@ -105,8 +105,11 @@ public sealed class ClientConfig
     /// <summary>QUIC with a quick TCP fallback (<see cref="TransportMode.Auto"/>, the default), or one of them.</summary>
     public TransportMode Transport { get; set; } = TransportMode.Auto;
 
-    /// <summary>A connection that carries nothing for this long is closed (conec's 10 s); keep-alive prevents it while the peer lives.</summary>
-    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// A connection that carries nothing for this long is closed (30 s, as the coordinator's; conec's was 10 s);
+    /// keep-alive prevents it while the peer lives, with a ping every 10 s by default.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The TLS handshake and the hello must finish within this time.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
