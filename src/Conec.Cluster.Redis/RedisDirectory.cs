@@ -165,7 +165,7 @@ internal sealed partial class RedisDirectory : IClusterDirectory
         (int)await Script(RedisScripts.Sweep, [_keys.Nodes], [_keys.Prefix], cancellationToken);
 
     public Task<IReadOnlyList<BroadcastPart>> RecordBroadcastAsync(string name, BroadcastPart? part, CancellationToken cancellationToken) =>
-        BroadcastAsync(name, part is null ? "" : string.Create(CultureInfo.InvariantCulture, $"{part.Incarnation}|{part.Senders}|{part.Receivers}"), cancellationToken);
+        BroadcastAsync(name, part is null ? "" : string.Create(CultureInfo.InvariantCulture, $"{part.Incarnation}|{part.Senders}|{part.Receivers}|{part.Members}"), cancellationToken);
 
     public Task<IReadOnlyList<BroadcastPart>> BroadcastPartsAsync(string name, CancellationToken cancellationToken) =>
         BroadcastAsync(name, "?", cancellationToken);
@@ -188,7 +188,8 @@ internal sealed partial class RedisDirectory : IClusterDirectory
             var numbers = ((string)fields[3]!).Split('|');
             var node = new NodeRecord((string)fields[0]!, (string)fields[1]!, int.Parse((string)fields[2]!, CultureInfo.InvariantCulture));
             parts.Add(new BroadcastPart(node, long.Parse(numbers[0], CultureInfo.InvariantCulture),
-                int.Parse(numbers[1], CultureInfo.InvariantCulture), int.Parse(numbers[2], CultureInfo.InvariantCulture)));
+                int.Parse(numbers[1], CultureInfo.InvariantCulture), int.Parse(numbers[2], CultureInfo.InvariantCulture),
+                int.Parse(numbers[3], CultureInfo.InvariantCulture)));
         }
 
         return parts;

@@ -27,7 +27,7 @@ internal sealed class RedisKeys(string clusterName)
     /// <summary>The ids one node incarnation claimed (a set), so that its claims can go with it.</summary>
     public string Claims(string nodeId, long epoch) => Prefix + "claims:" + nodeId + ":" + epoch.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>A broadcast's parts: a hash of <c>node|epoch</c> -> <c>incarnation|senders|receivers</c> (names compare ordinally).</summary>
+    /// <summary>A broadcast's parts: a hash of <c>node|epoch</c> -> <c>incarnation|senders|receivers|members</c> (names compare ordinally).</summary>
     public string Broadcast(string name) => Prefix + "bcast:" + name;
 
     /// <summary>The broadcasts one node incarnation has a part in (a set), so that its parts can go with it.</summary>

@@ -175,7 +175,7 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// A broadcast's parts. KEYS: the broadcast's hash (member <c>node|epoch</c> -> <c>incarnation|senders|receivers</c>),
+    /// A broadcast's parts. KEYS: the broadcast's hash (member <c>node|epoch</c> -> <c>incarnation|senders|receivers|members</c>),
     /// this incarnation's broadcasts set, the set of broadcast names. ARGV: this incarnation's member, the new value
     /// (empty: this node has no members any more; <c>?</c>: read only), the broadcast name, key prefix.
     /// Writes this node's part, then returns the other live nodes' parts as {node, host, port, value}; parts of

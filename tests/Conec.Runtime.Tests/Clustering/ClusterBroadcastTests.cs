@@ -87,7 +87,13 @@ public sealed class ClusterBroadcastTests
         for (var node = 0; node < 3; node++)
         {
             Assert.Equal(new BroadcastCount(4, 4), await askers[node].GetBroadcastCountAsync("room", ct));
+            Assert.Equal(new BroadcastCount(4, 4), await nodes[node].GetBroadcastCountAsync("room", ct));
         }
+
+        // The coordinator's view spans the cluster: the channel with its members on each node.
+        var view = Assert.Single(await nodes[2].GetBroadcastsAsync(ct));
+        Assert.Equal(("room", new BroadcastCount(4, 4)), (view.Name, view.Count));
+        Assert.Equal(new Dictionary<string, int> { ["node0"] = 1, ["node1"] = 2, ["node2"] = 1 }, view.MembersByNode.OrderBy(p => p.Key).ToDictionary());
 
         // A member's own leave counts at once on its node; on the others as soon as its node has recorded it.
         await alice.Send.FinishAsync(ct);
@@ -167,6 +173,8 @@ public sealed class ClusterBroadcastTests
 
             Assert.True(++sent < 8192, "A lossless receiver on another node that never reads did not throttle the sender.");
         }
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"{mode}: the sender on node0 stalled after {sent} messages of 16 KiB.");
 
         // It reads: the stalled send goes through, and everyone has everything, the lossy receiver included (it kept up).
         var slowReading = ReadAllAsync(slow.Receive, ct);

@@ -32,7 +32,7 @@ internal sealed partial class ClusterNode
             if (channel is not null && channel.LocalMembers > 0)
             {
                 var (senders, receivers) = channel.Count("", null);
-                part = new BroadcastPart(null, channel.Incarnation, senders, receivers);
+                part = new BroadcastPart(null, channel.Incarnation, senders, receivers, channel.LocalMembers);
             }
 
             var others = await _directory.RecordBroadcastAsync(name, part, cancellationToken);

@@ -66,10 +66,10 @@ internal interface IClusterDirectory : IAsyncDisposable
 }
 
 /// <summary>
-/// One node's part of a broadcast: the life of its channel (which a link names) and its members writing and reading.
+/// One node's part of a broadcast: the life of its channel (which a link names), its members writing and reading, and its members.
 /// <see cref="Node"/> is null for this node's own part when it is written.
 /// </summary>
-internal sealed record BroadcastPart(NodeRecord? Node, long Incarnation, int Senders, int Receivers);
+internal sealed record BroadcastPart(NodeRecord? Node, long Incarnation, int Senders, int Receivers, int Members);
 
 /// <summary>A node as the directory records it: its id and where other nodes dial its links.</summary>
 internal sealed record NodeRecord(string NodeId, string LinkHost, int LinkPort);
