@@ -177,6 +177,24 @@ internal sealed partial class RedisDirectory : IClusterDirectory
         return ([.. all.Select(n => (string)n!)], [.. own.Select(n => (string)n!)]);
     }
 
+    public async Task<IReadOnlyList<NodeRecord>> NodesAsync(CancellationToken cancellationToken)
+    {
+        var members = await Run(() => _database.SetMembersAsync(_keys.Nodes)).WaitAsync(cancellationToken);
+        var nodes = new List<NodeRecord>();
+        foreach (var member in members.Select(m => (string)m!))
+        {
+            var split = member.LastIndexOf('|');
+            var node = member[..split];
+            var record = await Run(() => _database.HashGetAsync(_keys.Node(node), ["epoch", "host", "port"])).WaitAsync(cancellationToken);
+            if ((string?)record[0] == member[(split + 1)..])
+            {
+                nodes.Add(new NodeRecord(node, (string)record[1]!, int.Parse((string)record[2]!, CultureInfo.InvariantCulture)));
+            }
+        }
+
+        return [.. nodes.OrderBy(n => n.NodeId, StringComparer.Ordinal)];
+    }
+
     private async Task<IReadOnlyList<BroadcastPart>> BroadcastAsync(string name, string value, CancellationToken cancellationToken)
     {
         var result = await Script(RedisScripts.Broadcast, [_keys.Broadcast(name), _keys.Broadcasts(_nodeId, _epoch), _keys.BroadcastNames],

@@ -61,6 +61,9 @@ internal sealed partial class ClusterNode
     public async Task<IReadOnlyList<string>> BroadcastNamesAsync(CancellationToken cancellationToken) =>
         (await _directory.BroadcastNamesAsync(cancellationToken)).All;
 
+    /// <summary>The live nodes of the cluster, this one included.</summary>
+    public Task<IReadOnlyList<NodeRecord>> NodesAsync(CancellationToken cancellationToken) => _directory.NodesAsync(cancellationToken);
+
     /// <summary>A membership changed without anyone waiting for its record: it is written in the background.</summary>
     private void OnBroadcastChanged(string name)
     {

@@ -61,6 +61,9 @@ internal interface IClusterDirectory : IAsyncDisposable
     /// <summary>The names of every broadcast with a part on some node, and of those this node recorded.</summary>
     Task<(IReadOnlyList<string> All, IReadOnlyList<string> Own)> BroadcastNamesAsync(CancellationToken cancellationToken);
 
+    /// <summary>The live nodes of the cluster (this one included), by id.</summary>
+    Task<IReadOnlyList<NodeRecord>> NodesAsync(CancellationToken cancellationToken);
+
     /// <summary>Clean exit: drops this node's record, every claim and broadcast part it holds, and tells the other nodes.</summary>
     Task LeaveAsync(CancellationToken cancellationToken);
 }
