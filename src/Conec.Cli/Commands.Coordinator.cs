@@ -9,10 +9,16 @@ internal static partial class Commands
 {
     private static Command DemoCommand()
     {
-        var command = new Command("demo", "Run a coordinator and three clients on loopback and show what Conec does (under a minute).");
+        var cluster = new Option<bool>("--cluster") { Description = "Run three nodes of a cluster on a private Redis instead (needs redis-server on PATH)." };
+        var command = new Command("demo", "Run a coordinator and three clients on loopback and show what Conec does (under a minute).") { cluster };
         command.SetAction((result, ct) => Guarded(result, OptionSources.None, async () =>
         {
             QuicFallbackNotice.WriteOnce(TransportMode.Auto, Console.Error);
+            if (result.GetValue(cluster))
+            {
+                return await ClusterDemo.RunAsync(Console.Out, ct) is null ? 1 : 0;
+            }
+
             await Demo.RunAsync(Console.Out, ct);
             return 0;
         }));
