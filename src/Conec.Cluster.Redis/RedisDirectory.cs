@@ -69,8 +69,21 @@ internal sealed partial class RedisDirectory : IClusterDirectory
         var directory = new RedisDirectory(redis, config, logger);
         try
         {
-            await Run(() => redis.GetSubscriber().SubscribeAsync(directory._events, directory.OnEvent)).WaitAsync(cancellationToken);
-            return directory;
+            // The subscription has a connection of its own, which may still be connecting when ConnectAsync returns
+            // (FailFast then refuses the SUBSCRIBE at once: seen with several nodes starting together): retry briefly.
+            var patience = System.Diagnostics.Stopwatch.StartNew();
+            while (true)
+            {
+                try
+                {
+                    await Run(() => redis.GetSubscriber().SubscribeAsync(directory._events, directory.OnEvent)).WaitAsync(cancellationToken);
+                    return directory;
+                }
+                catch (ConecException) when (patience.Elapsed < TimeSpan.FromSeconds(5))
+                {
+                    await Task.Delay(50, cancellationToken);
+                }
+            }
         }
         catch
         {
