@@ -11,7 +11,7 @@ namespace Conec.Coordinator.Broadcast;
 /// never slows anyone else. The channel ends when no member writes any more (receivers read the end), or when no
 /// member reads any more (writers are stopped).
 /// </summary>
-internal sealed class BroadcastChannel
+internal sealed partial class BroadcastChannel
 {
     /// <summary>Messages accepted from senders but not yet fanned out; bounds what senders can queue ahead.</summary>
     // The fan-in is bounded in bytes as well as frames: many small messages may wait (so a fan-out round has plenty to
@@ -24,12 +24,6 @@ internal sealed class BroadcastChannel
     // keeps up (which would cost a DropOldest receiver messages, or a Disconnect receiver its membership).
     private const int FanOutBatchFrames = 256;
     private const int FanOutBatchBytes = 256 * 1024;
-
-    /// <summary>
-    /// Put into the fan-in once this node's members have all stopped writing: the fan-out, having sent on all that came
-    /// before it, finishes the links' side (other nodes then know this node sends no more).
-    /// </summary>
-    private static readonly SharedFrame LocalEnd = SharedFrame.Rent(0);
 
     private readonly BroadcastHub _hub;
     private readonly Lock _lock = new();
@@ -55,12 +49,6 @@ internal sealed class BroadcastChannel
     }
 
     public string Name { get; }
-
-    /// <summary>This channel's life on this node, as the cluster's directory records it: a link names the life it joins.</summary>
-    public long Incarnation { get; } = Random.Shared.NextInt64(1, long.MaxValue);
-
-    /// <summary>Set by the cluster once this channel's first record is written and its links to the other nodes are open.</summary>
-    public bool Announced { get; set; }
 
     /// <summary>Adds a member; false if the channel is already ending (the caller then makes a new one).</summary>
     public bool TryAdd(BroadcastMember member)
@@ -113,42 +101,6 @@ internal sealed class BroadcastChannel
         if (!member.IsLink)
         {
             _hub.OnChanged(Name);
-        }
-    }
-
-    /// <summary>Members of this node (not links), for the coordinator's view and the directory's record.</summary>
-    public int LocalMembers
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _members.Count(m => !m.IsLink);
-            }
-        }
-    }
-
-    /// <summary>The nodes this channel has a link with right now.</summary>
-    public IReadOnlyList<string> LinkedNodes()
-    {
-        lock (_lock)
-        {
-            return [.. _links.Select(l => l.ClientId)];
-        }
-    }
-
-    /// <summary>
-    /// A sender of this node waits until every open link has room (each is bounded like a Wait receiver): a node
-    /// whose members are slow slows the senders, not the fan-out that serves this node's other receivers.
-    /// </summary>
-    public async ValueTask WaitForLinksAsync(CancellationToken cancellationToken)
-    {
-        foreach (var link in Volatile.Read(ref _links))
-        {
-            if (link.OutputOpen)
-            {
-                await link.Queue.WaitForRoomAsync(cancellationToken);
-            }
         }
     }
 
@@ -256,18 +208,6 @@ internal sealed class BroadcastChannel
         }
 
         _hub.OnChanged(Name);
-    }
-
-    private async Task FinishLinksAsync()
-    {
-        try
-        {
-            await _fanIn.Writer.WriteAsync(LocalEnd, _shutdown);
-        }
-        catch (Exception e) when (e is ChannelClosedException or OperationCanceledException)
-        {
-            // The channel ended or the coordinator stops: the fan-out's end completes the links' queues anyway.
-        }
     }
 
     /// <summary>Unregisters outside the channel's lock: the hub's lock is taken before a channel's, never after.</summary>
