@@ -96,6 +96,10 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         var coordination = await CoordinationBenchmark.RunAsync(scale, quick ? 200 : 1000, Console.Error);
         coordination.Print(Console.Out);
         break;
+    case "channels" when args.Contains("--cluster"):
+        var clusterChannels = await ClusterChannelsBenchmark.RunAsync(scale, quick, Console.Error);
+        clusterChannels.Print(Console.Out);
+        break;
     case "channels" when args.Contains("--paired"):
         var pairedChannels = await ChannelsBenchmark.RunPairedAsync(scale, pairs);
         pairedChannels.Print(Console.Out, pairs);
@@ -137,7 +141,7 @@ switch (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)))
         transport.Print(Console.Out);
         break;
     default:
-        Console.Error.WriteLine("usage: Conec.Benchmarks [transport [--paired]|coord [--paired]|channels [--paired]|typed [--paired]|latency [--paired]|load|scale [--clients=N]] [--pairs=N] [--quick] [--quic]");
+        Console.Error.WriteLine("usage: Conec.Benchmarks [transport [--paired]|coord [--paired|--cluster]|channels [--paired|--cluster]|typed [--paired]|latency [--paired]|readers|load|scale [--clients=N]] [--pairs=N] [--quick] [--quic]");
         Environment.ExitCode = 2;
         break;
 }

@@ -9,10 +9,16 @@ internal static partial class Commands
 {
     private static Command DemoCommand()
     {
-        var command = new Command("demo", "Run a coordinator and three clients on loopback and show what Conec does (under a minute).");
+        var cluster = new Option<bool>("--cluster") { Description = "Run three nodes of a cluster on a private Redis instead (needs redis-server on PATH)." };
+        var command = new Command("demo", "Run a coordinator and three clients on loopback and show what Conec does (under a minute).") { cluster };
         command.SetAction((result, ct) => Guarded(result, OptionSources.None, async () =>
         {
             QuicFallbackNotice.WriteOnce(TransportMode.Auto, Console.Error);
+            if (result.GetValue(cluster))
+            {
+                return await ClusterDemo.RunAsync(Console.Out, ct) is null ? 1 : 0;
+            }
+
             await Demo.RunAsync(Console.Out, ct);
             return 0;
         }));
@@ -48,7 +54,12 @@ internal static partial class Commands
             Description = "Connections in their TLS handshake at once; more are closed at once. Default: derived like --max-clients.",
             CustomParser = result => OptionParsers.Number("--max-pending-handshakes")(result),
         };
-        var command = new Command("coord", "Run a coordinator until Ctrl+C.") { port, address, cert, key, dev, clientCa, transport, maxClients, maxHandshakes };
+        var monitor = new Option<HostAndPort?>("--monitor")
+        {
+            Description = "Serve HTTP monitoring at ADDRESS:PORT: /healthz, /metrics (Prometheus), /varz, /nodez, /connz, /subsz (JSON).",
+            CustomParser = OptionParsers.Endpoint("--monitor"),
+        };
+        var command = new Command("coord", "Run a coordinator until Ctrl+C.") { port, address, cert, key, dev, clientCa, transport, maxClients, maxHandshakes, monitor };
         var cluster = ClusterOptions.Create();
         cluster.AddTo(command);
         var sources = OptionSources.Of<CoordConfig>(
@@ -91,6 +102,12 @@ internal static partial class Commands
             using var shutdown = new ShutdownSignal(ct);
             config.LoggerFactory = logging;
             await using var coord = await Coord.StartAsync(config, shutdown.Token);
+            await using var monitoring = result.GetValue(monitor) is { } at ? Monitoring.MonitorServer.Start(coord, at) : null;
+            if (monitoring is not null)
+            {
+                Console.WriteLine($"Monitoring at {monitoring.Prefix} (healthz, metrics, varz, nodez, connz, subsz).");
+            }
+
             QuicFallbackNotice.WriteOnce(config.Transport, Console.Error);
             Console.WriteLine($"At most {coord.MaxClients} clients and {coord.MaxPendingHandshakes} handshakes at once"
                 + (config.MaxClients is null ? " (from the descriptor limit; --max-clients sets it)." : "."));

@@ -185,6 +185,55 @@ internal sealed partial class RedisDirectory : IClusterDirectory
     public async Task<int> SweepAsync(CancellationToken cancellationToken) =>
         (int)await Script(RedisScripts.Sweep, [_keys.Nodes], [_keys.Prefix], cancellationToken);
 
+    public Task<IReadOnlyList<BroadcastPart>> RecordBroadcastAsync(string name, BroadcastPart? part, CancellationToken cancellationToken) =>
+        BroadcastAsync(name, part is null ? "" : string.Create(CultureInfo.InvariantCulture, $"{part.Incarnation}|{part.Senders}|{part.Receivers}|{part.Members}"), cancellationToken);
+
+    public Task<IReadOnlyList<BroadcastPart>> BroadcastPartsAsync(string name, CancellationToken cancellationToken) =>
+        BroadcastAsync(name, "?", cancellationToken);
+
+    public async Task<(IReadOnlyList<string> All, IReadOnlyList<string> Own)> BroadcastNamesAsync(CancellationToken cancellationToken)
+    {
+        var all = await Run(() => _database.SetMembersAsync(_keys.BroadcastNames)).WaitAsync(cancellationToken);
+        var own = await Run(() => _database.SetMembersAsync(_keys.Broadcasts(_nodeId, _epoch))).WaitAsync(cancellationToken);
+        return ([.. all.Select(n => (string)n!)], [.. own.Select(n => (string)n!)]);
+    }
+
+    public async Task<IReadOnlyList<NodeRecord>> NodesAsync(CancellationToken cancellationToken)
+    {
+        var members = await Run(() => _database.SetMembersAsync(_keys.Nodes)).WaitAsync(cancellationToken);
+        var nodes = new List<NodeRecord>();
+        foreach (var member in members.Select(m => (string)m!))
+        {
+            var split = member.LastIndexOf('|');
+            var node = member[..split];
+            var record = await Run(() => _database.HashGetAsync(_keys.Node(node), ["epoch", "host", "port"])).WaitAsync(cancellationToken);
+            if ((string?)record[0] == member[(split + 1)..])
+            {
+                nodes.Add(new NodeRecord(node, (string)record[1]!, int.Parse((string)record[2]!, CultureInfo.InvariantCulture)));
+            }
+        }
+
+        return [.. nodes.OrderBy(n => n.NodeId, StringComparer.Ordinal)];
+    }
+
+    private async Task<IReadOnlyList<BroadcastPart>> BroadcastAsync(string name, string value, CancellationToken cancellationToken)
+    {
+        var result = await Script(RedisScripts.Broadcast, [_keys.Broadcast(name), _keys.Broadcasts(_nodeId, _epoch), _keys.BroadcastNames],
+            [Member, value, name, _keys.Prefix], cancellationToken);
+        var parts = new List<BroadcastPart>();
+        foreach (var entry in (RedisResult[])result!)
+        {
+            var fields = (RedisResult[])entry!;
+            var numbers = ((string)fields[3]!).Split('|');
+            var node = new NodeRecord((string)fields[0]!, (string)fields[1]!, int.Parse((string)fields[2]!, CultureInfo.InvariantCulture));
+            parts.Add(new BroadcastPart(node, long.Parse(numbers[0], CultureInfo.InvariantCulture),
+                int.Parse(numbers[1], CultureInfo.InvariantCulture), int.Parse(numbers[2], CultureInfo.InvariantCulture),
+                int.Parse(numbers[3], CultureInfo.InvariantCulture)));
+        }
+
+        return parts;
+    }
+
     public async Task LeaveAsync(CancellationToken cancellationToken)
     {
         if (_epoch == 0)

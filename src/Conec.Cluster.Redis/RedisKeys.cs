@@ -27,6 +27,15 @@ internal sealed class RedisKeys(string clusterName)
     /// <summary>The ids one node incarnation claimed (a set), so that its claims can go with it.</summary>
     public string Claims(string nodeId, long epoch) => Prefix + "claims:" + nodeId + ":" + epoch.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>A broadcast's parts: a hash of <c>node|epoch</c> -> <c>incarnation|senders|receivers|members</c> (names compare ordinally).</summary>
+    public string Broadcast(string name) => Prefix + "bcast:" + name;
+
+    /// <summary>The broadcasts one node incarnation has a part in (a set), so that its parts can go with it.</summary>
+    public string Broadcasts(string nodeId, long epoch) => Prefix + "bcasts:" + nodeId + ":" + epoch.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The names of broadcasts with a part on some node (a set), for the coordinator's view of the cluster.</summary>
+    public string BroadcastNames => Prefix + "bcastnames";
+
     /// <summary>Ids and node ids are DNS names, compared case-insensitively: keys and values use them in lower case.</summary>
     public static string Normalize(string id) => id.ToLowerInvariant();
 }

@@ -136,6 +136,11 @@ internal static class RedisScripts
               end
             end
             redis.call('DEL', claims)
+            local parts = ARGV[1] .. 'bcasts:' .. node .. ':' .. epoch
+            for _, name in ipairs(redis.call('SMEMBERS', parts)) do
+              redis.call('HDEL', ARGV[1] .. 'bcast:' .. name, member)
+            end
+            redis.call('DEL', parts)
             redis.call('SREM', KEYS[1], member)
           end
         end
@@ -144,8 +149,8 @@ internal static class RedisScripts
 
     /// <summary>
     /// Leave. KEYS: node record, nodes set, this incarnation's claims set. ARGV: epoch, nodes-set member, key
-    /// prefix, value prefix, events channel, node id. Drops the record (if still this epoch's) and every claim,
-    /// then announces the departure.
+    /// prefix, value prefix, events channel, node id. Drops the record (if still this epoch's), every claim and
+    /// every broadcast part, then announces the departure.
     /// </summary>
     public const string Leave = """
         if redis.call('HGET', KEYS[1], 'epoch') == ARGV[1] then
@@ -159,8 +164,49 @@ internal static class RedisScripts
           end
         end
         redis.call('DEL', KEYS[3])
+        local parts = ARGV[3] .. 'bcasts:' .. ARGV[2]:gsub('|', ':')
+        for _, name in ipairs(redis.call('SMEMBERS', parts)) do
+          redis.call('HDEL', ARGV[3] .. 'bcast:' .. name, ARGV[2])
+        end
+        redis.call('DEL', parts)
         redis.call('SREM', KEYS[2], ARGV[2])
         redis.call('PUBLISH', ARGV[5], 'left|' .. ARGV[6])
         return 1
+        """;
+
+    /// <summary>
+    /// A broadcast's parts. KEYS: the broadcast's hash (member <c>node|epoch</c> -> <c>incarnation|senders|receivers|members</c>),
+    /// this incarnation's broadcasts set, the set of broadcast names. ARGV: this incarnation's member, the new value
+    /// (empty: this node has no members any more; <c>?</c>: read only), the broadcast name, key prefix.
+    /// Writes this node's part, then returns the other live nodes' parts as {node, host, port, value}; parts of
+    /// nodes whose lease lapsed are dropped on the way, so a dead node stops counting within its lease.
+    /// </summary>
+    public const string Broadcast = """
+        if ARGV[2] == '' then
+          redis.call('HDEL', KEYS[1], ARGV[1])
+          redis.call('SREM', KEYS[2], ARGV[3])
+        elseif ARGV[2] ~= '?' then
+          redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+          redis.call('SADD', KEYS[2], ARGV[3])
+          redis.call('SADD', KEYS[3], ARGV[3])
+        end
+        local parts = {}
+        local all = redis.call('HGETALL', KEYS[1])
+        for i = 1, #all, 2 do
+          local member, value = all[i], all[i + 1]
+          if member ~= ARGV[1] then
+            local node, epoch = string.match(member, '^(.+)|([^|]+)$')
+            local record = redis.call('HMGET', ARGV[4] .. 'node:' .. node, 'epoch', 'host', 'port')
+            if record[1] == epoch then
+              parts[#parts + 1] = {node, record[2], record[3], value}
+            else
+              redis.call('HDEL', KEYS[1], member)
+            end
+          end
+        end
+        if redis.call('EXISTS', KEYS[1]) == 0 then
+          redis.call('SREM', KEYS[3], ARGV[3])
+        end
+        return parts
         """;
 }

@@ -20,8 +20,11 @@ public sealed partial class Coord
     /// <paramref name="options"/>. The membership ends like a client's: when both halves are done or disposed,
     /// or when the coordinator is disposed (its reader then fails, as a client's does).
     /// </summary>
-    /// <exception cref="ConecException"><see cref="ConecError.InvalidConfiguration"/> for invalid options.</exception>
-    public ValueTask<StreamPair> NewBroadcastAsync(string channel, BroadcastOptions? options = null, CancellationToken cancellationToken = default)
+    /// <exception cref="ConecException">
+    /// <see cref="ConecError.InvalidConfiguration"/> for invalid options; in a cluster, <see cref="ConecError.ClusterUnavailable"/>
+    /// when the join cannot be recorded in the directory.
+    /// </exception>
+    public async ValueTask<StreamPair> NewBroadcastAsync(string channel, BroadcastOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
         options ??= BroadcastOptions.Default;
@@ -50,9 +53,24 @@ public sealed partial class Coord
             }
         });
         _metrics.StreamsOpened.Add(1, new KeyValuePair<string, object?>("kind", "broadcast"));
-        return ValueTask.FromResult(new StreamPair(new OutStream(own, _config.MaxMessageSize), new InStream(own, _config.MaxMessageSize + BroadcastTagAllowance))
+
+        // In a cluster the join is recorded (and the channel linked with the other nodes) before it returns, as a client's is.
+        if (_cluster is not null)
+        {
+            try
+            {
+                await _cluster.RecordBroadcastAsync(channel, cancellationToken);
+            }
+            catch
+            {
+                await own.DisposeAsync();
+                throw;
+            }
+        }
+
+        return new StreamPair(new OutStream(own, _config.MaxMessageSize), new InStream(own, _config.MaxMessageSize + BroadcastTagAllowance))
         {
             Kind = StreamKind.Broadcast,
-        });
+        };
     }
 }

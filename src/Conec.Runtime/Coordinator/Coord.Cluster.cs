@@ -19,6 +19,10 @@ public sealed partial class Coord
     internal IReadOnlyCollection<KeyValuePair<string, long>> ClusterSessions() =>
         [.. _clients.Values.Where(s => s.ClaimNumber != 0).Select(s => new KeyValuePair<string, long>(s.Id, s.ClaimNumber))];
 
+    /// <summary>The registered clients right now, for monitoring: id and address as this node sees them.</summary>
+    internal IReadOnlyList<(string Id, System.Net.IPEndPoint RemoteEndPoint)> ClientsSnapshot() =>
+        [.. _clients.Values.Select(s => (s.Id, s.Connection.RemoteEndPoint)).OrderBy(c => c.Id, StringComparer.OrdinalIgnoreCase)];
+
     internal async Task CloseForClusterAsync(string clientId, long code, string reason)
     {
         if (_clients.TryGetValue(clientId, out var session))

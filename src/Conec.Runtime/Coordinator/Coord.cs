@@ -69,7 +69,10 @@ public sealed partial class Coord : IAsyncDisposable
     /// <summary>The handshakes it lets run at once: <see cref="CoordConfig.MaxPendingHandshakes"/>, or the value derived when it is unset.</summary>
     public int MaxPendingHandshakes => _budget.MaxPending;
 
-    /// <summary>Broadcast channels alive right now: each has at least one member still writing and one still reading.</summary>
+    /// <summary>
+    /// Broadcast channels alive on this coordinator right now: each has at least one member still writing and one
+    /// still reading. In a cluster, this node's; <see cref="GetBroadcastsAsync"/> is the whole cluster's.
+    /// </summary>
     public int BroadcastCount => Broadcasts.Count;
 
     /// <summary>

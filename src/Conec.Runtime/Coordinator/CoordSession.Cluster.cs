@@ -18,6 +18,21 @@ internal sealed partial class CoordSession
     /// <summary>Closes the client on the cluster's word (its id is held elsewhere, or this node left the cluster).</summary>
     public Task CloseForClusterAsync(long code, string reason) => CloseAsync(code, reason);
 
+    /// <summary>Records a join in the cluster's directory; on an outage the join is refused (its count could not be exact).</summary>
+    private static async Task<bool> RecordJoinAsync(Cluster.ClusterNode cluster, TransportStream stream, string name, CancellationToken shutdown)
+    {
+        try
+        {
+            await cluster.RecordBroadcastAsync(name, shutdown);
+            return true;
+        }
+        catch (ConecException e) when (e.Error == ConecError.ClusterUnavailable)
+        {
+            await RefuseStreamAsync(stream, (ConecError.ClusterUnavailable, $"The join of '{name}' cannot be recorded in the cluster: {e.Message}"));
+            return false;
+        }
+    }
+
     /// <summary>Relays <paramref name="stream"/> to a client that is not on this node, through the link to its node.</summary>
     private async Task RelayAcrossClusterAsync(TransportStream stream, StreamHeader header, CancellationToken shutdown)
     {

@@ -276,7 +276,13 @@ internal sealed partial class CoordSession
         var channel = _coord.Broadcasts.Join(header.Name!, member);
         try
         {
-            // Sent after the member is in the channel, so a count asked once the join returns already includes it.
+            // Sent after the member is in the channel (and, in a cluster, in the directory and linked with every other
+            // node that has members), so a count asked anywhere once the join returns already includes it.
+            if (_coord.Cluster is { } cluster && !await RecordJoinAsync(cluster, stream, header.Name!, shutdown))
+            {
+                return;
+            }
+
             await stream.WriteAsync(SingleFrame.Encode(StreamReply.Accepted()), false, shutdown);
             await member.RunAsync(channel, shutdown);
         }
@@ -293,7 +299,25 @@ internal sealed partial class CoordSession
 
     private async Task AnswerBroadcastCountAsync(TransportStream stream, StreamHeader header)
     {
-        if (_coord.Broadcasts.CountOf(header.Name!, Id, header.Members) is not { } count)
+        var count = _coord.Broadcasts.CountOf(header.Name!, Id, header.Members);
+        if (_coord.Cluster is { } cluster)
+        {
+            // Other nodes' members as the directory holds them (each join there was recorded before it was accepted).
+            try
+            {
+                foreach (var part in await cluster.BroadcastPartsAsync(header.Name!, CancellationToken.None))
+                {
+                    count = ((count?.Senders ?? 0) + part.Senders, (count?.Receivers ?? 0) + part.Receivers);
+                }
+            }
+            catch (ConecException e) when (e.Error == ConecError.ClusterUnavailable)
+            {
+                await RefuseStreamAsync(stream, (ConecError.ClusterUnavailable, $"The cluster's broadcast counts cannot be read: {e.Message}"));
+                return;
+            }
+        }
+
+        if (count is not { } found)
         {
             await RefuseStreamAsync(stream, (ConecError.UnknownBroadcast, $"No broadcast channel is named '{header.Name}'."));
             return;
@@ -301,7 +325,7 @@ internal sealed partial class CoordSession
 
         try
         {
-            await stream.WriteAsync(SingleFrame.Encode(StreamReply.Count(count.Senders, count.Receivers)), completeWrites: true, CancellationToken.None);
+            await stream.WriteAsync(SingleFrame.Encode(StreamReply.Count(found.Senders, found.Receivers)), completeWrites: true, CancellationToken.None);
         }
         catch (ConecException)
         {

@@ -16,6 +16,12 @@ internal enum LinkStreamKind
 
     /// <summary><c>[19, from, to, sid, certificate, address, port]</c>: offer client <c>to</c> a direct channel from <c>from</c>.</summary>
     ChannelOffer = 19,
+
+    /// <summary>
+    /// <c>[20, name, from incarnation, to incarnation]</c>: join the receiving node's channel <c>name</c> (its life
+    /// <c>to</c>) with the opener's (its life <c>from</c>); each side then sends the messages its own members sent.
+    /// </summary>
+    Broadcast = 20,
 }
 
 /// <summary>
@@ -29,6 +35,9 @@ internal sealed record LinkMessage(LinkStreamKind Kind, string From, string To, 
     public const int HelloTag = 16;
 
     public string? TraceParent { get; init; }
+
+    /// <summary>Broadcast links: the opener's channel life (<see cref="StreamId"/> carries the receiver's).</summary>
+    public long Incarnation { get; init; }
 
     /// <summary>Channel offers: the DER certificate the initiator presented to its coordinator.</summary>
     public byte[]? Certificate { get; init; }
@@ -82,6 +91,13 @@ internal sealed record LinkMessage(LinkStreamKind Kind, string From, string To, 
                     writer.Write(TraceParent);
                 }
 
+                break;
+            case LinkStreamKind.Broadcast:
+                writer.WriteArrayHeader(4);
+                writer.Write((int)Kind);
+                writer.Write(To);
+                writer.Write(Incarnation);
+                writer.Write(StreamId!.Value);
                 break;
             case LinkStreamKind.FromCoordinator:
                 writer.WriteArrayHeader(3);
@@ -141,6 +157,10 @@ internal sealed record LinkMessage(LinkStreamKind Kind, string From, string To, 
                     var to = ControlMessage.ReadString(ref reader);
                     ulong? id = reader.TryReadNil() ? null : reader.ReadUInt64();
                     return new LinkMessage(kind, "", to, id);
+                case LinkStreamKind.Broadcast when count >= 4:
+                    var name = ControlMessage.ReadString(ref reader);
+                    var from = reader.ReadInt64();
+                    return new LinkMessage(kind, "", name, reader.ReadUInt64()) { Incarnation = from };
                 case LinkStreamKind.Relay when count >= 4:
                     var relay = ReadCommon(kind, ref reader);
                     return count >= 5 ? relay with { TraceParent = ControlMessage.ReadString(ref reader) } : relay;

@@ -10,7 +10,7 @@ namespace Conec.Tests.Processes;
 /// <summary>A node of a cluster killed with SIGKILL: its clients reconnect to another node with their ids.</summary>
 public sealed class ClusterFailoverTests
 {
-    private const double LeaseSeconds = 1.5;
+    internal const double LeaseSeconds = 1.5;
 
     [Theory, TransportModes]
     public async Task ClientsOfAKilledNodeReconnectToAnotherWithTheirIds(TransportMode mode)
@@ -91,7 +91,7 @@ public sealed class ClusterFailoverTests
         await echo;
     }
 
-    private static Task<CoordProcess> StartNodeAsync(string directory, TransportMode mode, RedisServer redis, string nodeId, string authority, CancellationToken ct)
+    internal static Task<CoordProcess> StartNodeAsync(string directory, TransportMode mode, RedisServer redis, string nodeId, string authority, CancellationToken ct)
     {
         var certificate = Path.Combine(directory, nodeId + ".pem");
         var key = Path.Combine(directory, nodeId + ".key");

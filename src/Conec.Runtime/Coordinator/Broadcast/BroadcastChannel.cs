@@ -11,7 +11,7 @@ namespace Conec.Coordinator.Broadcast;
 /// never slows anyone else. The channel ends when no member writes any more (receivers read the end), or when no
 /// member reads any more (writers are stopped).
 /// </summary>
-internal sealed class BroadcastChannel
+internal sealed partial class BroadcastChannel
 {
     /// <summary>Messages accepted from senders but not yet fanned out; bounds what senders can queue ahead.</summary>
     // The fan-in is bounded in bytes as well as frames: many small messages may wait (so a fan-out round has plenty to
@@ -33,6 +33,8 @@ internal sealed class BroadcastChannel
 
     private readonly CancellationToken _shutdown;
     private BroadcastMember[]? _targets; // the members as the fan-out loop sees them; reset under _lock on every change
+    private BroadcastMember[] _links = []; // the links among the members, for senders waiting for their room
+    private bool _localWritersDone; // every member of this node stopped writing: new joins start a new channel
     private int _batchLimit = 1; // frames per fan-out round for the current _targets
     private long _fanInHeld; // bytes of the frames waiting in _fanIn
     private readonly AsyncSignal _fanInDrained = new();
@@ -53,13 +55,23 @@ internal sealed class BroadcastChannel
     {
         lock (_lock)
         {
-            if (_closing)
+            // A channel whose writers here are all done has told the other nodes so; a new member starts a new one.
+            if (_closing || (_localWritersDone && !member.IsLink))
             {
                 return false;
             }
 
             _members.Add(member);
             _targets = null;
+            if (member.IsLink)
+            {
+                _links = [.. _members.Where(m => m.IsLink)];
+                if (_localWritersDone)
+                {
+                    member.Queue.Complete();
+                }
+            }
+
             _fanOut ??= Task.Run(FanOutAsync);
             return true;
         }
@@ -72,10 +84,24 @@ internal sealed class BroadcastChannel
         {
             _members.Remove(member);
             _targets = null;
-            ended = _members.Count == 0 && BeginClosingLocked(receiversGone: false);
+            _links = [.. _members.Where(m => m.IsLink)];
+
+            // The channel lives on a node while a member of that node does; links alone keep nothing alive.
+            ended = !_members.Exists(m => !m.IsLink) && BeginClosingLocked(receiversGone: false);
+            if (ended)
+            {
+                foreach (var link in _links)
+                {
+                    link.StopInput(ProtocolCodes.StreamBroadcastEnded);
+                }
+            }
         }
 
         EndIf(ended);
+        if (!member.IsLink)
+        {
+            _hub.OnChanged(Name);
+        }
     }
 
     /// <summary>
@@ -90,6 +116,11 @@ internal sealed class BroadcastChannel
             var receivers = 0;
             foreach (var member in _members)
             {
+                if (member.IsLink)
+                {
+                    continue;
+                }
+
                 var said = own is not null && string.Equals(member.ClientId, asker, StringComparison.OrdinalIgnoreCase)
                     ? own.FirstOrDefault(m => m.StreamId == member.StreamId)
                     : (Protocol.MemberState?)null;
@@ -147,8 +178,15 @@ internal sealed class BroadcastChannel
     public void OnMemberChanged()
     {
         var ended = false;
+        var finishLinks = false;
         lock (_lock)
         {
+            if (!_closing && !_localWritersDone && _members.Exists(m => !m.IsLink) && _members.TrueForAll(m => m.IsLink || !m.InputOpen))
+            {
+                _localWritersDone = true;
+                finishLinks = _links.Length > 0;
+            }
+
             if (!_closing && _members.Count > 0)
             {
                 if (_members.TrueForAll(m => !m.InputOpen))
@@ -163,6 +201,13 @@ internal sealed class BroadcastChannel
         }
 
         EndIf(ended);
+        if (finishLinks && !ended)
+        {
+            // Behind whatever this node's senders already published, so the links carry all of it before their end.
+            _ = FinishLinksAsync();
+        }
+
+        _hub.OnChanged(Name);
     }
 
     /// <summary>Unregisters outside the channel's lock: the hub's lock is taken before a channel's, never after.</summary>
@@ -216,8 +261,15 @@ internal sealed class BroadcastChannel
                 var bytes = 0;
                 var targets = Volatile.Read(ref _targets) ?? Targets(); // copied once per membership change
                 var limit = Volatile.Read(ref _batchLimit);
+                var localEnd = false;
                 while (batch.Count < limit && bytes < FanOutBatchBytes && input.TryRead(out var next))
                 {
+                    if (ReferenceEquals(next, LocalEnd))
+                    {
+                        localEnd = true;
+                        break;
+                    }
+
                     batch.Add(next);
                     bytes += next.Memory.Length;
                 }
@@ -228,6 +280,14 @@ internal sealed class BroadcastChannel
                 if (batch.Count > 0)
                 {
                     await FanOutBatchAsync(targets, batch);
+                }
+
+                if (localEnd)
+                {
+                    foreach (var link in Volatile.Read(ref _links))
+                    {
+                        link.Queue.Complete();
+                    }
                 }
             }
         }
@@ -259,9 +319,26 @@ internal sealed class BroadcastChannel
             frame.AddReferences(targets.Length);
         }
 
+        List<SharedFrame>? local = null;
         foreach (var target in targets)
         {
             var taken = 0;
+            if (target.IsLink)
+            {
+                // A link carries what this node's members sent, and never waits: its senders wait for its room instead.
+                local ??= batch.TrueForAll(f => !f.Remote) ? batch : batch.FindAll(f => !f.Remote);
+                var queued = local.Count > 0 && target.OutputOpen && target.Queue.EnqueueUnbounded(local);
+                foreach (var frame in batch)
+                {
+                    if (frame.Remote || !queued)
+                    {
+                        frame.Release();
+                    }
+                }
+
+                continue;
+            }
+
             if (target.OutputOpen)
             {
                 MemberQueue.Outcome outcome;
@@ -292,7 +369,8 @@ internal sealed class BroadcastChannel
             if (_targets is null)
             {
                 _targets = [.. _members];
-                _batchLimit = Math.Min(FanOutBatchFrames, _targets.Length == 0 ? 1 : _targets.Min(m => m.Queue.Capacity));
+                var local = _targets.Where(m => !m.IsLink).ToArray();
+                _batchLimit = Math.Min(FanOutBatchFrames, local.Length == 0 ? FanOutBatchFrames : local.Min(m => m.Queue.Capacity));
             }
 
             return _targets;

@@ -37,6 +37,32 @@ internal sealed class BroadcastHub(Diagnostics.ConecMetrics metrics, Cancellatio
         }
     }
 
+    /// <summary>
+    /// Called (outside every channel lock) when a membership of this node changed: the cluster records the channel's
+    /// counts in its directory. Null for a single coordinator.
+    /// </summary>
+    public Action<string>? Changed { get; set; }
+
+    public void OnChanged(string name) => Changed?.Invoke(name);
+
+    /// <summary>The channel now registered under <paramref name="name"/>, if any.</summary>
+    public BroadcastChannel? Find(string name)
+    {
+        lock (_lock)
+        {
+            return _channels.GetValueOrDefault(name);
+        }
+    }
+
+    /// <summary>The channels now registered, by name.</summary>
+    public IReadOnlyList<BroadcastChannel> Channels()
+    {
+        lock (_lock)
+        {
+            return [.. _channels.Values];
+        }
+    }
+
     public (int Senders, int Receivers)? CountOf(string name, string asker, IReadOnlyList<Protocol.MemberState>? own)
     {
         BroadcastChannel? channel;

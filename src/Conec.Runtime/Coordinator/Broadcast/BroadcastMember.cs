@@ -25,6 +25,15 @@ internal sealed class BroadcastMember
     private int _inputOpen = 1;
     private int _outputOpen = 1;
 
+    /// <summary>
+    /// Frames a link's queue holds before this node's senders wait: as a Wait receiver's default capacity, so a link
+    /// is no shorter a buffer than a member; its byte bound is the Wait bound (4 MiB).
+    /// </summary>
+    private const int LinkCapacity = 1024;
+
+    /// <summary>The longest sender id (a DNS name) and its trailer: what a link frame may carry beyond a message.</summary>
+    private const int MaxTag = 253 + BroadcastTag.TrailerSize;
+
     public BroadcastMember(string clientId, ulong streamId, TransportStream stream, SlowReceiverPolicy policy, int capacity, int maxMessageSize,
         Diagnostics.ConecMetrics metrics)
     {
@@ -36,7 +45,28 @@ internal sealed class BroadcastMember
         Queue = new MemberQueue(policy, capacity, metrics.BroadcastDrops);
     }
 
+    private BroadcastMember(string nodeId, TransportStream stream, int maxMessageSize, Diagnostics.ConecMetrics metrics)
+    {
+        ClientId = nodeId;
+        IsLink = true;
+        _stream = stream;
+        _idBytes = [];
+        _maxPayload = maxMessageSize + MaxTag;
+        Queue = new MemberQueue(SlowReceiverPolicy.Wait, LinkCapacity, metrics.BroadcastDrops);
+    }
+
+    /// <summary>
+    /// The channel's stream to node <paramref name="nodeId"/>: it reads the messages that node's members sent, already
+    /// stamped by that node, and writes the messages this node's members send (never those it received from a link).
+    /// </summary>
+    public static BroadcastMember ForLink(string nodeId, TransportStream stream, int maxMessageSize, Diagnostics.ConecMetrics metrics) =>
+        new(nodeId, stream, maxMessageSize, metrics);
+
+    /// <summary>The client's id, or for a link the node's.</summary>
     public string ClientId { get; }
+
+    /// <summary>A link to another node's part of the channel rather than a client's membership.</summary>
+    public bool IsLink { get; }
 
     /// <summary>The member's stream id, unique per client: how the client names this membership in a count request.</summary>
     public ulong StreamId { get; }
@@ -101,8 +131,14 @@ internal sealed class BroadcastMember
             {
                 var result = await input.ReadAsync(cancellationToken);
                 var buffer = result.Buffer;
-                while (TryTakeFrame(ref buffer, out var frame))
+                while (IsLink ? TryTakeLinkFrame(ref buffer, out var frame) : TryTakeFrame(ref buffer, out frame))
                 {
+                    // A sender waits here for the links' room (Wait across nodes), so the fan-out never has to.
+                    if (!IsLink)
+                    {
+                        await channel.WaitForLinksAsync(cancellationToken);
+                    }
+
                     if (!await channel.PublishAsync(frame, cancellationToken))
                     {
                         frame.Release();
@@ -159,6 +195,47 @@ internal sealed class BroadcastMember
         payload.CopyTo(span[FrameLimits.HeaderSize..]);
         BroadcastTag.WriteTaggedFrame(span, span.Slice(FrameLimits.HeaderSize, (int)length), _idBytes);
         buffer = buffer.Slice(payload.End);
+        return true;
+    }
+
+    /// <summary>
+    /// Takes one whole frame off a link as it is: the other node stamped its sender, which this node neither adds
+    /// nor changes; a frame whose tag does not parse is the other node's violation and ends the link stream.
+    /// </summary>
+    private bool TryTakeLinkFrame(ref ReadOnlySequence<byte> buffer, out SharedFrame frame)
+    {
+        frame = null!;
+        if (buffer.Length < FrameLimits.HeaderSize)
+        {
+            return false;
+        }
+
+        Span<byte> header = stackalloc byte[FrameLimits.HeaderSize];
+        buffer.Slice(0, FrameLimits.HeaderSize).CopyTo(header);
+        var length = BinaryPrimitives.ReadUInt32BigEndian(header);
+        if (length > _maxPayload || length < BroadcastTag.TrailerSize)
+        {
+            _stream.AbortRead(ProtocolCodes.StreamMessageTooLarge);
+            throw new ConecException(ConecError.ProtocolViolation, $"The node '{ClientId}' sent a broadcast frame of {length} bytes; the limit is {_maxPayload}.");
+        }
+
+        if (buffer.Length < FrameLimits.HeaderSize + length)
+        {
+            return false;
+        }
+
+        var whole = buffer.Slice(0, FrameLimits.HeaderSize + length);
+        frame = SharedFrame.Rent((int)whole.Length, remote: true);
+        whole.CopyTo(frame.Span);
+        var idLength = BinaryPrimitives.ReadUInt32BigEndian(frame.Span[^BroadcastTag.TrailerSize..]);
+        if (idLength > 253 || idLength > length - BroadcastTag.TrailerSize)
+        {
+            frame.Release();
+            _stream.AbortRead(ProtocolCodes.StreamMessageTooLarge);
+            throw new ConecException(ConecError.ProtocolViolation, $"The node '{ClientId}' sent a broadcast frame whose sender tag does not parse.");
+        }
+
+        buffer = buffer.Slice(whole.End);
         return true;
     }
 

@@ -102,6 +102,52 @@ internal sealed class MemberQueue(SlowReceiverPolicy policy, int capacity, Syste
     }
 
     /// <summary>
+    /// Queues <paramref name="frames"/> without waiting or dropping, past the capacity if need be: a link's queue,
+    /// whose bound is kept by the senders waiting in <see cref="WaitForRoomAsync"/> before they publish, so that the
+    /// fan-out itself never waits for another node. False once the queue is completed.
+    /// </summary>
+    public bool EnqueueUnbounded(IReadOnlyList<SharedFrame> frames)
+    {
+        lock (_lock)
+        {
+            if (_completed)
+            {
+                return false;
+            }
+
+            foreach (var frame in frames)
+            {
+                _frames.Enqueue(frame);
+                _bytes += frame.Memory.Length;
+            }
+
+            Wake(ref _itemWaiter);
+            return true;
+        }
+    }
+
+    /// <summary>Waits while the queue holds its capacity in frames or its Wait bound in bytes (any number of waiters).</summary>
+    public async ValueTask WaitForRoomAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task space;
+            lock (_lock)
+            {
+                if (_completed || (_frames.Count < capacity && _bytes < WaitQueueBytes))
+                {
+                    return;
+                }
+
+                _spaceWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                space = _spaceWaiter.Task;
+            }
+
+            await space.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
     /// The next frame and how many frames were dropped just before it, or a <see langword="null"/> frame once the
     /// queue is completed and empty.
     /// </summary>

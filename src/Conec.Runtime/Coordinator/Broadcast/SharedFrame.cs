@@ -12,11 +12,15 @@ internal sealed class SharedFrame
     private readonly int _length;
     private int _references = 1;
 
-    private SharedFrame(byte[] buffer, int length)
+    private SharedFrame(byte[] buffer, int length, bool remote)
     {
         _buffer = buffer;
         _length = length;
+        Remote = remote;
     }
+
+    /// <summary>Stamped by another node and received over a link: fanned out to this node's members only, never sent on.</summary>
+    public bool Remote { get; }
 
     /// <summary>The frame, length prefix included, ready to write.</summary>
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, _length);
@@ -24,7 +28,7 @@ internal sealed class SharedFrame
     public Span<byte> Span => _buffer.AsSpan(0, _length);
 
     /// <summary>A frame of <paramref name="length"/> bytes holding one reference (the creator's).</summary>
-    public static SharedFrame Rent(int length) => new(ArrayPool<byte>.Shared.Rent(length), length);
+    public static SharedFrame Rent(int length, bool remote = false) => new(ArrayPool<byte>.Shared.Rent(length), length, remote);
 
     public void AddReferences(int count) => Interlocked.Add(ref _references, count);
 

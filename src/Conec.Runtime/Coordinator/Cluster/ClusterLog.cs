@@ -45,6 +45,9 @@ internal static partial class ClusterLog
     [LoggerMessage(EventId = 2113, Level = LogLevel.Debug, Message = "Swept {Count} claims of nodes whose lease lapsed")]
     public static partial void Swept(ILogger logger, int count);
 
+    [LoggerMessage(EventId = 2114, Level = LogLevel.Information, Message = "Broadcast {Name} is not linked with node {NodeId}: {Reason}")]
+    public static partial void BroadcastLinkSkipped(ILogger logger, string name, string nodeId, string reason);
+
     [LoggerMessage(EventId = 2149, Level = LogLevel.Error, Message = "Unexpected failure in a cluster background task")]
     public static partial void UnexpectedFailure(ILogger logger, Exception exception);
 }

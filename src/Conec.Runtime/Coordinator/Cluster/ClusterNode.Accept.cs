@@ -148,6 +148,12 @@ internal sealed partial class ClusterNode
             return;
         }
 
+        if (header.Kind == LinkStreamKind.Broadcast)
+        {
+            await ServeBroadcastLinkAsync(peer, stream, header, shutdown);
+            return;
+        }
+
         if (!_coord!.TryGetClient(header.To, out var session))
         {
             await CoordSession.RefuseStreamAsync(stream, (ConecError.UnknownPeer, $"No client with id '{header.To}' is connected to the node '{NodeId}'."));

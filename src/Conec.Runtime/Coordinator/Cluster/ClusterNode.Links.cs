@@ -47,29 +47,14 @@ internal sealed partial class ClusterNode
             var refused = false;
             try
             {
-                var link = await GetLinkAsync(node, cancellationToken);
-                var stream = await link.Connection.OpenStreamAsync(cancellationToken);
-                try
+                var (stream, reply, refusal) = await OpenOnNodeAsync(node, header, cancellationToken);
+                if (refusal is not null)
                 {
-                    using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    deadline.CancelAfter(_coordConfig.HelloTimeout);
-                    await stream.WriteAsync(SingleFrame.Encode(header.Encode()), false, deadline.Token);
-                    var reply = await SingleFrame.ReadAsync(stream.Input, ProtocolConstants.MaxControlMessageSize, deadline.Token)
-                        ?? throw new ConecException(ConecError.ProtocolViolation, $"The node '{node.NodeId}' ended the link stream without answering.");
-                    if (StreamReply.Decode(new ReadOnlySequence<byte>(reply)) is { } refusal)
-                    {
-                        refused = true;
-                        throw refusal;
-                    }
+                    refused = true;
+                    throw refusal;
+                }
 
-                    return (stream, reply);
-                }
-                catch
-                {
-                    stream.AbortWrite(ProtocolCodes.StreamHeaderRefused);
-                    await stream.DisposeAsync();
-                    throw;
-                }
+                return (stream!, reply);
             }
             catch (ConecException e) when (cached && (!refused || e.Error == ConecError.UnknownPeer))
             {
@@ -86,6 +71,39 @@ internal sealed partial class ClusterNode
                 throw new ConecException(ConecError.ClusterUnavailable,
                     $"The node '{node.NodeId}' that holds the client '{clientId}' did not answer within {_coordConfig.HelloTimeout.TotalSeconds:0.#} s.");
             }
+        }
+    }
+
+    /// <summary>
+    /// Opens a link stream to <paramref name="node"/>, sends <paramref name="header"/> and reads the answer: the
+    /// stream with the acceptance, or the node's refusal (the stream then dropped).
+    /// </summary>
+    private async Task<(TransportStream? Stream, byte[] Reply, ConecException? Refusal)> OpenOnNodeAsync(NodeRecord node, LinkMessage header,
+        CancellationToken cancellationToken)
+    {
+        var link = await GetLinkAsync(node, cancellationToken);
+        var stream = await link.Connection.OpenStreamAsync(cancellationToken);
+        try
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(_coordConfig.HelloTimeout);
+            await stream.WriteAsync(SingleFrame.Encode(header.Encode()), false, deadline.Token);
+            var reply = await SingleFrame.ReadAsync(stream.Input, ProtocolConstants.MaxControlMessageSize, deadline.Token)
+                ?? throw new ConecException(ConecError.ProtocolViolation, $"The node '{node.NodeId}' ended the link stream without answering.");
+            if (StreamReply.Decode(new ReadOnlySequence<byte>(reply)) is { } refusal)
+            {
+                stream.AbortWrite(ProtocolCodes.StreamHeaderRefused);
+                await stream.DisposeAsync();
+                return (null, reply, refusal);
+            }
+
+            return (stream, reply, null);
+        }
+        catch
+        {
+            stream.AbortWrite(ProtocolCodes.StreamHeaderRefused);
+            await stream.DisposeAsync();
+            throw;
         }
     }
 

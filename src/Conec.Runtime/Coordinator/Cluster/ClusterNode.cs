@@ -90,6 +90,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     public void Attach(Coord coord)
     {
         _coord = coord;
+        coord.Broadcasts.Changed = OnBroadcastChanged;
         _leaseLoop = Task.Run(LeaseLoopAsync);
         _acceptLoop = Task.Run(AcceptLinksAsync);
     }
@@ -181,6 +182,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         _directory.NodeLeft -= OnNodeLeft;
         await _directory.DisposeAsync();
         _stopping.Dispose();
+        _recording.Dispose();
     }
 
     private static async Task RegisterAsync(IClusterDirectory directory, NodeRecord self, ClusterConfig config, ILogger logger, CancellationToken cancellationToken)
@@ -256,6 +258,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         var sessions = coord.ClusterSessions();
         var conflicts = await _directory.ReconcileAsync(sessions, _stopping.Token);
         ClusterLog.Reasserted(_logger, sessions.Count, conflicts.Count);
+        await ReassertBroadcastsAsync();
         foreach (var id in conflicts)
         {
             ClusterLog.ClaimLost(_logger, id);

@@ -48,9 +48,31 @@ internal interface IClusterDirectory : IAsyncDisposable
     /// <summary>Removes the claims of nodes whose lease lapsed; returns how many claims went.</summary>
     Task<int> SweepAsync(CancellationToken cancellationToken);
 
-    /// <summary>Clean exit: drops this node's record and every claim it holds, and tells the other nodes.</summary>
+    /// <summary>
+    /// Writes this node's part of broadcast <paramref name="name"/> (<paramref name="part"/>; null when this node has no
+    /// members of it any more) and returns the other live nodes' parts, read in the same step: of two nodes writing
+    /// their first part at once, the later one always sees the earlier.
+    /// </summary>
+    Task<IReadOnlyList<BroadcastPart>> RecordBroadcastAsync(string name, BroadcastPart? part, CancellationToken cancellationToken);
+
+    /// <summary>The other live nodes' parts of broadcast <paramref name="name"/>.</summary>
+    Task<IReadOnlyList<BroadcastPart>> BroadcastPartsAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>The names of every broadcast with a part on some node, and of those this node recorded.</summary>
+    Task<(IReadOnlyList<string> All, IReadOnlyList<string> Own)> BroadcastNamesAsync(CancellationToken cancellationToken);
+
+    /// <summary>The live nodes of the cluster (this one included), by id.</summary>
+    Task<IReadOnlyList<NodeRecord>> NodesAsync(CancellationToken cancellationToken);
+
+    /// <summary>Clean exit: drops this node's record, every claim and broadcast part it holds, and tells the other nodes.</summary>
     Task LeaveAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// One node's part of a broadcast: the life of its channel (which a link names), its members writing and reading, and its members.
+/// <see cref="Node"/> is null for this node's own part when it is written.
+/// </summary>
+internal sealed record BroadcastPart(NodeRecord? Node, long Incarnation, int Senders, int Receivers, int Members);
 
 /// <summary>A node as the directory records it: its id and where other nodes dial its links.</summary>
 internal sealed record NodeRecord(string NodeId, string LinkHost, int LinkPort);
