@@ -216,6 +216,25 @@ internal sealed partial class RedisDirectory : IClusterDirectory
         return [.. nodes.OrderBy(n => n.NodeId, StringComparer.Ordinal)];
     }
 
+    public async Task<long> ClaimCountAsync(CancellationToken cancellationToken)
+    {
+        // Each live incarnation keeps its claims in a set of its own: the count is the sum of their sizes.
+        var members = await Run(() => _database.SetMembersAsync(_keys.Nodes)).WaitAsync(cancellationToken);
+        var total = 0L;
+        foreach (var member in members.Select(m => (string)m!))
+        {
+            var split = member.LastIndexOf('|');
+            var node = member[..split];
+            var epoch = member[(split + 1)..];
+            if ((string?)await Run(() => _database.HashGetAsync(_keys.Node(node), "epoch")).WaitAsync(cancellationToken) == epoch)
+            {
+                total += await Run(() => _database.SetLengthAsync(_keys.Claims(node, long.Parse(epoch, CultureInfo.InvariantCulture)))).WaitAsync(cancellationToken);
+            }
+        }
+
+        return total;
+    }
+
     private async Task<IReadOnlyList<BroadcastPart>> BroadcastAsync(string name, string value, CancellationToken cancellationToken)
     {
         var result = await Script(RedisScripts.Broadcast, [_keys.Broadcast(name), _keys.Broadcasts(_nodeId, _epoch), _keys.BroadcastNames],

@@ -12,6 +12,19 @@ public sealed partial class Coord
     /// <summary>This node's part in its cluster, or null for a single coordinator.</summary>
     internal ClusterNode? Cluster => _cluster;
 
+    /// <summary>This node's id in its cluster (<c>CoordConfig.Cluster.NodeId</c>), or null for a single coordinator.</summary>
+    public string? NodeId => _cluster?.NodeId;
+
+    /// <summary>The ids of the cluster's live nodes, this one included, as the directory has them; empty for a single coordinator.</summary>
+    /// <exception cref="ConecException"><see cref="ConecError.ClusterUnavailable"/> while the directory cannot be reached.</exception>
+    public async ValueTask<IReadOnlyList<string>> GetClusterNodesAsync(CancellationToken cancellationToken = default) =>
+        _cluster is null ? [] : [.. (await _cluster.NodesAsync(cancellationToken)).Select(n => n.NodeId)];
+
+    /// <summary>Clients connected to every node of the cluster (their claimed ids); <see cref="ClientCount"/> for a single coordinator.</summary>
+    /// <exception cref="ConecException"><see cref="ConecError.ClusterUnavailable"/> while the directory cannot be reached.</exception>
+    public async ValueTask<long> GetClusterClientCountAsync(CancellationToken cancellationToken = default) =>
+        _cluster is null ? ClientCount : await _cluster.ClientCountAsync(cancellationToken);
+
     /// <summary>Cancelled when the coordinator starts shutting down; link streams to its clients end with it.</summary>
     internal CancellationToken ShutdownToken => _shutdown.Token;
 

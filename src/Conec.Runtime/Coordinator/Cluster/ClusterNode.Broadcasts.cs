@@ -64,6 +64,9 @@ internal sealed partial class ClusterNode
     /// <summary>The live nodes of the cluster, this one included.</summary>
     public Task<IReadOnlyList<NodeRecord>> NodesAsync(CancellationToken cancellationToken) => _directory.NodesAsync(cancellationToken);
 
+    /// <summary>The clients of every live node, counted by their claims.</summary>
+    public Task<long> ClientCountAsync(CancellationToken cancellationToken) => _directory.ClaimCountAsync(cancellationToken);
+
     /// <summary>A membership changed without anyone waiting for its record: it is written in the background.</summary>
     private void OnBroadcastChanged(string name)
     {

@@ -64,6 +64,9 @@ internal interface IClusterDirectory : IAsyncDisposable
     /// <summary>The live nodes of the cluster (this one included), by id.</summary>
     Task<IReadOnlyList<NodeRecord>> NodesAsync(CancellationToken cancellationToken);
 
+    /// <summary>How many client ids the live nodes hold claims for: the cluster's client count.</summary>
+    Task<long> ClaimCountAsync(CancellationToken cancellationToken);
+
     /// <summary>Clean exit: drops this node's record, every claim and broadcast part it holds, and tells the other nodes.</summary>
     Task LeaveAsync(CancellationToken cancellationToken);
 }
