@@ -65,6 +65,10 @@ internal sealed partial class TcpDirectListener : TransportListener
         {
             return await _ready.Reader.ReadAsync(cancellationToken);
         }
+        catch (ChannelClosedException e) when (e.InnerException is ConecException failed)
+        {
+            throw new ConecException(failed.Error, failed.Message, failed);
+        }
         catch (ChannelClosedException e)
         {
             throw new ConecException(ConecError.ConnectionAborted, "The listener was disposed.", e);
@@ -107,7 +111,7 @@ internal sealed partial class TcpDirectListener : TransportListener
                 {
                     socket = await _socket.AcceptAsync(_stopping.Token);
                 }
-                catch (SocketException e) when (IsTransient(e.SocketErrorCode) && !_stopping.IsCancellationRequested)
+                catch (SocketException e) when (TcpTransportListener.IsTransient(e.SocketErrorCode) && !_stopping.IsCancellationRequested)
                 {
                     if (_acceptWarnings.ShouldLog(out var suppressed))
                     {
@@ -133,9 +137,6 @@ internal sealed partial class TcpDirectListener : TransportListener
                 : new ConecException(ConecError.ConnectionLost, $"The direct TCP listener on {LocalEndPoint} stopped accepting: {e.Message}", e));
         }
     }
-
-    private static bool IsTransient(SocketError error) => error is not (SocketError.InvalidArgument or SocketError.NotSocket
-        or SocketError.Fault or SocketError.OperationAborted or SocketError.Shutdown);
 
     /// <summary>Gives a socket the ordinary server handshake; a claim that turns out not to be a punch hands it back here.</summary>
     private void Handshake(Socket socket)

@@ -183,7 +183,8 @@ internal sealed partial class TcpTransportListener : TransportListener
     /// Errors of one queued connection or a passing shortage; Linux's accept also reports errors pending on the new
     /// connection (ENETDOWN, EPROTO, EHOSTUNREACH and the like), to be retried. Only a broken listening socket is not.
     /// </summary>
-    private static bool IsTransient(SocketError error) => error is not (SocketError.InvalidArgument or SocketError.NotSocket
+    /// <summary>Whether an accept that failed with <paramref name="error"/> can succeed when retried (the listener itself is intact).</summary>
+    internal static bool IsTransient(SocketError error) => error is not (SocketError.InvalidArgument or SocketError.NotSocket
         or SocketError.Fault or SocketError.OperationAborted or SocketError.Shutdown);
 
     /// <summary>
